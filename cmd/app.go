@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/state"
+)
+
+// resolveApp finds the service principal (and job) a command works on: --sp-id, --app-id,
+// or the app recorded by setup.
+func resolveApp(ctx context.Context, f *Factory, conn *graphConn, fl appFlags) (spID, jobID string, err error) {
+	store, err := f.Store()
+	if err != nil {
+		return "", "", err
+	}
+	st, err := store.Load()
+	if err != nil {
+		return "", "", err
+	}
+	return resolveAppFromState(ctx, conn, fl, st)
+}
+
+func resolveAppFromState(ctx context.Context, conn *graphConn, fl appFlags, st state.State) (string, string, error) {
+	switch {
+	case fl.SPID != "":
+		if !provision.IsGUID(fl.SPID) {
+			return "", "", flagErrorf("--sp-id %q: expected an object id (GUID)", fl.SPID)
+		}
+		if st.App != nil && st.App.ServicePrincipalID == fl.SPID {
+			return fl.SPID, st.App.JobID, nil
+		}
+		return fl.SPID, "", nil
+	case fl.AppID != "":
+		if !provision.IsGUID(fl.AppID) {
+			return "", "", flagErrorf("--app-id %q: expected an appId (GUID)", fl.AppID)
+		}
+		if st.App != nil && st.App.AppID == fl.AppID {
+			return st.App.ServicePrincipalID, st.App.JobID, nil
+		}
+		sps, err := conn.Client.FindServicePrincipals(ctx, "appId eq "+graph.Quote(fl.AppID))
+		if err != nil {
+			return "", "", err
+		}
+		if len(sps) == 0 {
+			return "", "", fmt.Errorf("no enterprise app with appId %s in this tenant", fl.AppID)
+		}
+		return sps[0].ID, "", nil
+	case st.App != nil && st.App.ServicePrincipalID != "":
+		return st.App.ServicePrincipalID, st.App.JobID, nil
+	}
+	return "", "", flagErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+}
+
+// resolveJob finds the app's provisioning job when state does not know it.
+func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (string, error) {
+	if jobID != "" {
+		return jobID, nil
+	}
+	jobs, err := conn.Client.Jobs(ctx, spID)
+	if err != nil {
+		return "", err
+	}
+	for _, j := range jobs {
+		if j.TemplateID == provision.JobTemplate || len(jobs) == 1 {
+			return j.ID, nil
+		}
+	}
+	if len(jobs) > 0 {
+		return jobs[0].ID, nil
+	}
+	return "", fmt.Errorf("the app has no provisioning job: run `invicti-scim setup`")
+}

@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
+)
+
+// Exit codes. They are part of the interface: scripts branch on them.
+const (
+	ExitOK         = 0   // success, including --dry-run and "nothing to do"
+	ExitFailed     = 1   // the operation failed
+	ExitUsage      = 2   // bad flag or value, or missing input when not interactive
+	ExitConnection = 3   // a connection test failed (Invicti directly, or Entra's Test Connection)
+	ExitAuth       = 4   // Microsoft Graph sign-in or permission problem
+	ExitCancelled  = 130 // cancelled (Ctrl-C, Esc in a form)
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success (also --dry-run and "nothing to do")
+  1    the operation failed (Graph or Invicti error, provisioning failure, timeout)
+  2    usage error: a bad flag or value, or missing input when not interactive
+  3    connection test failed (Invicti directly, or Entra's Test Connection)
+  4    Microsoft Graph sign-in or permission problem
+  130  cancelled (Ctrl-C); state is saved and the same command resumes`
+
+// FlagError is a usage problem; it exits 2.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+func flagErrorf(format string, a ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, a...)}
+}
+
+// exitError carries an explicit exit code (e.g. 3 from test-connection after printing).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// errSilent means the command already explained the failure; only the exit code remains.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func silent(code int) error { return &silentError{code: code} }
+
+// AuthError is a Graph sign-in problem detected before any call (no usable sign-in method).
+type AuthError struct{ Msg, HintText string }
+
+func (e *AuthError) Error() string { return e.Msg }
+
+// Hint tells how to sign in.
+func (e *AuthError) Hint() string { return e.HintText }
+
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var (
+		se   *silentError
+		ee   *exitError
+		fe   *FlagError
+		ie   *invicti.InputError
+		ce   *provision.ConnectionError
+		pe   *provision.PermissionError
+		sie  *graph.SignInError
+		ae   *AuthError
+		ge   *provision.GuidedError
+		werr *wizard.InputError
+	)
+	switch {
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):
+		return ExitCancelled
+	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr):
+		return ExitUsage
+	case errors.As(err, &ce):
+		return ExitConnection
+	case errors.As(err, &pe), errors.As(err, &sie), errors.As(err, &ae), graph.IsAuth(err):
+		return ExitAuth
+	case errors.As(err, &ge):
+		return ExitFailed
+	}
+	return ExitFailed
+}
+
+type hinter interface{ Hint() string }
+
+// hintOf finds the first hint in the error chain.
+func hintOf(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if h, ok := e.(hinter); ok && h.Hint() != "" {
+			return h.Hint()
+		}
+	}
+	var ie *invicti.InputError
+	if errors.As(err, &ie) && ie.Hint != "" {
+		return ie.Hint
+	}
+	return ""
+}
+
+func errorMessage(err error) string {
+	msg := err.Error()
+	return strings.TrimSpace(msg)
+}

@@ -1,0 +1,110 @@
+package cmd
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/httpx"
+	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+	"github.com/invicti-scim/invicti-scim/internal/sandbox"
+	"github.com/invicti-scim/invicti-scim/internal/state"
+)
+
+// BuildInfo is stamped by the release build.
+type BuildInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`
+	Date    string `json:"date,omitempty"`
+}
+
+// Factory hands commands their dependencies. Everything that does I/O is built lazily, so
+// --help, version and flag errors never sign in or dial.
+type Factory struct {
+	IO        *iostreams.IOStreams
+	Build     BuildInfo
+	Getenv    func(string) string
+	Now       func() time.Time
+	Transport http.RoundTripper // base transport; tests may replace it
+	Redactor  *httpx.Redactor
+
+	// Global flag values, bound by the root command.
+	Output         string
+	Debug          bool
+	NonInteractive bool
+	Accessible     bool
+	NoColor        bool
+	ConfigDir      string
+	Timeout        time.Duration
+
+	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
+	jsonDone bool
+	sandbox  *sandbox.Env
+	// cleanups stop in-process emulators started by --sandbox.
+	cleanups []func()
+}
+
+func newFactory(build BuildInfo) *Factory {
+	return &Factory{
+		IO:       iostreams.System(os.Getenv),
+		Build:    build,
+		Getenv:   os.Getenv,
+		Now:      time.Now,
+		Redactor: &httpx.Redactor{},
+	}
+}
+
+// JSON reports whether -o json was asked for.
+func (f *Factory) JSON() bool { return f.Output == "json" }
+
+// CanPrompt reports whether the wizard may ask questions.
+func (f *Factory) CanPrompt() bool {
+	return !f.NonInteractive && f.IO.CanPrompt()
+}
+
+// Store is the state store in the config dir.
+func (f *Factory) Store() (state.Store, error) {
+	dir := f.ConfigDir
+	if dir == "" {
+		d, err := state.DefaultDir(f.Getenv)
+		if err != nil {
+			return state.Store{}, err
+		}
+		dir = d
+	}
+	return state.Store{Dir: dir, Now: f.Now}, nil
+}
+
+// HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and
+// for Graph the throttling retry.
+func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Duration)) *http.Client {
+	var rt http.RoundTripper = f.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if f.Debug {
+		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.Redactor, Now: f.Now}
+	}
+	if retry {
+		rt = &httpx.Retry{Next: rt, OnWait: onWait}
+	}
+	return &http.Client{Transport: rt, Timeout: 2 * time.Minute}
+}
+
+func (f *Factory) addCleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+
+func (f *Factory) cleanup() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+	f.cleanups = nil
+}
+
+// context applies --timeout to a command's context.
+func (f *Factory) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.Timeout > 0 {
+		return context.WithTimeout(ctx, f.Timeout)
+	}
+	return context.WithCancel(ctx)
+}

@@ -1,0 +1,191 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
+)
+
+// invictiFlags are the flags every command that talks to Invicti shares. No flag takes the
+// secret itself: argv is visible in ps and shell history.
+type invictiFlags struct {
+	Region          string
+	URL             string
+	ClientID        string
+	SecretStdin     bool
+	SecretFile      string
+	CredentialsFile string
+}
+
+func (fl *invictiFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&fl.Region, "region", "", "Invicti Platform region: us, eu or ca")
+	fs.StringVar(&fl.URL, "invicti-url", "", "Invicti base URL for on-premises or private tenants (env INVICTI_SCIM_INVICTI_URL)")
+	fs.StringVar(&fl.ClientID, "client-id", "", "Invicti SCIM client id, credentials.clientId (env INVICTI_SCIM_CLIENT_ID)")
+	fs.BoolVar(&fl.SecretStdin, "client-secret-stdin", false, "Read the Invicti client secret from standard input")
+	fs.StringVar(&fl.SecretFile, "client-secret-file", "", "Read the Invicti client secret from a file")
+	fs.StringVar(&fl.CredentialsFile, "credentials-file", "", `Read client id and secret from the JSON Invicti returns ({"credentials":{"clientId","clientSecret"}})`)
+	_ = cmd.RegisterFlagCompletionFunc("region", fixedCompletion("us", "eu", "ca"))
+}
+
+// invictiInput is the resolved Invicti side.
+type invictiInput struct {
+	Endpoints   invicti.Endpoints
+	Credentials invicti.Credentials
+	// SecretSource says where the secret came from, for messages (never the secret).
+	SecretSource string
+}
+
+const secretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
+
+// resolve fills the Invicti input from flags, then the environment, then state, then (when
+// allowed) the wizard. Without a terminal, missing input is a usage error naming every flag.
+func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State, ask bool) (invictiInput, error) {
+	var in invictiInput
+
+	// Secret sources are exclusive: two of them is almost certainly a mistake.
+	var chosen []string
+	if fl.SecretStdin {
+		chosen = append(chosen, "--client-secret-stdin")
+	}
+	if fl.SecretFile != "" {
+		chosen = append(chosen, "--client-secret-file")
+	}
+	if fl.CredentialsFile != "" {
+		chosen = append(chosen, "--credentials-file")
+	}
+	if len(chosen) > 1 {
+		return in, flagErrorf("use only one secret source, got %s", strings.Join(chosen, " and "))
+	}
+
+	clientID := fl.ClientID
+	clientIDFlag := "--client-id"
+	if clientID == "" {
+		clientID = f.Getenv("INVICTI_SCIM_CLIENT_ID")
+		clientIDFlag = "INVICTI_SCIM_CLIENT_ID"
+	}
+	var secret string
+	switch {
+	case fl.SecretStdin:
+		data, err := io.ReadAll(io.LimitReader(f.IO.In, 64*1024))
+		if err != nil {
+			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
+		}
+		secret = invicti.TrimSecret(string(data))
+		in.SecretSource = "--client-secret-stdin"
+		if secret == "" {
+			return in, flagErrorf("--client-secret-stdin: standard input was empty; pipe the secret in, e.g. `printf %%s \"$SECRET\" | invicti-scim ... --client-secret-stdin`")
+		}
+	case fl.SecretFile != "":
+		data, err := os.ReadFile(fl.SecretFile)
+		if err != nil {
+			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, unwrapPathErr(err))
+		}
+		secret = invicti.TrimSecret(string(data))
+		in.SecretSource = "--client-secret-file"
+		if secret == "" {
+			return in, flagErrorf("--client-secret-file %s: the file is empty", fl.SecretFile)
+		}
+	case fl.CredentialsFile != "":
+		data, err := os.ReadFile(fl.CredentialsFile)
+		if err != nil {
+			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, unwrapPathErr(err))
+		}
+		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, data)
+		if err != nil {
+			return in, err
+		}
+		if fl.ClientID != "" && fl.ClientID != cred.ClientID {
+			return in, flagErrorf("--client-id %q differs from clientId %q in --credentials-file %s; pass one of them", fl.ClientID, cred.ClientID, fl.CredentialsFile)
+		}
+		clientID, clientIDFlag = cred.ClientID, "--credentials-file"
+		secret = cred.ClientSecret
+		in.SecretSource = "--credentials-file"
+	default:
+		if v := f.Getenv("INVICTI_SCIM_CLIENT_SECRET"); v != "" {
+			secret = invicti.TrimSecret(v)
+			in.SecretSource = "INVICTI_SCIM_CLIENT_SECRET"
+		}
+	}
+	if secret != "" {
+		if err := invicti.ValidateSecret(in.SecretSource, secret); err != nil {
+			return in, err
+		}
+		f.Redactor.Add(secret)
+	}
+
+	region, rawURL := fl.Region, fl.URL
+	if rawURL == "" && region == "" {
+		rawURL = f.Getenv("INVICTI_SCIM_INVICTI_URL")
+	}
+	if region == "" && rawURL == "" && st != nil && st.Invicti != nil {
+		if st.Invicti.Region != "" && st.Invicti.Region != "custom" {
+			region = st.Invicti.Region
+		} else {
+			rawURL = st.Invicti.BaseURL
+		}
+	}
+	if clientID == "" && st != nil && st.Invicti != nil {
+		clientID, clientIDFlag = st.Invicti.ClientID, "state"
+	}
+
+	var missing []string
+	if region == "" && rawURL == "" {
+		missing = append(missing, "--region (us, eu, ca) or --invicti-url")
+	}
+	if clientID == "" {
+		missing = append(missing, "--client-id")
+	}
+	if secret == "" {
+		missing = append(missing, secretSources)
+	}
+
+	if len(missing) > 0 && ask {
+		ans, err := wizard.AskInvicti(ctx, f.wizardIO(), wizard.InvictiAnswers{Region: region, URL: rawURL, ClientID: clientID, Secret: secret})
+		if err != nil {
+			return in, err
+		}
+		region, rawURL, clientID = ans.Region, ans.URL, ans.ClientID
+		if ans.Secret != secret {
+			secret = ans.Secret
+			in.SecretSource = "prompt"
+			f.Redactor.Add(secret)
+		}
+		missing = nil
+	}
+	if len(missing) > 0 {
+		return in, flagErrorf("missing input (not running interactively): %s", strings.Join(missing, "; "))
+	}
+
+	ep, err := invicti.ResolveEndpoints(region, rawURL)
+	if err != nil {
+		return in, err
+	}
+	if err := invicti.ValidateClientID(clientIDFlag, clientID); err != nil {
+		return in, err
+	}
+	in.Endpoints = ep
+	in.Credentials = invicti.Credentials{ClientID: clientID, ClientSecret: secret}
+	return in, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func (f *Factory) wizardIO() wizard.IO {
+	return wizard.IO{In: f.IO.In, Out: f.IO.ErrOut, Accessible: f.IO.Accessible()}
+}
+
+var _ = fmt.Sprintf

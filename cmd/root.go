@@ -1,0 +1,153 @@
+// Package cmd is the command-line layer: cobra commands, flags, help text, output formats and
+// exit codes. It translates the outside world into use-case calls and back; the work itself
+// lives in internal/.
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+// Main runs the CLI and returns the process exit code.
+func Main(build BuildInfo) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := newFactory(build)
+	return run(ctx, f, os.Args[1:])
+}
+
+func run(ctx context.Context, f *Factory, args []string) int {
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	f.cleanup()
+	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+		err = fmt.Errorf("%w (state is saved; run the same command again to resume)", context.Canceled)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
+	}
+	code := exitCode(err)
+	var se *silentError
+	if err != nil && !errors.As(err, &se) {
+		printError(f, err, code)
+	}
+	return code
+}
+
+func printError(f *Factory, err error, code int) {
+	msg := errorMessage(f.Redactor.Redact(err.Error()))
+	hint := f.Redactor.Redact(hintOf(err))
+	if f.JSON() && !f.jsonDone {
+		doc := map[string]any{"error": map[string]any{"message": msg, "exitCode": code, "hint": hint}}
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(doc)
+		f.jsonDone = true
+	}
+	p := ui.Err(f.IO)
+	p.Errorf("%s", msg)
+	if hint != "" {
+		p.Hint(hint)
+	}
+}
+
+func newRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "invicti-scim",
+		Short: "Connect Microsoft Entra ID to Invicti Platform through SCIM provisioning",
+		Long: `invicti-scim creates and configures the Microsoft Entra ID enterprise app that provisions
+users and teams into Invicti Platform over SCIM (OAuth2 client credentials), checks both sides
+of the connection, assigns users and groups, and provisions them on demand.
+
+Try it without an account: invicti-scim setup --sandbox
+
+` + exitCodesHelp + `
+
+Environment:
+  INVICTI_SCIM_CLIENT_ID         Invicti client id (--client-id)
+  INVICTI_SCIM_CLIENT_SECRET     Invicti client secret (or --client-secret-stdin / -file)
+  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private tenants (--invicti-url)
+  INVICTI_SCIM_GRAPH_TOKEN       a ready Microsoft Graph access token (--auth token)
+  INVICTI_SCIM_GRAPH_URL         Graph root override, e.g. http://127.0.0.1:PORT (--graph-url)
+  INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)
+  INVICTI_SCIM_NON_INTERACTIVE   1 = never prompt (--non-interactive)
+  NO_COLOR, CLICOLOR_FORCE, TERM=dumb, ACCESSIBLE=1   terminal behaviour`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch f.Output {
+			case "text", "json":
+			default:
+				return flagErrorf("-o/--output %q: expected text or json", f.Output)
+			}
+			if f.Timeout < 0 {
+				return flagErrorf("--timeout %s: must be positive", f.Timeout)
+			}
+			f.IO.SetNeverPrompt(f.NonInteractive)
+			f.IO.SetAccessible(f.Accessible)
+			if f.NoColor || f.JSON() {
+				f.IO.SetColorNever()
+			}
+			if f.ConfigDir == "" {
+				f.ConfigDir = f.Getenv("INVICTI_SCIM_CONFIG_DIR")
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	pf := root.PersistentFlags()
+	pf.StringVarP(&f.Output, "output", "o", "text", "Output format: text or json")
+	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets and tokens redacted)")
+	pf.BoolVar(&f.NonInteractive, "non-interactive", false, "Never prompt; fail with exit 2 naming missing input (env INVICTI_SCIM_NON_INTERACTIVE=1)")
+	pf.BoolVar(&f.Accessible, "accessible", false, "Use line-by-line prompts for screen readers (env ACCESSIBLE=1)")
+	pf.BoolVar(&f.NoColor, "no-color", false, "Disable colour (also NO_COLOR)")
+	pf.StringVar(&f.ConfigDir, "config-dir", "", "Where state is kept (env INVICTI_SCIM_CONFIG_DIR; default $XDG_CONFIG_HOME/invicti-scim)")
+	pf.DurationVar(&f.Timeout, "timeout", 30*time.Minute, "Give up after this long, leaving a resumable state")
+	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json"))
+
+	root.AddCommand(
+		newVersionCmd(f),
+		newRegionsCmd(f),
+		newTestConnectionCmd(f),
+		newSetupCmd(f),
+		newAssignCmd(f),
+		newProvisionCmd(f),
+	)
+	return root
+}
+
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// noArgs rejects positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return flagErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// printJSON writes the command's one JSON document to stdout.
+func printJSON(f *Factory, v any) error {
+	enc := json.NewEncoder(f.IO.Out)
+	enc.SetIndent("", "  ")
+	f.jsonDone = true
+	return enc.Encode(v)
+}

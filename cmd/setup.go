@@ -1,0 +1,444 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/sandbox"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
+)
+
+const defaultAppName = "Invicti Platform"
+
+type setupOptions struct {
+	invicti      invictiFlags
+	graph        graphFlags
+	AppName      string
+	AssignUsers  []string
+	AssignGroups []string
+	ProvisionNow bool
+	NoStart      bool
+	DryRun       bool
+	Yes          bool
+	Sandbox      bool
+	ShowSecret   bool
+}
+
+func newSetupCmd(f *Factory) *cobra.Command {
+	opts := &setupOptions{}
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "Create and configure the Entra enterprise app that provisions into Invicti",
+		Long: `Create (or find) the Entra ID enterprise app for Invicti Platform and configure SCIM
+provisioning with the OAuth2 client credentials grant, in order:
+
+  1. check the Invicti credentials directly (exit 3 before any Graph write if they fail)
+  2. find the app (state file, then its invicti-scim tag, then its name) or create it from
+     the non-gallery template, and wait for Entra to replicate it
+  3. find or create the provisioning job (template "scim")
+  4. save the provisioning settings (Tenant URL, Token Endpoint, client id and secret,
+     SyncAll=false); if Graph refuses them, guide you through the portal instead
+  5. run Entra's Test Connection, then start the job (never restarting a running one)
+  6. optionally assign users and groups and provision them on demand
+
+Every step is idempotent: a second run with the same input creates nothing new, and an
+interrupted run resumes where it stopped. Without a terminal every answer must be a flag.
+
+Try it with no account: invicti-scim setup --sandbox`,
+		Example: `  # The built-in sandbox: emulated Entra tenant and emulated Invicti
+  invicti-scim setup --sandbox
+
+  # Interactive: asks for what flags do not give
+  invicti-scim setup
+
+  # Scripted, EU region, secret from a file, preview first
+  export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)
+  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt --dry-run
+  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt --assign-group "Invicti Users" --provision-now -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runSetup(ctx, f, opts, cmd.Flags().Changed("config-dir") || f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "", cmd.Flags().Changed("app-name"))
+		},
+	}
+	opts.invicti.register(cmd)
+	opts.graph.register(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&opts.AppName, "app-name", defaultAppName, "Display name of the enterprise app")
+	fs.StringArrayVar(&opts.AssignUsers, "assign-user", nil, "Assign this user (UPN, mail or object id) to the app; repeatable")
+	fs.StringArrayVar(&opts.AssignGroups, "assign-group", nil, "Assign this security group (name or object id); repeatable")
+	fs.BoolVar(&opts.ProvisionNow, "provision-now", false, "Provision the assigned users and groups on demand instead of waiting for the first cycle")
+	fs.BoolVar(&opts.NoStart, "no-start", false, "Configure everything but do not start provisioning")
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "Print the plan (exists / will create / will change) and change nothing")
+	fs.BoolVar(&opts.Yes, "yes", false, "Apply without asking for confirmation")
+	fs.BoolVar(&opts.Sandbox, "sandbox", false, "Run against the built-in emulated Entra tenant and emulated Invicti (no account needed)")
+	fs.BoolVar(&opts.ShowSecret, "show-secret", false, "In the guided portal step, print the client secret so you can paste it")
+	return cmd
+}
+
+func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet, appNameSet bool) error {
+	if opts.Sandbox {
+		if err := startSandbox(f, opts, configDirSet); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(opts.AppName) == "" || len(opts.AppName) > 256 {
+		return flagErrorf("--app-name %q: must be 1 to 256 characters", opts.AppName)
+	}
+	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
+	}
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	// Usage errors first (exit 2), then sign-in configuration (exit 4), then the network.
+	cloud, mode, token, err := opts.graph.validate(f)
+	if err != nil {
+		return err
+	}
+	interactive := f.CanPrompt()
+	in, err := opts.invicti.resolve(ctx, f, &st, interactive)
+	if err != nil {
+		return err
+	}
+	if interactive && !appNameSet && !opts.Sandbox {
+		def := opts.AppName
+		if st.App != nil && st.App.DisplayName != "" {
+			def = st.App.DisplayName
+		}
+		name, err := wizard.AskText(ctx, f.wizardIO(), "Enterprise app name", "The Entra enterprise app that provisions into Invicti; an existing one with this name is reused.", def,
+			func(s string) error {
+				if strings.TrimSpace(s) == "" {
+					return fmt.Errorf("enter a name")
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		opts.AppName = name
+	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" {
+		opts.AppName = st.App.DisplayName
+	}
+
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
+	if err != nil {
+		return err
+	}
+	prog := progressPrinter(f, sp)
+	setup := &provision.Setup{
+		Graph:    conn.Client,
+		Checker:  &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now},
+		Store:    store,
+		Progress: prog,
+		Now:      f.Now,
+	}
+	cfg := provision.SetupConfig{
+		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
+		NoStart: opts.NoStart, DryRun: opts.DryRun,
+	}
+	if interactive {
+		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
+	}
+
+	// Interactively, show the plan (reads only) and ask before the first write.
+	if interactive && !opts.DryRun && !opts.Yes {
+		planCfg := cfg
+		planCfg.DryRun = true
+		quiet := *setup
+		quiet.Progress = spinnerOnly(sp)
+		plan, err := quiet.Run(ctx, planCfg)
+		sp.Stop()
+		if err != nil {
+			return err
+		}
+		printPlan(f, plan, opts)
+		ok, err := wizard.Confirm(ctx, f.wizardIO(), "Apply this plan?", "Nothing has been changed yet.", true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return wizard.ErrCancelled
+		}
+	}
+
+	res, err := setup.Run(ctx, cfg)
+	sp.Stop()
+	if res == nil {
+		return err
+	}
+	out := &setupOutcome{SetupResult: res}
+	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
+		out.Extras, err = assignAfterSetup(ctx, f, conn, store, res, opts, in, sp)
+	}
+	if opts.Sandbox {
+		out.Sandbox = sandboxReport(f)
+	}
+	if f.JSON() {
+		doc := setupJSON{setupOutcome: out, OK: err == nil}
+		if out.Extras != nil {
+			doc.Assign, doc.Provision = out.Extras.Assign, out.Extras.Provision
+		}
+		if err != nil {
+			doc.Error = &errorJSON{Message: f.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.Redactor.Redact(hintOf(err))}
+		}
+		if perr := printJSON(f, doc); perr != nil {
+			return perr
+		}
+	} else {
+		printSetupSummary(f, out, opts, err)
+	}
+	return err
+}
+
+type errorJSON struct {
+	Message  string `json:"message"`
+	ExitCode int    `json:"exitCode"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+type setupOutcome struct {
+	*provision.SetupResult
+	Extras  *setupExtras `json:"-"`
+	Sandbox *sandboxJSON `json:"sandbox,omitempty"`
+}
+
+type setupJSON struct {
+	*setupOutcome
+	Assign    *provision.AssignResult   `json:"assign,omitempty"`
+	Provision *provision.OnDemandResult `json:"provision,omitempty"`
+	OK        bool                      `json:"ok"`
+	Error     *errorJSON                `json:"error,omitempty"`
+}
+
+func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
+	env := sandbox.Start(sandbox.Defaults())
+	f.addCleanup(env.Close)
+	f.sandbox = env
+	if !configDirSet {
+		dir, err := os.MkdirTemp("", "invicti-scim-sandbox-")
+		if err != nil {
+			return err
+		}
+		f.addCleanup(func() { os.RemoveAll(dir) })
+		f.ConfigDir = dir
+	}
+	base := f.Getenv
+	overlay := map[string]string{
+		"INVICTI_SCIM_GRAPH_TOKEN":   env.GraphToken,
+		"INVICTI_SCIM_GRAPH_URL":     env.GraphURL,
+		"INVICTI_SCIM_INVICTI_URL":   env.InvictiURL,
+		"INVICTI_SCIM_CLIENT_ID":     env.ClientID,
+		"INVICTI_SCIM_CLIENT_SECRET": env.ClientSecret,
+	}
+	f.Getenv = func(k string) string {
+		if v, ok := overlay[k]; ok {
+			return v
+		}
+		return base(k)
+	}
+	f.Redactor.Add(env.ClientSecret)
+	f.Redactor.Add(env.GraphToken)
+	opts.graph.Auth, opts.graph.GraphURL, opts.graph.Cloud = "token", env.GraphURL, "global"
+	opts.invicti.Region, opts.invicti.URL = "", env.InvictiURL
+	if len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+		opts.AssignGroups = []string{env.DemoGroup}
+		opts.ProvisionNow = true
+	}
+	if !f.JSON() {
+		p := ui.Err(f.IO)
+		p.Heading("Sandbox: an emulated Entra tenant and an emulated Invicti Platform on this machine")
+		p.KV([][2]string{{"Entra (Graph)", env.GraphURL}, {"Invicti", env.InvictiURL}, {"demo group", env.DemoGroup + " (3 users)"}})
+		p.Println()
+	}
+	return nil
+}
+
+type sandboxJSON struct {
+	GraphURL        string   `json:"graphUrl"`
+	InvictiURL      string   `json:"invictiUrl"`
+	InvictiUsers    []string `json:"invictiUsers"`
+	InvictiGroups   []string `json:"invictiGroups"`
+	EntraRequests   int      `json:"entraRequests"`
+	InvictiRequests int      `json:"invictiRequests"`
+}
+
+func sandboxReport(f *Factory) *sandboxJSON {
+	env := f.sandbox
+	if env == nil {
+		return nil
+	}
+	r := &sandboxJSON{GraphURL: env.GraphURL, InvictiURL: env.InvictiURL, EntraRequests: len(env.Tenant.Requests()), InvictiRequests: len(env.Invicti.Requests())}
+	for _, u := range env.Invicti.Users() {
+		r.InvictiUsers = append(r.InvictiUsers, u.UserName)
+	}
+	for _, g := range env.Invicti.Groups() {
+		r.InvictiGroups = append(r.InvictiGroups, g.DisplayName)
+	}
+	return r
+}
+
+// progressPrinter shows each step as it ends (a checklist line on stderr) and keeps the
+// spinner saying what is running or awaited.
+func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
+	if f.JSON() {
+		return spinnerOnly(sp)
+	}
+	p := ui.Err(f.IO)
+	return func(e provision.Event) {
+		switch e.Kind {
+		case provision.EventBegin:
+			sp.Set(e.Message)
+		case provision.EventWait:
+			sp.Set(e.Message)
+		case provision.EventEnd:
+			sp.Stop()
+			sym := ui.SymOK
+			switch {
+			case e.Step.Outcome == provision.Failed:
+				sym = ui.SymFail
+			case e.Step.Outcome == provision.Guided:
+				sym = ui.SymWarn
+			case strings.HasPrefix(string(e.Step.Outcome), "will-"):
+				sym = ui.SymPlan
+			case e.Step.Outcome == provision.Skipped:
+				sym = ui.SymSkip
+			}
+			p.Check(sym, e.Step.Title, string(e.Step.Outcome)+": "+e.Step.Detail)
+		}
+	}
+}
+
+func spinnerOnly(sp *ui.Spinner) provision.Progress {
+	return func(e provision.Event) {
+		if e.Kind != provision.EventEnd {
+			sp.Set(e.Message)
+		}
+	}
+}
+
+func printPlan(f *Factory, plan *provision.SetupResult, opts *setupOptions) {
+	p := ui.Err(f.IO)
+	p.Heading("Plan")
+	for _, s := range plan.Steps {
+		p.Check(ui.SymPlan, s.Title, string(s.Outcome)+": "+s.Detail)
+	}
+	for _, u := range opts.AssignUsers {
+		p.Check(ui.SymPlan, "Assign user "+u, "will assign if not assigned")
+	}
+	for _, g := range opts.AssignGroups {
+		p.Check(ui.SymPlan, "Assign group "+g, "will assign if not assigned")
+	}
+	if opts.ProvisionNow {
+		p.Check(ui.SymPlan, "Provision on demand", "the assigned users and groups")
+	}
+	p.Println()
+}
+
+func guidedPrompt(f *Factory, sp *ui.Spinner, showSecret bool, secret string) func(context.Context, provision.Guide) error {
+	return func(ctx context.Context, g provision.Guide) error {
+		sp.Stop()
+		p := ui.Err(f.IO)
+		p.Panel("One step in the Entra portal", append([]string{g.Reason, ""}, g.Lines()...))
+		if showSecret {
+			p.Printf("  Client secret:         %s\n", secret)
+		} else if show, err := wizard.Confirm(ctx, f.wizardIO(), "Show the client secret so you can paste it?", "It is printed on this terminal only.", false); err != nil {
+			return err
+		} else if show {
+			p.Printf("  Client secret:         %s\n", secret)
+		}
+		done, err := wizard.Confirm(ctx, f.wizardIO(), "Have you saved the settings in the portal?", "Choose No to stop here; running setup again later carries on.", true)
+		if err != nil {
+			return err
+		}
+		if !done {
+			return wizard.ErrCancelled
+		}
+		return nil
+	}
+}
+
+func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr error) {
+	p := ui.Out(f.IO)
+	if res.Guide != nil {
+		e := ui.Err(f.IO)
+		e.Println()
+		e.Panel("Finish in the Entra portal", append([]string{res.Guide.Reason, ""}, res.Guide.Lines()...))
+		if opts.ShowSecret && opts.invicti.SecretStdin == false {
+			e.Println("  (the secret is the one you supplied)")
+		}
+	}
+	if runErr != nil {
+		return
+	}
+	title := "Setup complete"
+	if res.DryRun {
+		title = "Dry run: nothing was changed"
+	}
+	p.Heading(title)
+	rows := [][2]string{
+		{"Enterprise app", fmt.Sprintf("%s (appId %s)", res.AppName, dash(res.AppID))},
+		{"Service principal", dash(res.ServicePrincipalID)},
+		{"Application object", dash(res.ApplicationID)},
+		{"Provisioning job", dash(res.JobID)},
+		{"Tenant URL", res.TenantURL},
+		{"Token Endpoint", res.TokenEndpoint},
+		{"Invicti client id", res.ClientID},
+	}
+	if res.PortalURL != "" {
+		rows = append(rows, [2]string{"Portal", res.ProvisioningURL})
+	}
+	p.KV(rows)
+	if x := res.Extras; x != nil {
+		p.Println()
+		printAssignTable(p, x.Assign)
+		if x.Provision != nil {
+			p.Println()
+			printProvisionResults(p, x.Provision)
+		}
+	}
+	if s := res.Sandbox; s != nil {
+		p.Println()
+		p.Heading("In the emulated Invicti now")
+		p.KV([][2]string{{"users", strings.Join(s.InvictiUsers, ", ")}, {"teams", strings.Join(s.InvictiGroups, ", ")}, {"requests", fmt.Sprintf("%d to Entra (Graph), %d to Invicti", s.EntraRequests, s.InvictiRequests)}})
+	}
+	if res.DryRun {
+		return
+	}
+	p.Println()
+	p.Heading("Next steps")
+	steps := []string{}
+	if res.Extras == nil || res.Extras.Provision == nil {
+		steps = append(steps, "Entra's first provisioning cycle starts within 20–40 minutes (then about every 40 minutes); for immediate feedback: invicti-scim provision --user <UPN> --verify")
+	}
+	steps = append(steps,
+		"In Invicti, create teams and give them roles and collections BEFORE users arrive: SCIM-provisioned users and teams get no permissions of their own",
+		"Assign users and groups: invicti-scim assign --group \"<security group>\" (group assignment needs Entra ID P1/P2; nested groups are not provisioned)",
+		"Check health any time: invicti-scim status",
+	)
+	for i, s := range steps {
+		p.Printf("  %d. %s\n", i+1, s)
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

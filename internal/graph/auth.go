@@ -1,0 +1,188 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// AuthMode is how invicti-scim signs in to Graph.
+type AuthMode string
+
+const (
+	AuthToken       AuthMode = "token"       // a ready access token (INVICTI_SCIM_GRAPH_TOKEN)
+	AuthEnvironment AuthMode = "environment" // AZURE_CLIENT_ID/AZURE_TENANT_ID + secret, certificate or federated token
+	AuthAzureCLI    AuthMode = "azure-cli"   // reuse `az login`
+	AuthBrowser     AuthMode = "browser"     // interactive browser sign-in
+	AuthDeviceCode  AuthMode = "device-code" // device code sign-in (often blocked by Conditional Access)
+)
+
+// AuthModes lists every mode, in the order help text shows them.
+func AuthModes() []AuthMode {
+	return []AuthMode{AuthBrowser, AuthDeviceCode, AuthAzureCLI, AuthEnvironment, AuthToken}
+}
+
+// DefaultPublicClientID is "Microsoft Graph Command Line Tools", Microsoft's own public client
+// that exists in every tenant, so browser and device-code sign-in need no app registration.
+// Third-party multi-tenant client ids can vanish (pnp/powershell#4250); this one is Microsoft's.
+const DefaultPublicClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+
+// DelegatedScopes are the permissions setup asks for when a person signs in.
+var DelegatedScopes = []string{
+	"Application.ReadWrite.All",
+	"Synchronization.ReadWrite.All",
+	"AppRoleAssignment.ReadWrite.All",
+	"User.Read.All",
+	"GroupMember.Read.All",
+}
+
+// AuthOptions selects and configures a credential.
+type AuthOptions struct {
+	Mode           AuthMode
+	Cloud          Cloud
+	Tenant         string // tenant id or domain; "" = organizations / the credential's default
+	PublicClientID string // for browser and device code
+	Token          string // for AuthToken
+	Getenv         func(string) string
+	Prompt         io.Writer // where the device code message goes (stderr)
+	HTTPClient     *http.Client
+}
+
+// Scopes returns the scopes to request for a mode.
+func (o AuthOptions) Scopes() []string {
+	switch o.Mode {
+	case AuthBrowser, AuthDeviceCode:
+		out := make([]string, 0, len(DelegatedScopes))
+		for _, s := range DelegatedScopes {
+			out = append(out, o.Cloud.GraphURL+"/"+s)
+		}
+		return out
+	default:
+		return []string{o.Cloud.Scope()}
+	}
+}
+
+// NewCredential builds the credential for a mode. It does no I/O; the first token request
+// happens on the first Graph call.
+func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
+	getenv := o.Getenv
+	client := policy.ClientOptions{Cloud: azCloud(o.Cloud)}
+	if o.HTTPClient != nil {
+		client.Transport = o.HTTPClient
+	}
+	clientID := o.PublicClientID
+	if clientID == "" {
+		clientID = DefaultPublicClientID
+	}
+	switch o.Mode {
+	case AuthToken:
+		if strings.TrimSpace(o.Token) == "" {
+			return nil, fmt.Errorf("--auth token needs a Graph access token in INVICTI_SCIM_GRAPH_TOKEN")
+		}
+		return StaticToken(strings.TrimSpace(o.Token)), nil
+	case AuthEnvironment:
+		if getenv != nil && getenv("AZURE_FEDERATED_TOKEN_FILE") != "" {
+			return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: client, TenantID: o.Tenant})
+		}
+		return azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: client})
+	case AuthAzureCLI:
+		return azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.Tenant})
+	case AuthBrowser:
+		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{ClientOptions: client, ClientID: clientID, TenantID: o.Tenant})
+	case AuthDeviceCode:
+		prompt := o.Prompt
+		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions: client, ClientID: clientID, TenantID: o.Tenant,
+			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
+				if prompt != nil {
+					fmt.Fprintln(prompt, m.Message)
+				}
+				return nil
+			},
+		})
+	}
+	return nil, fmt.Errorf("unknown --auth %q: expected one of browser, device-code, azure-cli, environment, token", o.Mode)
+}
+
+func azCloud(c Cloud) cloud.Configuration {
+	switch c.Name {
+	case "usgov":
+		return cloud.AzureGovernment
+	case "china":
+		return cloud.AzureChina
+	}
+	return cloud.AzurePublic
+}
+
+// StaticToken is a credential that always returns one ready token.
+type StaticToken string
+
+// GetToken implements azcore.TokenCredential.
+func (t StaticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	exp := time.Now().Add(time.Hour)
+	if c, err := ParseClaims(string(t)); err == nil && c.Expires > 0 {
+		exp = time.Unix(c.Expires, 0)
+	}
+	return azcore.AccessToken{Token: string(t), ExpiresOn: exp}, nil
+}
+
+// Claims are what a Graph access token says about its holder. They are read, not verified:
+// Graph verifies; the tool only uses them to explain permissions.
+type Claims struct {
+	TenantID string   `json:"tid"`
+	UPN      string   `json:"upn"`
+	Name     string   `json:"name"`
+	ObjectID string   `json:"oid"`
+	AppID    string   `json:"appid"`
+	AppName  string   `json:"app_displayname"`
+	Scope    string   `json:"scp"`   // delegated permissions, space separated
+	Roles    []string `json:"roles"` // application permissions
+	WIDs     []string `json:"wids"`  // directory role template ids
+	Expires  int64    `json:"exp"`
+	Audience string   `json:"aud"`
+}
+
+// Scopes returns delegated and application permissions together.
+func (c Claims) Scopes() []string {
+	out := strings.Fields(c.Scope)
+	return append(out, c.Roles...)
+}
+
+// Delegated reports whether the token was issued to a signed-in person.
+func (c Claims) Delegated() bool { return c.Scope != "" || c.UPN != "" }
+
+// ParseClaims decodes a JWT's payload without verifying it.
+func ParseClaims(token string) (Claims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return Claims{}, fmt.Errorf("not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return Claims{}, fmt.Errorf("decode token payload: %w", err)
+	}
+	var c Claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return Claims{}, fmt.Errorf("decode token claims: %w", err)
+	}
+	return c, nil
+}
+
+// TokenClaims gets a token from cred and reads its claims.
+func TokenClaims(ctx context.Context, cred azcore.TokenCredential, scopes []string) (Claims, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: scopes})
+	if err != nil {
+		return Claims{}, &SignInError{Err: err}
+	}
+	return ParseClaims(tok.Token)
+}

@@ -1,0 +1,222 @@
+// Package graph is the only code that talks to Microsoft Graph, and the only importer of
+// msgraph-sdk-go and kiota. It returns plain structs, never SDK models, and never prints.
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	kiotahttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/applicationtemplates"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/invicti-scim/invicti-scim/internal/httpx"
+)
+
+// Options configures a Client.
+type Options struct {
+	// RootURL is Graph's root without the version, e.g. https://graph.microsoft.com.
+	RootURL string
+	// Credential supplies access tokens; every request carries one.
+	Credential azcore.TokenCredential
+	// Scopes requested from Credential; default RootURL + "/.default".
+	Scopes []string
+	// HTTPClient carries the requests (tracing and throttling retries live in its transport).
+	HTTPClient *http.Client
+}
+
+// Client is a Microsoft Graph v1.0 client for the calls invicti-scim needs.
+type Client struct {
+	adapter *kiotahttp.NetHttpRequestAdapter
+	baseURL string // RootURL + /v1.0
+
+	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
+	tmpl   *applicationtemplates.ApplicationTemplatesRequestBuilder
+	users  *users.UsersRequestBuilder
+	groups *groups.GroupsRequestBuilder
+}
+
+// New builds a client. It does no I/O.
+func New(opts Options) (*Client, error) {
+	root, err := ValidateRootURL(opts.RootURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Credential == nil {
+		return nil, fmt.Errorf("graph: no credential")
+	}
+	scopes := opts.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{root + "/.default"}
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
+	// order its retry handler before compression (kiota-http-go#183); our transport retries.
+	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		&tokenAuth{cred: opts.Credential, scopes: scopes},
+		jsonser.NewJsonParseNodeFactory(),
+		jsonser.NewJsonSerializationWriterFactory(),
+		hc,
+	)
+	if err != nil {
+		return nil, fmt.Errorf("graph: build request adapter: %w", err)
+	}
+	base := root + "/v1.0"
+	// The base URL is set before any builder exists: builders copy it into their path
+	// parameters, and a stale copy makes $batch items absolute (deps.md), which Graph rejects.
+	adapter.SetBaseUrl(base)
+	pp := map[string]string{"baseurl": base}
+	return &Client{
+		adapter: adapter,
+		baseURL: base,
+		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
+		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
+		users:   users.NewUsersRequestBuilderInternal(pp, adapter),
+		groups:  groups.NewGroupsRequestBuilderInternal(pp, adapter),
+	}, nil
+}
+
+// ValidateRootURL checks a Graph root: https, or plain http only on a loopback host (the
+// sandbox and tests); a trailing /v1.0 is tolerated and removed.
+func ValidateRootURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", fmt.Errorf("graph URL %q is not an absolute URL; expected https://graph.microsoft.com or http://127.0.0.1:PORT", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("graph URL %q: plain http is only allowed for loopback hosts (127.0.0.1, ::1, localhost)", raw)
+		}
+	default:
+		return "", fmt.Errorf("graph URL %q: scheme must be https", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("graph URL %q: must not carry credentials, a query or a fragment", raw)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(p, "/v1.0")
+	u.Path = strings.TrimRight(p, "/")
+	u.RawPath = ""
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || host == "::1" {
+		return true
+	}
+	return strings.HasPrefix(host, "127.")
+}
+
+// tokenAuth adds a bearer token to every request. Kiota's azure provider silently sends no
+// token to hosts outside its allow-list (deps.md); this one always sends it, and the root
+// URL is validated instead.
+type tokenAuth struct {
+	cred   azcore.TokenCredential
+	scopes []string
+}
+
+func (a *tokenAuth) AuthenticateRequest(ctx context.Context, req *abs.RequestInformation, _ map[string]any) error {
+	tok, err := a.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: a.scopes})
+	if err != nil {
+		return &SignInError{Err: err}
+	}
+	req.Headers.TryAdd("Authorization", "Bearer "+tok.Token)
+	return nil
+}
+
+// SignInError means no Graph token could be obtained.
+type SignInError struct{ Err error }
+
+func (e *SignInError) Error() string { return "sign in to Microsoft Graph: " + e.Err.Error() }
+func (e *SignInError) Unwrap() error { return e.Err }
+
+var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
+
+// raw sends a request the typed builders cannot express (raw secret keys, $batch, rich job
+// status) through the same adapter, authentication and transport, and decodes the JSON
+// answer into out (which may be nil).
+func (c *Client) raw(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+	ri := abs.NewRequestInformation()
+	switch method {
+	case http.MethodGet:
+		ri.Method = abs.GET
+	case http.MethodPost:
+		ri.Method = abs.POST
+	case http.MethodPut:
+		ri.Method = abs.PUT
+	case http.MethodPatch:
+		ri.Method = abs.PATCH
+	case http.MethodDelete:
+		ri.Method = abs.DELETE
+	default:
+		return fmt.Errorf("%s: unsupported method %s", op, method)
+	}
+	u := c.baseURL + path
+	if len(query) > 0 {
+		// Graph wants %20 rather than + in $filter values.
+		u += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	ri.SetUri(*parsed)
+	ri.Headers.Add("Accept", "application/json")
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s: encode body: %w", op, err)
+		}
+		ri.SetStreamContentAndContentType(data, "application/json")
+	}
+	res, err := c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping)
+	if err != nil {
+		return convert(op, err)
+	}
+	if out == nil || res == nil {
+		return nil
+	}
+	data, _ := res.([]byte)
+	if len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: decode answer: %w", op, err)
+	}
+	return nil
+}
+
+func retryAfter(h http.Header) time.Duration { return httpx.RetryAfter(h, 0) }
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func boolean(p *bool) bool { return p != nil && *p }
+
+// Quote makes a value safe inside a single-quoted OData string literal.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// PathEscape escapes one path segment; a guest UPN's '#' must travel as %23.
+func PathEscape(s string) string { return url.PathEscape(s) }

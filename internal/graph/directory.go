@@ -1,0 +1,188 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+)
+
+// User is an Entra user, as much as assignment and provisioning need.
+type User struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	Mail              string `json:"mail,omitempty"`
+	DisplayName       string `json:"displayName,omitempty"`
+	AccountEnabled    *bool  `json:"accountEnabled,omitempty"`
+	UserType          string `json:"userType,omitempty"`
+}
+
+// Group is an Entra group.
+type Group struct {
+	ID              string   `json:"id"`
+	DisplayName     string   `json:"displayName"`
+	SecurityEnabled bool     `json:"securityEnabled"`
+	MailEnabled     bool     `json:"mailEnabled"`
+	GroupTypes      []string `json:"groupTypes,omitempty"`
+}
+
+// UserSelect is the $select used for every user read.
+const UserSelect = "id,userPrincipalName,mail,displayName,accountEnabled,userType"
+
+// GroupSelect is the $select used for every group read.
+const GroupSelect = "id,displayName,securityEnabled,mailEnabled,groupTypes"
+
+// User reads a user by object id or user principal name.
+func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
+	cfg := &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "userType"}},
+	}
+	u, err := c.users.ByUserId(idOrUPN).Get(ctx, cfg)
+	if err != nil {
+		return User{}, convert("get user "+idOrUPN, err)
+	}
+	return User{
+		ID:                str(u.GetId()),
+		UserPrincipalName: str(u.GetUserPrincipalName()),
+		Mail:              str(u.GetMail()),
+		DisplayName:       str(u.GetDisplayName()),
+		AccountEnabled:    u.GetAccountEnabled(),
+		UserType:          str(u.GetUserType()),
+	}, nil
+}
+
+// FindUsers lists users matching an OData filter.
+func (c *Client) FindUsers(ctx context.Context, filter string) ([]User, error) {
+	var res struct {
+		Value []User `json:"value"`
+	}
+	q := url.Values{"$filter": {filter}, "$select": {UserSelect}, "$top": {"10"}}
+	err := c.raw(ctx, "find users", http.MethodGet, "/users", q, nil, &res)
+	return res.Value, err
+}
+
+// Group reads a group by object id.
+func (c *Client) Group(ctx context.Context, id string) (Group, error) {
+	var g Group
+	q := url.Values{"$select": {GroupSelect}}
+	err := c.raw(ctx, "get group "+id, http.MethodGet, "/groups/"+PathEscape(id), q, nil, &g)
+	return g, err
+}
+
+// FindGroups lists groups matching an OData filter.
+func (c *Client) FindGroups(ctx context.Context, filter string) ([]Group, error) {
+	var res struct {
+		Value []Group `json:"value"`
+	}
+	q := url.Values{"$filter": {filter}, "$select": {GroupSelect}, "$top": {"10"}}
+	err := c.raw(ctx, "find groups", http.MethodGet, "/groups", q, nil, &res)
+	return res.Value, err
+}
+
+// GroupMembers lists the direct user members of a group (nested groups are not provisioned).
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, error) {
+	var out []User
+	next := "/groups/" + PathEscape(groupID) + "/members"
+	q := url.Values{"$select": {"id,userPrincipalName,mail,displayName,accountEnabled"}, "$top": {"100"}}
+	for next != "" {
+		var res struct {
+			Value []struct {
+				Type string `json:"@odata.type"`
+				User
+			} `json:"value"`
+			NextLink string `json:"@odata.nextLink"`
+		}
+		if err := c.raw(ctx, "list group members", http.MethodGet, next, q, nil, &res); err != nil {
+			return nil, err
+		}
+		for _, m := range res.Value {
+			if m.Type == "" || m.Type == "#microsoft.graph.user" {
+				out = append(out, m.User)
+			}
+		}
+		next, q = c.relative(res.NextLink)
+	}
+	return out, nil
+}
+
+// relative turns an @odata.nextLink into a path and query under our base URL.
+func (c *Client) relative(link string) (string, url.Values) {
+	if link == "" {
+		return "", nil
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return "", nil
+	}
+	base, _ := url.Parse(c.baseURL)
+	p := u.Path
+	if base != nil && len(p) >= len(base.Path) && p[:len(base.Path)] == base.Path {
+		p = p[len(base.Path):]
+	}
+	return p, u.Query()
+}
+
+// Assignment is an app role assignment of a user or group to the app.
+type Assignment struct {
+	ID                   string    `json:"id"`
+	AppRoleID            string    `json:"appRoleId"`
+	PrincipalID          string    `json:"principalId"`
+	PrincipalType        string    `json:"principalType"`
+	PrincipalDisplayName string    `json:"principalDisplayName"`
+	ResourceID           string    `json:"resourceId"`
+	CreatedDateTime      time.Time `json:"createdDateTime"`
+}
+
+// Assignments lists every user and group assigned to the app.
+func (c *Client) Assignments(ctx context.Context, spID string) ([]Assignment, error) {
+	var out []Assignment
+	next := "/servicePrincipals/" + PathEscape(spID) + "/appRoleAssignedTo"
+	q := url.Values{"$top": {"999"}}
+	for next != "" {
+		var res struct {
+			Value    []Assignment `json:"value"`
+			NextLink string       `json:"@odata.nextLink"`
+		}
+		if err := c.raw(ctx, "list app role assignments", http.MethodGet, next, q, nil, &res); err != nil {
+			return nil, err
+		}
+		out = append(out, res.Value...)
+		next, q = c.relative(res.NextLink)
+	}
+	return out, nil
+}
+
+// Assign assigns a user or group to the app with the given app role.
+func (c *Client) Assign(ctx context.Context, spID, principalID, appRoleID string) (Assignment, error) {
+	a := models.NewAppRoleAssignment()
+	for _, f := range []struct {
+		v   string
+		set func(*uuid.UUID)
+	}{{principalID, a.SetPrincipalId}, {spID, a.SetResourceId}, {appRoleID, a.SetAppRoleId}} {
+		id, err := uuid.Parse(f.v)
+		if err != nil {
+			return Assignment{}, &Error{Status: http.StatusBadRequest, Code: "Request_BadRequest", Message: "invalid object identifier " + strconv.Quote(f.v), Op: "assign"}
+		}
+		f.set(&id)
+	}
+	res, err := c.sp.ByServicePrincipalId(spID).AppRoleAssignedTo().Post(ctx, a, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderPostRequestConfiguration{})
+	if err != nil {
+		return Assignment{}, convert("assign", err)
+	}
+	out := Assignment{ID: str(res.GetId()), PrincipalType: str(res.GetPrincipalType()), PrincipalDisplayName: str(res.GetPrincipalDisplayName()), PrincipalID: principalID, ResourceID: spID, AppRoleID: appRoleID}
+	if t := res.GetCreatedDateTime(); t != nil {
+		out.CreatedDateTime = *t
+	}
+	return out, nil
+}
+
+// Unassign removes an app role assignment.
+func (c *Client) Unassign(ctx context.Context, spID, assignmentID string) error {
+	return c.raw(ctx, "remove app role assignment", http.MethodDelete, "/servicePrincipals/"+PathEscape(spID)+"/appRoleAssignedTo/"+PathEscape(assignmentID), nil, nil, nil)
+}

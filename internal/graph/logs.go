@@ -1,0 +1,132 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ProvisioningEvent is one entry of the provisioning logs (provisioningObjectSummary).
+type ProvisioningEvent struct {
+	ID                     string    `json:"id"`
+	ActivityDateTime       time.Time `json:"activityDateTime"`
+	JobID                  string    `json:"jobId"`
+	CycleID                string    `json:"cycleId"`
+	ProvisioningAction     string    `json:"provisioningAction"`
+	DurationInMilliseconds int64     `json:"durationInMilliseconds"`
+	ProvisioningStatusInfo struct {
+		Status           string `json:"status"`
+		ErrorInformation *struct {
+			ErrorCode         string `json:"errorCode"`
+			Reason            string `json:"reason"`
+			AdditionalDetails string `json:"additionalDetails"`
+			ErrorCategory     string `json:"errorCategory"`
+			RecommendedAction string `json:"recommendedAction"`
+		} `json:"errorInformation"`
+	} `json:"provisioningStatusInfo"`
+	SourceIdentity    LogIdentity `json:"sourceIdentity"`
+	TargetIdentity    LogIdentity `json:"targetIdentity"`
+	ProvisioningSteps []struct {
+		Name        string `json:"name"`
+		Type        string `json:"provisioningStepType"`
+		Status      string `json:"status"`
+		Description string `json:"description"`
+	} `json:"provisioningSteps"`
+}
+
+// LogIdentity is a source or target identity in a provisioning log entry.
+type LogIdentity struct {
+	ID           string            `json:"id"`
+	DisplayName  string            `json:"displayName"`
+	IdentityType string            `json:"identityType"`
+	Details      map[string]string `json:"details,omitempty"`
+}
+
+// ProvisioningLogs lists provisioning log entries matching filter, newest first, up to max.
+func (c *Client) ProvisioningLogs(ctx context.Context, filter string, max int) ([]ProvisioningEvent, error) {
+	var out []ProvisioningEvent
+	top := min(max, 100)
+	if top <= 0 {
+		top = 50
+	}
+	next := "/auditLogs/provisioning"
+	q := url.Values{"$filter": {filter}, "$top": {strconv.Itoa(top)}}
+	for next != "" && (max <= 0 || len(out) < max) {
+		var res struct {
+			Value    []ProvisioningEvent `json:"value"`
+			NextLink string              `json:"@odata.nextLink"`
+		}
+		if err := c.raw(ctx, "list provisioning logs", http.MethodGet, next, q, nil, &res); err != nil {
+			return nil, err
+		}
+		out = append(out, res.Value...)
+		next, q = c.relative(res.NextLink)
+	}
+	if max > 0 && len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
+}
+
+// Me is the signed-in user (delegated sign-in only).
+type Me struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+}
+
+// Me reads the signed-in user.
+func (c *Client) Me(ctx context.Context) (Me, error) {
+	var me Me
+	err := c.raw(ctx, "get signed-in user", http.MethodGet, "/me", url.Values{"$select": {"id,userPrincipalName,displayName"}}, nil, &me)
+	return me, err
+}
+
+// Organization is the tenant.
+type Organization struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// Organization reads the tenant.
+func (c *Client) Organization(ctx context.Context) (Organization, error) {
+	var res struct {
+		Value []Organization `json:"value"`
+	}
+	if err := c.raw(ctx, "get organization", http.MethodGet, "/organization", url.Values{"$select": {"id,displayName"}}, nil, &res); err != nil {
+		return Organization{}, err
+	}
+	if len(res.Value) == 0 {
+		return Organization{}, nil
+	}
+	return res.Value[0], nil
+}
+
+// DirectoryRole is a directory role the signed-in user holds.
+type DirectoryRole struct {
+	ID             string `json:"id"`
+	DisplayName    string `json:"displayName"`
+	RoleTemplateID string `json:"roleTemplateId"`
+}
+
+// MyDirectoryRoles lists the directory roles of the signed-in user.
+func (c *Client) MyDirectoryRoles(ctx context.Context) ([]DirectoryRole, error) {
+	var res struct {
+		Value []struct {
+			Type string `json:"@odata.type"`
+			DirectoryRole
+		} `json:"value"`
+	}
+	if err := c.raw(ctx, "list my directory roles", http.MethodGet, "/me/memberOf", nil, nil, &res); err != nil {
+		return nil, err
+	}
+	var out []DirectoryRole
+	for _, v := range res.Value {
+		if v.Type == "#microsoft.graph.directoryRole" {
+			out = append(out, v.DirectoryRole)
+		}
+	}
+	return out, nil
+}

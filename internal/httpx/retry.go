@@ -1,0 +1,123 @@
+package httpx
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Retry is a RoundTripper that retries throttled and briefly-unavailable answers (429, 503,
+// 504), honouring Retry-After. It retries only requests whose body can be replayed. Kiota's
+// own retry handler is not used: its ordering against compression re-sent gzip headers with
+// a plain body (kiota-http-go#183), which Graph rejects.
+type Retry struct {
+	Next       http.RoundTripper
+	MaxRetries int           // default 6
+	BaseDelay  time.Duration // used when there is no Retry-After; default 1 s, doubling
+	MaxDelay   time.Duration // cap for one wait; default 60 s
+	Sleep      func(ctx context.Context, d time.Duration) error
+	OnWait     func(req *http.Request, status int, wait time.Duration) // progress hook, may be nil
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := r.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	maxRetries := r.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = 6
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := next.RoundTrip(req)
+		if err != nil || !Retryable(resp.StatusCode) || attempt >= maxRetries {
+			return resp, err
+		}
+		if req.Body != nil && req.GetBody == nil {
+			return resp, nil
+		}
+		wait := RetryAfter(resp.Header, r.backoff(attempt))
+		if m := r.maxDelay(); wait > m {
+			wait = m
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		if r.OnWait != nil {
+			r.OnWait(req, resp.StatusCode, wait)
+		}
+		if err := r.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
+	}
+}
+
+func (r *Retry) backoff(attempt int) time.Duration {
+	base := r.BaseDelay
+	if base == 0 {
+		base = time.Second
+	}
+	return base << attempt
+}
+
+func (r *Retry) maxDelay() time.Duration {
+	if r.MaxDelay == 0 {
+		return 60 * time.Second
+	}
+	return r.MaxDelay
+}
+
+func (r *Retry) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		return r.Sleep(ctx, d)
+	}
+	return Sleep(ctx, d)
+}
+
+// Retryable reports whether a status is worth retrying unchanged after a wait.
+func Retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date), falling back to def.
+func RetryAfter(h http.Header, def time.Duration) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return def
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+		return 0
+	}
+	return def
+}
+
+// Sleep waits for d or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,387 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+)
+
+// Item status values for assign.
+const (
+	StatusAssigned        = "assigned"
+	StatusAlreadyAssigned = "already-assigned"
+	StatusRemoved         = "removed"
+	StatusNotAssigned     = "not-assigned"
+	StatusFailed          = "failed"
+)
+
+// AssignItem is one principal's result, so a script can retry just the failures.
+type AssignItem struct {
+	Input   string `json:"input"`
+	Type    string `json:"type"` // user or group
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Status  string `json:"status"`
+	Error   string `json:"error,omitempty"`
+	Warning string `json:"warning,omitempty"`
+}
+
+// AssignResult is the outcome of one assign run.
+type AssignResult struct {
+	ServicePrincipalID string       `json:"servicePrincipalId"`
+	AppRoleID          string       `json:"appRoleId"`
+	AppRoleName        string       `json:"appRoleName"`
+	Items              []AssignItem `json:"items"`
+	BatchRoundTrips    int          `json:"batchRoundTrips"`
+	OK                 bool         `json:"ok"`
+}
+
+// Failed lists the items that failed.
+func (r *AssignResult) Failed() []AssignItem {
+	var out []AssignItem
+	for _, it := range r.Items {
+		if it.Status == StatusFailed {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Assigner assigns users and groups to the app, in $batch round trips.
+type Assigner struct {
+	Graph       Graph
+	Waiter      Waiter
+	Progress    Progress
+	Concurrency int // $batch round trips in flight; default 4
+}
+
+// AssignRequest says whom to assign (or remove) on which app.
+type AssignRequest struct {
+	ServicePrincipalID string
+	Users              []string // UPN, mail or object id
+	Groups             []string // display name or object id
+	Remove             bool
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is an object id.
+func IsGUID(s string) bool { return guidRE.MatchString(s) }
+
+// Run assigns (or removes) every principal and reports each one.
+func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, error) {
+	res := &AssignResult{ServicePrincipalID: req.ServicePrincipalID}
+	sp, err := a.Graph.ServicePrincipal(ctx, req.ServicePrincipalID)
+	if err != nil {
+		if graph.IsNotFound(err) {
+			return nil, fmt.Errorf("the app's service principal %s no longer exists; run `invicti-scim setup` again: %w", req.ServicePrincipalID, err)
+		}
+		return nil, authErr("read the app's roles", PermApplication, err)
+	}
+	role := UserRole(sp.AppRoles)
+	if role == nil {
+		return nil, fmt.Errorf("the app %q declares no assignable \"User\" role; was it created from the non-gallery template?", sp.DisplayName)
+	}
+	res.AppRoleID, res.AppRoleName = role.ID, role.DisplayName
+
+	a.Progress.emit(Event{Kind: EventBegin, Message: "Reading current assignments"})
+	existing, err := a.Graph.Assignments(ctx, sp.ID)
+	if err != nil {
+		return nil, authErr("list assignments", PermApplication, err)
+	}
+	assigned := map[string]graph.Assignment{}
+	for _, as := range existing {
+		assigned[strings.ToLower(as.PrincipalID)] = as
+	}
+
+	a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
+	items, trips, err := a.resolve(ctx, req)
+	res.BatchRoundTrips += trips
+	if err != nil {
+		return nil, err
+	}
+
+	// Decide per item, then write in batches.
+	var writes []graph.BatchRequest
+	var writeIdx []int
+	seen := map[string]int{}
+	for i := range items {
+		it := &items[i]
+		if it.Status == StatusFailed {
+			continue
+		}
+		key := strings.ToLower(it.ID)
+		if j, dup := seen[key]; dup {
+			it.Status = items[j].Status
+			it.Warning = "listed more than once"
+			continue
+		}
+		seen[key] = i
+		cur, isAssigned := assigned[key]
+		switch {
+		case req.Remove && !isAssigned:
+			it.Status = StatusNotAssigned
+		case req.Remove:
+			writes = append(writes, graph.BatchRequest{Method: http.MethodDelete, URL: "/servicePrincipals/" + graph.PathEscape(sp.ID) + "/appRoleAssignedTo/" + graph.PathEscape(cur.ID)})
+			writeIdx = append(writeIdx, i)
+		case isAssigned:
+			it.Status = StatusAlreadyAssigned
+		default:
+			writes = append(writes, graph.BatchRequest{Method: http.MethodPost, URL: "/servicePrincipals/" + graph.PathEscape(sp.ID) + "/appRoleAssignedTo",
+				Body: map[string]string{"principalId": it.ID, "resourceId": sp.ID, "appRoleId": role.ID}})
+			writeIdx = append(writeIdx, i)
+		}
+	}
+	if len(writes) > 0 {
+		verb := "Assigning"
+		if req.Remove {
+			verb = "Removing"
+		}
+		a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("%s %d principals", verb, len(writes))})
+		trips, err := a.write(ctx, writes, writeIdx, items, req.Remove)
+		res.BatchRoundTrips += trips
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Items = items
+	res.OK = len(res.Failed()) == 0
+	return res, nil
+}
+
+// write sends the assignment writes, retrying items Entra has not replicated yet (404, 400
+// "Not a valid reference update") within the waiter's budget.
+func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx []int, items []AssignItem, remove bool) (int, error) {
+	trips := 0
+	deadline := time.Now().Add(min(a.Waiter.budget(), 5*time.Minute))
+	wait := a.Waiter.interval()
+	for attempt := 1; len(writes) > 0; attempt++ {
+		res, stats, err := a.Graph.BatchAll(ctx, writes, a.concurrency(), 6)
+		trips += stats.RoundTrips
+		if err != nil {
+			return trips, authErr("assign", PermAssign, err)
+		}
+		var retryW []graph.BatchRequest
+		var retryI []int
+		for k, r := range res {
+			it := &items[idx[k]]
+			err := r.Err()
+			switch {
+			case err == nil && remove:
+				it.Status, it.Error = StatusRemoved, ""
+			case err == nil:
+				it.Status, it.Error = StatusAssigned, ""
+			case remove && graph.IsNotFound(err):
+				it.Status, it.Error = StatusNotAssigned, ""
+			case !remove && strings.Contains(strings.ToLower(errMsg(err)), "already exists"):
+				it.Status, it.Error = StatusAlreadyAssigned, ""
+			case transient(retryAssign, err) && time.Now().Add(wait).Before(deadline):
+				retryW = append(retryW, writes[k])
+				retryI = append(retryI, idx[k])
+				it.Status, it.Error = StatusFailed, errMsg(err)
+			case graph.IsAuth(err):
+				it.Status, it.Error = StatusFailed, "permission denied: needs "+PermAssign+" ("+errMsg(err)+")"
+			default:
+				it.Status, it.Error = StatusFailed, errMsg(err)
+			}
+		}
+		if len(retryW) == 0 {
+			break
+		}
+		a.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("waiting for Entra to replicate %d principals before assigning them (attempt %d)", len(retryW), attempt)})
+		if err := a.Waiter.sleep(ctx, wait); err != nil {
+			return trips, err
+		}
+		wait = min(wait*2, a.Waiter.maxWait())
+		writes, idx = retryW, retryI
+	}
+	return trips, nil
+}
+
+func (a *Assigner) concurrency() int {
+	if a.Concurrency > 0 {
+		return a.Concurrency
+	}
+	return 4
+}
+
+func errMsg(err error) string {
+	var ge *graph.Error
+	if asGraphError(err, &ge) {
+		if ge.Message != "" {
+			return ge.Message
+		}
+		return fmt.Sprintf("HTTP %d %s", ge.Status, ge.Code)
+	}
+	return err.Error()
+}
+
+// resolve looks every principal up in batches: users by UPN or id (then by mail for
+// addresses that are not UPNs), groups by id or display name.
+func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem, int, error) {
+	var items []AssignItem
+	var reqs []graph.BatchRequest
+	for _, u := range req.Users {
+		u = strings.TrimSpace(u)
+		items = append(items, AssignItem{Input: u, Type: "user"})
+		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users/" + graph.PathEscape(u) + "?$select=" + graph.UserSelect})
+	}
+	for _, g := range req.Groups {
+		g = strings.TrimSpace(g)
+		items = append(items, AssignItem{Input: g, Type: "group"})
+		if IsGUID(g) {
+			reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/groups/" + g + "?$select=" + graph.GroupSelect})
+		} else {
+			reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/groups?$filter=" + odataEscape("displayName eq "+graph.Quote(g)) + "&$select=" + graph.GroupSelect})
+		}
+	}
+	trips := 0
+	if len(reqs) == 0 {
+		return items, 0, nil
+	}
+	res, stats, err := a.Graph.BatchAll(ctx, reqs, a.concurrency(), 6)
+	trips += stats.RoundTrips
+	if err != nil {
+		return nil, trips, authErr("look up users and groups", PermUsers, err)
+	}
+	var mailReqs []graph.BatchRequest
+	var mailIdx []int
+	for i, r := range res {
+		it := &items[i]
+		if it.Input == "" {
+			it.Status, it.Error = StatusFailed, "empty name"
+			continue
+		}
+		err := r.Err()
+		if it.Type == "user" {
+			if graph.IsNotFound(err) && strings.Contains(it.Input, "@") && !IsGUID(it.Input) {
+				mailReqs = append(mailReqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users?$filter=" + odataEscape("mail eq "+graph.Quote(it.Input)) + "&$select=" + graph.UserSelect})
+				mailIdx = append(mailIdx, i)
+				continue
+			}
+			if err != nil {
+				it.Status, it.Error = StatusFailed, lookupErr("user", it.Input, err)
+				continue
+			}
+			var u graph.User
+			if err := r.Decode(&u); err != nil {
+				it.Status, it.Error = StatusFailed, "unreadable answer: "+err.Error()
+				continue
+			}
+			checkUser(it, u)
+			continue
+		}
+		if err != nil {
+			it.Status, it.Error = StatusFailed, lookupErr("group", it.Input, err)
+			continue
+		}
+		var groups []graph.Group
+		if IsGUID(it.Input) {
+			var g graph.Group
+			if err := r.Decode(&g); err != nil {
+				it.Status, it.Error = StatusFailed, "unreadable answer: "+err.Error()
+				continue
+			}
+			groups = []graph.Group{g}
+		} else {
+			var list struct {
+				Value []graph.Group `json:"value"`
+			}
+			if err := r.Decode(&list); err != nil {
+				it.Status, it.Error = StatusFailed, "unreadable answer: "+err.Error()
+				continue
+			}
+			groups = list.Value
+		}
+		checkGroup(it, groups)
+	}
+	if len(mailReqs) > 0 {
+		res, stats, err := a.Graph.BatchAll(ctx, mailReqs, a.concurrency(), 6)
+		trips += stats.RoundTrips
+		if err != nil {
+			return nil, trips, authErr("look up users by mail", PermUsers, err)
+		}
+		for k, r := range res {
+			it := &items[mailIdx[k]]
+			if err := r.Err(); err != nil {
+				it.Status, it.Error = StatusFailed, lookupErr("user", it.Input, err)
+				continue
+			}
+			var list struct {
+				Value []graph.User `json:"value"`
+			}
+			_ = r.Decode(&list)
+			switch len(list.Value) {
+			case 0:
+				it.Status, it.Error = StatusFailed, "no user with this user principal name or mail"
+			case 1:
+				checkUser(it, list.Value[0])
+			default:
+				var upns []string
+				for _, u := range list.Value {
+					upns = append(upns, u.UserPrincipalName)
+				}
+				it.Status, it.Error = StatusFailed, "ambiguous mail: "+strings.Join(upns, ", ")+"; pass the user principal name or object id"
+			}
+		}
+	}
+	return items, trips, nil
+}
+
+func odataEscape(s string) string {
+	r := strings.NewReplacer(" ", "%20", "'", "%27", "#", "%23", "&", "%26", "+", "%2B", "?", "%3F")
+	return r.Replace(s)
+}
+
+func lookupErr(kind, input string, err error) string {
+	if graph.IsNotFound(err) {
+		return "no " + kind + " named " + input
+	}
+	if graph.IsAuth(err) {
+		perm := PermUsers
+		if kind == "group" {
+			perm = PermGroups
+		}
+		return "permission denied reading " + kind + "s: needs " + perm
+	}
+	return errMsg(err)
+}
+
+func checkUser(it *AssignItem, u graph.User) {
+	it.ID, it.Name = u.ID, u.UserPrincipalName
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		it.Status, it.Error = StatusFailed, "the account is disabled: Entra would provision it as inactive; enable it in Entra or leave it out"
+		return
+	}
+	if strings.EqualFold(u.UserType, "Guest") || strings.Contains(u.UserPrincipalName, "#EXT#") {
+		it.Warning = "guest user: Invicti receives the guest's UPN as userName unless you change the attribute mapping"
+	}
+}
+
+func checkGroup(it *AssignItem, groups []graph.Group) {
+	switch len(groups) {
+	case 0:
+		it.Status, it.Error = StatusFailed, "no group named "+it.Input
+		return
+	case 1:
+	default:
+		var ids []string
+		for _, g := range groups {
+			ids = append(ids, g.ID)
+		}
+		it.Status, it.Error = StatusFailed, "ambiguous group name, matches "+strings.Join(ids, ", ")+"; pass the object id"
+		return
+	}
+	g := groups[0]
+	it.ID, it.Name = g.ID, g.DisplayName
+	if !g.SecurityEnabled {
+		it.Status, it.Error = StatusFailed, "not a security group: Entra provisions only security-enabled groups (assigning groups needs Entra ID P1/P2)"
+		return
+	}
+	it.Warning = "members of nested groups are not provisioned"
+}

@@ -1,0 +1,465 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+)
+
+// Verdict is provision-on-demand's answer, parsed from the JSON strings Graph returns inside
+// an HTTP 200 (the status code says nothing about the outcome).
+type Verdict struct {
+	Result     string          `json:"result"` // Success, Skipped, Failure
+	ErrorCode  string          `json:"errorCode,omitempty"`
+	Message    string          `json:"message,omitempty"`
+	Action     string          `json:"action,omitempty"`
+	Steps      []VerdictStep   `json:"steps,omitempty"`
+	Attributes []VerdictChange `json:"attributes,omitempty"`
+	TargetID   string          `json:"targetId,omitempty"`
+}
+
+// VerdictStep is one provisioning step (Import, Scoping, Matching, Action, Export).
+type VerdictStep struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	Description string `json:"description,omitempty"`
+}
+
+// VerdictChange is one attribute Entra sent.
+type VerdictChange struct {
+	Name     string `json:"name"`
+	OldValue string `json:"oldValue,omitempty"`
+	NewValue string `json:"newValue,omitempty"`
+}
+
+// Verdict outcomes the CLI branches on.
+const (
+	ResultSuccess = "Success"
+	ResultSkipped = "Skipped"
+	ResultFailure = "Failure"
+)
+
+// InSync reports Skipped/RedundantExport: source and target already match.
+func (v Verdict) InSync() bool {
+	return strings.EqualFold(v.Result, ResultSkipped) && strings.EqualFold(v.ErrorCode, "RedundantExport")
+}
+
+// NotEntitled reports Skipped/NotEffectivelyEntitled: usually an assignment still replicating.
+func (v Verdict) NotEntitled() bool {
+	return strings.EqualFold(v.Result, ResultSkipped) && strings.EqualFold(v.ErrorCode, "NotEffectivelyEntitled")
+}
+
+// OK reports whether the verdict leaves the subject provisioned.
+func (v Verdict) OK() bool {
+	return strings.EqualFold(v.Result, ResultSuccess) || v.InSync()
+}
+
+// ParseVerdict reads the key and value strings of a provisionOnDemand answer.
+func ParseVerdict(key, value string) (Verdict, error) {
+	var v Verdict
+	var k struct {
+		Result  string `json:"result"`
+		Details struct {
+			ErrorCode    string `json:"errorCode"`
+			ErrorMessage string `json:"errorMessage"`
+		} `json:"details"`
+	}
+	if strings.TrimSpace(key) == "" {
+		return v, fmt.Errorf("provision on demand: empty verdict")
+	}
+	if err := json.Unmarshal([]byte(key), &k); err != nil {
+		return v, fmt.Errorf("provision on demand: unreadable verdict: %w", err)
+	}
+	if k.Result == "" {
+		return v, fmt.Errorf("provision on demand: verdict has no result")
+	}
+	v.Result, v.ErrorCode, v.Message = k.Result, k.Details.ErrorCode, k.Details.ErrorMessage
+	if strings.TrimSpace(value) == "" {
+		return v, nil
+	}
+	var val struct {
+		Action            string `json:"action"`
+		ProvisioningSteps []struct {
+			Name        string `json:"name"`
+			Type        string `json:"type"`
+			Status      string `json:"status"`
+			Description string `json:"description"`
+		} `json:"provisioningSteps"`
+		ModifiedProperties []struct {
+			DisplayName string `json:"displayName"`
+			OldValue    any    `json:"oldValue"`
+			NewValue    any    `json:"newValue"`
+		} `json:"modifiedProperties"`
+		TargetIdentity struct {
+			ID string `json:"id"`
+		} `json:"targetIdentity"`
+	}
+	if err := json.Unmarshal([]byte(value), &val); err != nil {
+		// The details are a bonus; the verdict in key is what counts.
+		return v, nil
+	}
+	v.Action = val.Action
+	v.TargetID = val.TargetIdentity.ID
+	for _, s := range val.ProvisioningSteps {
+		v.Steps = append(v.Steps, VerdictStep{Name: s.Name, Type: s.Type, Status: s.Status, Description: s.Description})
+	}
+	for _, m := range val.ModifiedProperties {
+		v.Attributes = append(v.Attributes, VerdictChange{Name: m.DisplayName, OldValue: scalar(m.OldValue), NewValue: scalar(m.NewValue)})
+	}
+	return v, nil
+}
+
+func scalar(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// OnDemandItem is one subject's provisioning result.
+type OnDemandItem struct {
+	Input    string   `json:"input"`
+	Type     string   `json:"type"` // user or group
+	ID       string   `json:"id,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Members  []string `json:"members,omitempty"`
+	Status   string   `json:"status"` // provisioned, in-sync, failed, not-entitled
+	Verdict  *Verdict `json:"verdict,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Attempts int      `json:"attempts"`
+	Verified *Verify  `json:"verified,omitempty"`
+}
+
+// Verify is what Invicti itself says after provisioning: the end-to-end proof.
+type Verify struct {
+	Found       bool   `json:"found"`
+	ID          string `json:"id,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	Active      bool   `json:"active"`
+	Email       string `json:"email,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Statuses for on-demand items.
+const (
+	StatusProvisioned = "provisioned"
+	StatusInSync      = "in-sync"
+	StatusNotEntitled = "not-entitled"
+)
+
+// OnDemandResult is the outcome of one provision run.
+type OnDemandResult struct {
+	JobID  string         `json:"jobId"`
+	RuleID string         `json:"ruleId"`
+	Items  []OnDemandItem `json:"items"`
+	OK     bool           `json:"ok"`
+}
+
+// OnDemand provisions users and groups now, within Entra's limits.
+type OnDemand struct {
+	Graph    Graph
+	Progress Progress
+	// EntitlementWait bounds the retries of NotEffectivelyEntitled after a fresh assignment.
+	EntitlementWait time.Duration
+	// Limiter paces calls (5 per 10 s per Graph's docs); nil builds one.
+	Limiter *RateLimiter
+	Sleep   func(context.Context, time.Duration) error
+	// SCIM, when set, verifies users in Invicti after provisioning.
+	SCIM interface {
+		FindUser(ctx context.Context, userName string) (*invicti.SCIMUser, error)
+	}
+}
+
+// OnDemandRequest says what to provision.
+type OnDemandRequest struct {
+	ServicePrincipalID string
+	JobID              string
+	Users              []string
+	Groups             []string
+	Verify             bool
+}
+
+// MaxGroupMembers is how many members one provisionOnDemand call may carry for a group.
+const MaxGroupMembers = 5
+
+// Run provisions each subject and reports each verdict.
+func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResult, error) {
+	res := &OnDemandResult{JobID: req.JobID}
+	var rules []graph.SyncRule
+	err := Waiter{}.do(ctx, "read schema", retrySync, false, func() error {
+		var e error
+		rules, e = o.Graph.Rules(ctx, req.ServicePrincipalID, req.JobID)
+		return e
+	})
+	if err != nil {
+		return nil, authErr("read the job schema", PermSync, err)
+	}
+	rule := PickRule(rules)
+	if rule == nil {
+		return nil, fmt.Errorf("the provisioning job %s has no rule from Azure Active Directory for users; check the app's attribute mappings", req.JobID)
+	}
+	res.RuleID = rule.ID
+	lim := o.Limiter
+	if lim == nil {
+		lim = NewRateLimiter(5, 10*time.Second)
+	}
+
+	type job struct {
+		item     OnDemandItem
+		subjects []graph.Subject
+		upn      string
+	}
+	var jobs []job
+	for _, in := range req.Users {
+		in = strings.TrimSpace(in)
+		it := OnDemandItem{Input: in, Type: "user"}
+		u, err := o.Graph.User(ctx, in)
+		if err != nil && graph.IsNotFound(err) && strings.Contains(in, "@") {
+			users, ferr := o.Graph.FindUsers(ctx, "mail eq "+graph.Quote(in))
+			switch {
+			case ferr != nil:
+				err = ferr
+			case len(users) == 1:
+				u, err = users[0], nil
+			case len(users) > 1:
+				err = fmt.Errorf("ambiguous mail %s matches %d users", in, len(users))
+			}
+		}
+		if err != nil {
+			if graph.IsAuth(err) {
+				return nil, authErr("look up users", PermUsers, err)
+			}
+			it.Status, it.Error = StatusFailed, lookupErr("user", in, err)
+			jobs = append(jobs, job{item: it})
+			continue
+		}
+		it.ID, it.Name = u.ID, u.UserPrincipalName
+		jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: u.ID, ObjectTypeName: "User"}}, upn: u.UserPrincipalName})
+	}
+	for _, in := range req.Groups {
+		in = strings.TrimSpace(in)
+		it := OnDemandItem{Input: in, Type: "group"}
+		g, err := o.findGroup(ctx, in)
+		if err != nil {
+			if graph.IsAuth(err) {
+				return nil, authErr("look up groups", PermGroups, err)
+			}
+			it.Status, it.Error = StatusFailed, err.Error()
+			jobs = append(jobs, job{item: it})
+			continue
+		}
+		it.ID, it.Name = g.ID, g.DisplayName
+		members, err := o.Graph.GroupMembers(ctx, g.ID)
+		if err != nil {
+			return nil, authErr("list group members", PermGroups, err)
+		}
+		// Entra accepts one group with at most five members per call: larger groups are
+		// provisioned in slices of five, each call carrying the group and five members.
+		if len(members) == 0 {
+			jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: g.ID, ObjectTypeName: "Group"}}})
+			continue
+		}
+		for i := 0; i < len(members); i += MaxGroupMembers {
+			part := members[i:min(i+MaxGroupMembers, len(members))]
+			sub := graph.Subject{ObjectID: g.ID, ObjectTypeName: "Group"}
+			pit := it
+			for _, m := range part {
+				sub.Members = append(sub.Members, m.ID)
+				pit.Members = append(pit.Members, m.UserPrincipalName)
+			}
+			if len(members) > MaxGroupMembers {
+				pit.Input = fmt.Sprintf("%s (members %d–%d of %d)", in, i+1, i+len(part), len(members))
+			}
+			jobs = append(jobs, job{item: pit, subjects: []graph.Subject{sub}})
+		}
+	}
+
+	for _, j := range jobs {
+		it := j.item
+		if it.Status != StatusFailed {
+			o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim)
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			if req.Verify && o.SCIM != nil && j.upn != "" && (it.Status == StatusProvisioned || it.Status == StatusInSync) {
+				it.Verified = o.verify(ctx, j.upn)
+			}
+		}
+		res.Items = append(res.Items, it)
+	}
+	res.OK = true
+	for _, it := range res.Items {
+		if it.Status != StatusProvisioned && it.Status != StatusInSync {
+			res.OK = false
+		}
+		if it.Verified != nil && !it.Verified.Found {
+			res.OK = false
+		}
+	}
+	return res, nil
+}
+
+func (o *OnDemand) findGroup(ctx context.Context, in string) (graph.Group, error) {
+	if IsGUID(in) {
+		g, err := o.Graph.Group(ctx, in)
+		if err != nil {
+			return g, fmt.Errorf("%s", lookupErr("group", in, err))
+		}
+		return g, nil
+	}
+	groups, err := o.Graph.FindGroups(ctx, "displayName eq "+graph.Quote(in))
+	if err != nil {
+		return graph.Group{}, err
+	}
+	switch len(groups) {
+	case 0:
+		return graph.Group{}, fmt.Errorf("no group named %s", in)
+	case 1:
+		return groups[0], nil
+	}
+	return graph.Group{}, fmt.Errorf("ambiguous group name %s matches %d groups; pass the object id", in, len(groups))
+}
+
+func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter) {
+	wait := o.EntitlementWait
+	if wait == 0 {
+		wait = 5 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
+	pause := 5 * time.Second
+	for {
+		it.Attempts++
+		if err := lim.Wait(ctx); err != nil {
+			it.Status, it.Error = StatusFailed, err.Error()
+			return
+		}
+		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + it.Input + " on demand"})
+		key, value, err := o.Graph.ProvisionOnDemand(ctx, req.ServicePrincipalID, req.JobID, ruleID, subjects)
+		if err != nil {
+			it.Status, it.Error = StatusFailed, errMsg(err)
+			if graph.IsAuth(err) {
+				it.Error = "permission denied: needs " + PermSync + " (" + errMsg(err) + ")"
+			}
+			return
+		}
+		v, perr := ParseVerdict(key, value)
+		if perr != nil {
+			it.Status, it.Error = StatusFailed, perr.Error()
+			return
+		}
+		it.Verdict = &v
+		switch {
+		case v.InSync():
+			it.Status = StatusInSync
+			return
+		case strings.EqualFold(v.Result, ResultSuccess):
+			it.Status = StatusProvisioned
+			return
+		case v.NotEntitled() && time.Now().Add(pause).Before(deadline):
+			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Input, pause)})
+			if err := o.sleep(ctx, pause); err != nil {
+				it.Status, it.Error = StatusFailed, err.Error()
+				return
+			}
+			pause = min(pause*2, 30*time.Second)
+		case v.NotEntitled():
+			it.Status, it.Error = StatusNotEntitled, fmt.Sprintf("%s: %s (still not entitled after %s; check the assignment with `invicti-scim assign`)", v.ErrorCode, v.Message, wait)
+			return
+		default:
+			it.Status = StatusFailed
+			it.Error = strings.TrimSpace(v.ErrorCode + ": " + v.Message)
+			return
+		}
+	}
+}
+
+func (o *OnDemand) sleep(ctx context.Context, d time.Duration) error {
+	if o.Sleep != nil {
+		return o.Sleep(ctx, d)
+	}
+	return Waiter{}.sleep(ctx, d)
+}
+
+func (o *OnDemand) verify(ctx context.Context, upn string) *Verify {
+	o.Progress.emit(Event{Kind: EventBegin, Message: "Asking Invicti for " + upn})
+	u, err := o.SCIM.FindUser(ctx, upn)
+	if err != nil {
+		return &Verify{Error: err.Error()}
+	}
+	if u == nil {
+		return &Verify{Found: false, Error: "Invicti has no user with userName " + upn}
+	}
+	return &Verify{Found: true, ID: u.ID, UserName: u.UserName, DisplayName: u.DisplayName, Active: u.Active, Email: u.Email}
+}
+
+// PickRule chooses the rule provisioning users from Entra ("Azure Active Directory"). Rule
+// ids differ per app and may carry a "#V2" suffix, so they are read, never hard-coded.
+func PickRule(rules []graph.SyncRule) *graph.SyncRule {
+	for i := range rules {
+		r := &rules[i]
+		if strings.EqualFold(r.SourceDirectoryName, "Azure Active Directory") {
+			for _, o := range r.SourceObjects {
+				if strings.EqualFold(o, "User") {
+					return r
+				}
+			}
+		}
+	}
+	if len(rules) > 0 {
+		return &rules[0]
+	}
+	return nil
+}
+
+// RateLimiter allows n calls per window (a sliding window, as Graph counts them).
+type RateLimiter struct {
+	n      int
+	window time.Duration
+	mu     sync.Mutex
+	calls  []time.Time
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+}
+
+// NewRateLimiter allows n calls per window.
+func NewRateLimiter(n int, window time.Duration) *RateLimiter {
+	return &RateLimiter{n: n, window: window, now: time.Now, sleep: Waiter{}.sleep}
+}
+
+// Wait blocks until one more call fits in the window.
+func (l *RateLimiter) Wait(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		now := l.now()
+		keep := l.calls[:0]
+		for _, t := range l.calls {
+			if now.Sub(t) < l.window {
+				keep = append(keep, t)
+			}
+		}
+		l.calls = keep
+		if len(l.calls) < l.n {
+			l.calls = append(l.calls, now)
+			l.mu.Unlock()
+			return nil
+		}
+		wait := l.window - now.Sub(l.calls[0])
+		l.mu.Unlock()
+		if err := l.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,148 @@
+// Package state remembers what setup created, so re-runs find it again. It holds ids and
+// URLs only, never a secret, in a 0600 file.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FileName is the state file inside the config dir.
+const FileName = "state.json"
+
+// State is everything the tool remembers between runs.
+type State struct {
+	Version int       `json:"version"`
+	Cloud   string    `json:"cloud,omitempty"`
+	Tenant  string    `json:"tenantId,omitempty"`
+	App     *App      `json:"app,omitempty"`
+	Invicti *Invicti  `json:"invicti,omitempty"`
+	Setup   Setup     `json:"setup"`
+	Updated time.Time `json:"updatedAt"`
+}
+
+// App identifies the Entra enterprise app.
+type App struct {
+	DisplayName        string `json:"displayName"`
+	ApplicationID      string `json:"applicationId"`
+	AppID              string `json:"appId"`
+	ServicePrincipalID string `json:"servicePrincipalId"`
+	JobID              string `json:"jobId,omitempty"`
+	AppRoleID          string `json:"appRoleId,omitempty"`
+}
+
+// Invicti identifies the Invicti side (no secret).
+type Invicti struct {
+	Region        string `json:"region"`
+	BaseURL       string `json:"baseUrl"`
+	TenantURL     string `json:"tenantUrl"`
+	TokenEndpoint string `json:"tokenEndpoint"`
+	ClientID      string `json:"clientId"`
+}
+
+// Setup records how far setup got, so an interrupted run can say where it resumes.
+type Setup struct {
+	LastStep       string `json:"lastStep,omitempty"`
+	Completed      bool   `json:"completed"`
+	GuidedPending  bool   `json:"guidedPending,omitempty"`
+	SecretsKeySet  string `json:"secretsKeySet,omitempty"`
+	CompletedSteps int    `json:"completedSteps,omitempty"`
+}
+
+// Store reads and writes the state file in one directory.
+type Store struct {
+	Dir string
+	Now func() time.Time
+}
+
+// Path is the state file's path.
+func (s Store) Path() string { return filepath.Join(s.Dir, FileName) }
+
+// Load reads the state; a missing file is an empty state.
+func (s Store) Load() (State, error) {
+	data, err := os.ReadFile(s.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return State{Version: 1}, nil
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read state: %w", err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("state file %s is damaged (%v); move it away and re-run setup: it finds the app again by its tag", s.Path(), err)
+	}
+	return st, nil
+}
+
+// Save writes the state atomically with mode 0600 (directory 0700).
+func (s Store) Save(st State) error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	st.Version = 1
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	st.Updated = now().UTC()
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.Dir, ".state-*.json")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// Remove deletes the state file; a missing file is fine.
+func (s Store) Remove() error {
+	err := os.Remove(s.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// DefaultDir is $INVICTI_SCIM_CONFIG_DIR, else $XDG_CONFIG_HOME/invicti-scim, else the
+// platform's user config dir.
+func DefaultDir(getenv func(string) string) (string, error) {
+	if d := getenv("INVICTI_SCIM_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "invicti-scim"), nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "invicti-scim"), nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no config dir: set --config-dir or INVICTI_SCIM_CONFIG_DIR")
+	}
+	return filepath.Join(d, "invicti-scim"), nil
+}

@@ -1,0 +1,247 @@
+// Package ui renders human output: checklists, tables, panels and spinners, styled with
+// lipgloss when the stream allows colour. It decides colour once, from iostreams, never from
+// the process environment, and it is the only package besides the wizard that imports lipgloss.
+package ui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+)
+
+// Theme is the handful of styles the tool uses.
+type Theme struct {
+	OK, Warn, Err, Muted, Heading, Key, Border lipgloss.Style
+	color                                      bool
+}
+
+func newTheme(color bool) Theme {
+	if !color {
+		p := lipgloss.NewStyle()
+		return Theme{OK: p, Warn: p, Err: p, Muted: p, Heading: p, Key: p, Border: p}
+	}
+	return Theme{
+		OK:      lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+		Warn:    lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		Err:     lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		Muted:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		Heading: lipgloss.NewStyle().Bold(true),
+		Key:     lipgloss.NewStyle().Foreground(lipgloss.Color("6")),
+		Border:  lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		color:   true,
+	}
+}
+
+// Printer writes styled text to one stream.
+type Printer struct {
+	W     io.Writer
+	T     Theme
+	Width int
+}
+
+// Out is a printer for stdout (data).
+func Out(ios *iostreams.IOStreams) *Printer {
+	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: ios.Width()}
+}
+
+// Err is a printer for stderr (progress, prompts, errors).
+func Err(ios *iostreams.IOStreams) *Printer {
+	return &Printer{W: ios.ErrOut, T: newTheme(ios.ColorEnabled(true)), Width: ios.Width()}
+}
+
+// Symbols; plain ASCII fallbacks keep TERM=dumb and screen readers readable.
+const (
+	SymOK   = "✓"
+	SymFail = "✗"
+	SymWarn = "!"
+	SymSkip = "-"
+	SymPlan = "+"
+)
+
+// Println prints a line.
+func (p *Printer) Println(a ...any) { fmt.Fprintln(p.W, a...) }
+
+// Printf prints formatted text.
+func (p *Printer) Printf(format string, a ...any) { fmt.Fprintf(p.W, format, a...) }
+
+// Heading prints a bold heading line.
+func (p *Printer) Heading(s string) { fmt.Fprintln(p.W, p.T.Heading.Render(s)) }
+
+// Check prints one checklist line: symbol, title, and a muted detail.
+func (p *Printer) Check(sym, title, detail string) {
+	style := p.T.OK
+	switch sym {
+	case SymFail:
+		style = p.T.Err
+	case SymWarn:
+		style = p.T.Warn
+	case SymSkip, SymPlan:
+		style = p.T.Muted
+	}
+	line := style.Render(sym) + " " + title
+	if detail != "" {
+		line += p.T.Muted.Render(" — " + detail)
+	}
+	fmt.Fprintln(p.W, line)
+}
+
+// Errorf prints an error line.
+func (p *Printer) Errorf(format string, a ...any) {
+	fmt.Fprintln(p.W, p.T.Err.Render("error:")+" "+fmt.Sprintf(format, a...))
+}
+
+// Hint prints a hint line under an error.
+func (p *Printer) Hint(s string) {
+	fmt.Fprintln(p.W, p.T.Warn.Render("hint:")+" "+s)
+}
+
+// KV prints aligned key/value lines.
+func (p *Printer) KV(rows [][2]string) {
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(p.W, "  %s%s  %s\n", p.T.Key.Render(r[0]), strings.Repeat(" ", w-len(r[0])), r[1])
+	}
+}
+
+// Table prints rows under a header with columns padded to fit.
+func (p *Printer) Table(header []string, rows [][]string) {
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = lipgloss.Width(h)
+	}
+	for _, r := range rows {
+		for i := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], lipgloss.Width(r[i]))
+			}
+		}
+	}
+	// The last column takes what is left of the width and is cut, so rows stay one line.
+	used := 0
+	for i := 0; i < len(widths)-1; i++ {
+		used += widths[i] + 2
+	}
+	if last := len(widths) - 1; last >= 0 && p.Width > 0 && used+widths[last] > p.Width && p.Width-used > 10 {
+		widths[last] = p.Width - used
+	}
+	line := func(cells []string, style lipgloss.Style) {
+		var b strings.Builder
+		for i, c := range cells {
+			if i >= len(widths) {
+				break
+			}
+			if lipgloss.Width(c) > widths[i] {
+				c = truncate(c, widths[i])
+			}
+			pad := widths[i] - lipgloss.Width(c)
+			b.WriteString(c)
+			if i < len(cells)-1 {
+				b.WriteString(strings.Repeat(" ", pad+2))
+			}
+		}
+		fmt.Fprintln(p.W, style.Render(strings.TrimRight(b.String(), " ")))
+	}
+	line(header, p.T.Heading)
+	for _, r := range rows {
+		line(r, lipgloss.NewStyle())
+	}
+}
+
+func truncate(s string, w int) string {
+	r := []rune(s)
+	if len(r) <= w || w < 2 {
+		return s
+	}
+	return string(r[:w-1]) + "…"
+}
+
+// Panel prints a titled, bordered block (rounded border with colour; plain indentation without).
+func (p *Printer) Panel(title string, lines []string) {
+	if !p.T.color {
+		fmt.Fprintln(p.W, title)
+		for _, l := range lines {
+			fmt.Fprintln(p.W, "  "+l)
+		}
+		return
+	}
+	body := p.T.Heading.Render(title) + "\n" + strings.Join(lines, "\n")
+	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1)
+	if p.Width > 4 {
+		box = box.MaxWidth(p.Width)
+	}
+	fmt.Fprintln(p.W, box.Render(body))
+}
+
+// Spinner shows a moving indicator with a message on a terminal; elsewhere it prints the
+// message once per change, so logs stay readable.
+type Spinner struct {
+	w       io.Writer
+	animate bool
+	mu      sync.Mutex
+	msg     string
+	stop    chan struct{}
+	done    chan struct{}
+	last    string
+}
+
+// NewSpinner makes a spinner writing to stderr; it animates only when ios allows.
+func NewSpinner(ios *iostreams.IOStreams) *Spinner {
+	return &Spinner{w: ios.ErrOut, animate: ios.Animate()}
+}
+
+// Set changes the message, starting the spinner if needed.
+func (s *Spinner) Set(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msg = msg
+	if !s.animate {
+		if msg != s.last {
+			fmt.Fprintln(s.w, "… "+msg)
+			s.last = msg
+		}
+		return
+	}
+	if s.stop == nil {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.loop(s.stop, s.done)
+	}
+}
+
+func (s *Spinner) loop(stop, done chan struct{}) {
+	defer close(done)
+	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		fmt.Fprintf(s.w, "\r\x1b[K%s %s", frames[i%len(frames)], s.msg)
+		s.mu.Unlock()
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop clears the spinner line.
+func (s *Spinner) Stop() {
+	s.mu.Lock()
+	stop, done := s.stop, s.done
+	s.stop, s.done = nil, nil
+	s.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+		fmt.Fprint(s.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,140 @@
+// Package wizard asks the admin for what flags did not give, with huh forms. It is the only
+// package that imports huh; it validates inline and returns plain answers, never acting on them.
+package wizard
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"charm.land/huh/v2"
+
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+)
+
+// ErrCancelled means the admin left a form (Ctrl-C or Esc). The CLI exits 130.
+var ErrCancelled = errors.New("cancelled")
+
+// InputError is an answer the wizard could not accept.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// IO is where forms read keys and draw (stderr, so stdout stays data).
+type IO struct {
+	In         io.Reader
+	Out        io.Writer
+	Accessible bool
+}
+
+func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
+	form := huh.NewForm(groups...).
+		WithInput(wio.In).
+		WithOutput(wio.Out).
+		WithAccessible(wio.Accessible).
+		WithShowHelp(true).
+		WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+	err := form.RunWithContext(ctx)
+	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
+		return ErrCancelled
+	}
+	return err
+}
+
+// InvictiAnswers are the Invicti connection values.
+type InvictiAnswers struct {
+	Region   string
+	URL      string
+	ClientID string
+	Secret   string
+}
+
+const customRegion = "custom"
+
+// AskInvicti asks for the region (or an on-premises URL), the client id and the secret, each
+// only if missing. The secret is typed into a password field and never echoed.
+func AskInvicti(ctx context.Context, wio IO, a InvictiAnswers) (InvictiAnswers, error) {
+	if a.Region == "" && a.URL == "" {
+		choice := "us"
+		opts := []huh.Option[string]{}
+		for _, r := range invicti.Regions() {
+			opts = append(opts, huh.NewOption(r.Label+" ("+r.BaseURL+")", r.Name))
+		}
+		opts = append(opts, huh.NewOption("On-premises or private tenant (enter its URL)", customRegion))
+		if err := run(ctx, wio, huh.NewGroup(
+			huh.NewSelect[string]().
+				Title("Invicti Platform region").
+				Description("Where your Invicti Platform account lives: the host you sign in to.").
+				Options(opts...).
+				Value(&choice),
+		)); err != nil {
+			return a, err
+		}
+		if choice == customRegion {
+			var u string
+			if err := run(ctx, wio, huh.NewGroup(
+				huh.NewInput().
+					Title("Invicti base URL").
+					Description("For example https://invicti.example.com (https; the tool derives /api/scim/v2 and /oauth/token).").
+					Value(&u).
+					Validate(func(s string) error {
+						_, err := invicti.ParseBaseURL(s)
+						return err
+					}),
+			)); err != nil {
+				return a, err
+			}
+			a.URL = strings.TrimSpace(u)
+		} else {
+			a.Region = choice
+		}
+	}
+	var fields []huh.Field
+	if a.ClientID == "" {
+		fields = append(fields, huh.NewInput().
+			Title("Invicti client id").
+			Description("credentials.clientId of the SCIM client registration you created in Invicti.").
+			Value(&a.ClientID).
+			Validate(func(s string) error { return invicti.ValidateClientID("client id", strings.TrimSpace(s)) }))
+	}
+	if a.Secret == "" {
+		fields = append(fields, huh.NewInput().
+			Title("Invicti client secret").
+			Description("credentials.clientSecret; it is sent to Invicti and saved in Entra, never written to disk by this tool.").
+			EchoMode(huh.EchoModePassword).
+			Value(&a.Secret).
+			Validate(func(s string) error { return invicti.ValidateSecret("client secret", invicti.TrimSecret(s)) }))
+	}
+	if len(fields) > 0 {
+		if err := run(ctx, wio, huh.NewGroup(fields...)); err != nil {
+			return a, err
+		}
+	}
+	a.ClientID = strings.TrimSpace(a.ClientID)
+	a.Secret = invicti.TrimSecret(a.Secret)
+	if a.Secret == "" {
+		return a, &InputError{Msg: "no client secret was entered (password prompts need a terminal; use --client-secret-stdin or --client-secret-file)"}
+	}
+	return a, nil
+}
+
+// AskText asks for one line of text with a default.
+func AskText(ctx context.Context, wio IO, title, description, def string, validate func(string) error) (string, error) {
+	v := def
+	in := huh.NewInput().Title(title).Description(description).Value(&v)
+	if validate != nil {
+		in = in.Validate(validate)
+	}
+	if err := run(ctx, wio, huh.NewGroup(in)); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(v), nil
+}
+
+// Confirm asks a yes/no question.
+func Confirm(ctx context.Context, wio IO, title, description string, def bool) (bool, error) {
+	v := def
+	err := run(ctx, wio, huh.NewGroup(huh.NewConfirm().Title(title).Description(description).Affirmative("Yes").Negative("No").Value(&v)))
+	return v, err
+}
