@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -73,3 +74,13 @@ func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (strin
 	}
 	return "", fmt.Errorf("the app has no provisioning job: run `invicti-scim setup`")
 }
+
+// permissionHint turns a Graph 401/403 into a PermissionError naming what is missing.
+func permissionHint(err error, perm string) error {
+	if err != nil && graph.IsAuth(err) {
+		return &provision.PermissionError{Op: "Microsoft Graph", Permission: perm, Err: err}
+	}
+	return err
+}
+
+func asGraph(err error, target **graph.Error) bool { return errors.As(err, target) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/invicti"
@@ -113,9 +112,4 @@ func hintOf(err error) string {
 		return ie.Hint
 	}
 	return ""
-}
-
-func errorMessage(err error) string {
-	msg := err.Error()
-	return strings.TrimSpace(msg)
 }

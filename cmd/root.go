@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,7 +50,7 @@ func run(ctx context.Context, f *Factory, args []string) int {
 }
 
 func printError(f *Factory, err error, code int) {
-	msg := errorMessage(f.Redactor.Redact(err.Error()))
+	msg := strings.TrimSpace(f.Redactor.Redact(err.Error()))
 	hint := f.Redactor.Redact(hintOf(err))
 	if f.JSON() && !f.jsonDone {
 		doc := map[string]any{"error": map[string]any{"message": msg, "exitCode": code, "hint": hint}}
@@ -126,6 +127,13 @@ Environment:
 		newSetupCmd(f),
 		newAssignCmd(f),
 		newProvisionCmd(f),
+		newStatusCmd(f),
+		newLogsCmd(f),
+		newJobCmd(f),
+		newDoctorCmd(f),
+		newRotateSecretCmd(f),
+		newTeardownCmd(f),
+		newGenDocsCmd(f),
 	)
 	return root
 }

@@ -303,7 +303,10 @@ func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
 	return func(e provision.Event) {
 		switch e.Kind {
 		case provision.EventBegin:
-			sp.Set(e.Message)
+			// Without a terminal the end line says it all; begin lines would only double the log.
+			if sp.Animated() {
+				sp.Set(e.Message)
+			}
 		case provision.EventWait:
 			sp.Set(e.Message)
 		case provision.EventEnd:
@@ -326,7 +329,7 @@ func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
 
 func spinnerOnly(sp *ui.Spinner) provision.Progress {
 	return func(e provision.Event) {
-		if e.Kind != provision.EventEnd {
+		if e.Kind == provision.EventWait || (e.Kind == provision.EventBegin && sp.Animated()) {
 			sp.Set(e.Message)
 		}
 	}

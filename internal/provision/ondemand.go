@@ -346,7 +346,7 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 			it.Status, it.Error = StatusFailed, err.Error()
 			return
 		}
-		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + it.Input + " on demand"})
+		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + label(it) + " on demand"})
 		key, value, err := o.Graph.ProvisionOnDemand(ctx, req.ServicePrincipalID, req.JobID, ruleID, subjects)
 		if err != nil {
 			it.Status, it.Error = StatusFailed, errMsg(err)
@@ -369,7 +369,7 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 			it.Status = StatusProvisioned
 			return
 		case v.NotEntitled() && time.Now().Add(pause).Before(deadline):
-			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Input, pause)})
+			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Type, label(it), pause)})
 			if err := o.sleep(ctx, pause); err != nil {
 				it.Status, it.Error = StatusFailed, err.Error()
 				return
@@ -384,6 +384,13 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 			return
 		}
 	}
+}
+
+func label(it *OnDemandItem) string {
+	if it.Name != "" {
+		return it.Name
+	}
+	return it.Input
 }
 
 func (o *OnDemand) sleep(ctx context.Context, d time.Duration) error {

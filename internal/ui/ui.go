@@ -198,6 +198,9 @@ func NewSpinner(ios *iostreams.IOStreams) *Spinner {
 	return &Spinner{w: ios.ErrOut, animate: ios.Animate()}
 }
 
+// Animated reports whether the spinner draws on a terminal.
+func (s *Spinner) Animated() bool { return s.animate }
+
 // Set changes the message, starting the spinner if needed.
 func (s *Spinner) Set(msg string) {
 	s.mu.Lock()

@@ -1,0 +1,297 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+type doctorOptions struct {
+	graph   graphFlags
+	invicti invictiFlags
+	app     appFlags
+}
+
+type doctorCheck struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Status string `json:"status"` // ok, fail, warn, skip
+	Detail string `json:"detail,omitempty"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+type doctorJSON struct {
+	Identity    string        `json:"identity,omitempty"`
+	TenantID    string        `json:"tenantId,omitempty"`
+	Delegated   bool          `json:"delegated"`
+	Scopes      []string      `json:"scopes,omitempty"`
+	Roles       []string      `json:"directoryRoles,omitempty"`
+	Checks      []doctorCheck `json:"checks"`
+	OK          bool          `json:"ok"`
+	Permissions []permNeed    `json:"permissions"`
+}
+
+type permNeed struct {
+	Command    string   `json:"command"`
+	Needs      []string `json:"needs"`
+	Missing    []string `json:"missing,omitempty"`
+	Satisfied  bool     `json:"satisfied"`
+	Determined bool     `json:"determined"`
+}
+
+// commandPermissions is what each command needs from Graph (application or delegated).
+var commandPermissions = []struct {
+	cmd   string
+	perms []string
+}{
+	{"setup", []string{provision.PermApplication, provision.PermSync}},
+	{"assign", []string{provision.PermAssign, provision.PermUsers, provision.PermGroups}},
+	{"provision", []string{provision.PermSync, provision.PermUsers, provision.PermGroups}},
+	{"status / job / rotate-secret", []string{provision.PermSync}},
+	{"logs", []string{provision.PermAuditLog}},
+	{"teardown", []string{provision.PermApplication}},
+}
+
+// Directory roles that can configure provisioning, by template id.
+var adminRoles = map[string]string{
+	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+	"158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+}
+
+// permImplied: a broader permission that covers a narrower one.
+var permImplied = map[string][]string{
+	provision.PermUsers:       {"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	provision.PermGroups:      {"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	provision.PermApplication: {"Directory.ReadWrite.All"},
+}
+
+func hasPerm(have []string, need string) bool {
+	for _, h := range have {
+		if strings.EqualFold(h, need) {
+			return true
+		}
+		for _, alt := range permImplied[need] {
+			if strings.EqualFold(h, alt) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func newDoctorCmd(f *Factory) *cobra.Command {
+	opts := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Diagnose sign-in, permissions, Invicti access and state",
+		Long: `Check everything invicti-scim depends on and say how to fix what is wrong:
+
+  - who is signed in to Graph, in which tenant (from the token and Graph)
+  - the Graph permissions the token carries versus what each command needs
+  - the directory roles of a signed-in person (Application Administrator or Cloud
+    Application Administrator are needed to configure provisioning)
+  - Invicti reachability and the credential check (when a client secret is available)
+  - whether the app and job recorded in state still exist in the tenant
+
+Exits 0 when every check passes, 1 otherwise.`,
+		Example: `  invicti-scim doctor
+  invicti-scim doctor -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runDoctor(ctx, f, opts)
+		},
+	}
+	opts.graph.register(cmd)
+	opts.invicti.register(cmd)
+	opts.app.register(cmd)
+	return cmd
+}
+
+func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
+	out := doctorJSON{}
+	add := func(c doctorCheck) {
+		if c.Status == "" {
+			c.Status = map[bool]string{true: "ok", false: "fail"}[c.OK]
+		}
+		out.Checks = append(out.Checks, c)
+	}
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	st, err := store.Load()
+	if err != nil {
+		add(doctorCheck{Name: "state file", Detail: err.Error(), Fix: "move the file away and run setup again"})
+	}
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+
+	cloud, mode, token, gerr := opts.graph.validate(f)
+	var conn *graphConn
+	if gerr != nil {
+		add(doctorCheck{Name: "Graph sign-in", Detail: gerr.Error(), Fix: hintOf(gerr)})
+	} else if conn, gerr = opts.graph.connect(f, cloud, mode, token, throttleNotice(sp)); gerr != nil {
+		add(doctorCheck{Name: "Graph sign-in", Detail: gerr.Error(), Fix: hintOf(gerr)})
+		conn = nil
+	}
+	if conn != nil {
+		sp.Set("Reading the token")
+		cred, _ := graph.NewCredential(conn.Opts)
+		claims, cerr := graph.TokenClaims(ctx, cred, conn.Opts.Scopes())
+		switch {
+		case cerr != nil && !strings.Contains(cerr.Error(), "not a JWT"):
+			add(doctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: "sign in again (see `invicti-scim setup --help`)"})
+			conn = nil
+		case cerr != nil:
+			add(doctorCheck{Name: "Graph sign-in", OK: true, Status: "warn", Detail: "the token is not a JWT, so its permissions cannot be read; checking by calling Graph instead"})
+		default:
+			out.TenantID, out.Delegated, out.Scopes = claims.TenantID, claims.Delegated(), claims.Scopes()
+			out.Identity = claims.UPN
+			if out.Identity == "" {
+				out.Identity = strings.TrimSpace(claims.AppName + " (app " + claims.AppID + ")")
+			}
+			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode)})
+			for _, cp := range commandPermissions {
+				n := permNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
+				for _, p := range cp.perms {
+					if !hasPerm(out.Scopes, p) {
+						n.Missing = append(n.Missing, p)
+					}
+				}
+				n.Satisfied = len(n.Missing) == 0
+				out.Permissions = append(out.Permissions, n)
+			}
+			var missing []string
+			for _, n := range out.Permissions {
+				for _, m := range n.Missing {
+					if !slices.Contains(missing, m) {
+						missing = append(missing, m)
+					}
+				}
+			}
+			if len(missing) == 0 {
+				add(doctorCheck{Name: "Graph permissions", OK: true, Detail: strings.Join(out.Scopes, " ")})
+			} else {
+				add(doctorCheck{Name: "Graph permissions", Detail: "missing " + strings.Join(missing, ", "),
+					Fix: "grant (and consent) " + strings.Join(missing, ", ") + " to the signing-in app; Graph reports a missing permission as 401 UnknownError on provisioning calls"})
+			}
+			if out.Delegated {
+				var held []string
+				for _, w := range claims.WIDs {
+					if name, ok := adminRoles[w]; ok {
+						held = append(held, name)
+					}
+				}
+				out.Roles = held
+				if len(held) > 0 {
+					add(doctorCheck{Name: "Directory role", OK: true, Detail: strings.Join(held, ", ")})
+				} else {
+					add(doctorCheck{Name: "Directory role", Detail: "none of Application Administrator, Cloud Application Administrator, Global Administrator",
+						Fix: "ask a Privileged Role Administrator to assign (or activate in PIM) Application Administrator or Cloud Application Administrator"})
+				}
+			}
+		}
+	}
+
+	// Invicti side.
+	if in, ierr := opts.invicti.resolve(ctx, f, &st, false); ierr == nil {
+		sp.Set("Checking Invicti")
+		res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+		if res.OK {
+			add(doctorCheck{Name: "Invicti credentials", OK: true, Detail: in.Endpoints.BaseURL + ": token, ServiceProviderConfig and user query pass"})
+		} else {
+			l := layerJSON{Steps: stepsJSON(res.Steps)}
+			fix := ""
+			for _, s := range l.Steps {
+				if s.Fix != "" {
+					fix = s.Fix
+					break
+				}
+			}
+			add(doctorCheck{Name: "Invicti credentials", Detail: firstProblem(&l), Fix: fix})
+		}
+	} else {
+		add(doctorCheck{Name: "Invicti credentials", OK: true, Status: "skip", Detail: "no Invicti URL, client id or secret given: " + ierr.Error()})
+	}
+
+	// State against the tenant.
+	if conn != nil && st.App != nil && st.App.ServicePrincipalID != "" {
+		sp.Set("Checking the app recorded in state")
+		_, err := conn.Client.ServicePrincipal(ctx, st.App.ServicePrincipalID)
+		switch {
+		case err == nil:
+			add(doctorCheck{Name: "App in state", OK: true, Detail: fmt.Sprintf("%s (servicePrincipal %s) exists", st.App.DisplayName, st.App.ServicePrincipalID)})
+			if st.App.JobID != "" {
+				if _, err := conn.Client.Job(ctx, st.App.ServicePrincipalID, st.App.JobID); err == nil {
+					add(doctorCheck{Name: "Job in state", OK: true, Detail: st.App.JobID + " exists"})
+				} else if graph.IsNotFound(err) {
+					add(doctorCheck{Name: "Job in state", Detail: st.App.JobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
+				} else {
+					add(doctorCheck{Name: "Job in state", Detail: explainGraph(err), Fix: "needs " + provision.PermSync})
+				}
+			}
+		case graph.IsNotFound(err):
+			add(doctorCheck{Name: "App in state", Detail: "the app recorded in state (servicePrincipal " + st.App.ServicePrincipalID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
+		default:
+			add(doctorCheck{Name: "App in state", Detail: explainGraph(err), Fix: "needs " + provision.PermApplication})
+		}
+	} else if st.App == nil {
+		add(doctorCheck{Name: "App in state", OK: true, Status: "skip", Detail: "no app recorded yet (run setup)"})
+	}
+	sp.Stop()
+
+	out.OK = true
+	for _, c := range out.Checks {
+		out.OK = out.OK && c.OK
+	}
+	if f.JSON() {
+		if err := printJSON(f, out); err != nil {
+			return err
+		}
+	} else {
+		p := ui.Out(f.IO)
+		for _, c := range out.Checks {
+			sym := map[string]string{"ok": ui.SymOK, "fail": ui.SymFail, "warn": ui.SymWarn, "skip": ui.SymSkip}[c.Status]
+			p.Check(sym, c.Name, c.Detail)
+			if c.Fix != "" && !c.OK {
+				p.Printf("    fix: %s\n", c.Fix)
+			}
+		}
+		if len(out.Permissions) > 0 {
+			p.Println()
+			var rows [][]string
+			for _, n := range out.Permissions {
+				state := "ok"
+				if !n.Satisfied {
+					state = "missing " + strings.Join(n.Missing, ", ")
+				}
+				rows = append(rows, []string{n.Command, strings.Join(n.Needs, ", "), state})
+			}
+			p.Table([]string{"COMMAND", "NEEDS", "TOKEN"}, rows)
+		}
+	}
+	if !out.OK {
+		return silent(ExitFailed)
+	}
+	return nil
+}
+
+// explainGraph turns Graph's empty 401 UnknownError into words.
+func explainGraph(err error) string {
+	var ge *graph.Error
+	if asGraph(err, &ge) && ge.Status == 401 && (ge.Code == "UnknownError" || ge.Code == "") && ge.Message == "" {
+		return "Graph answered 401 UnknownError with no message: on provisioning calls this means the token lacks " + provision.PermSync
+	}
+	return err.Error()
+}

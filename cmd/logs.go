@@ -1,0 +1,180 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+type logsOptions struct {
+	graph  graphFlags
+	app    appFlags
+	Since  string
+	User   string
+	Status string
+	Max    int
+}
+
+type logEntryJSON struct {
+	Time      time.Time `json:"time"`
+	User      string    `json:"user"`
+	UserID    string    `json:"userId,omitempty"`
+	Action    string    `json:"action"`
+	Status    string    `json:"status"`
+	ErrorCode string    `json:"errorCode,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	JobID     string    `json:"jobId,omitempty"`
+}
+
+func newLogsCmd(f *Factory) *cobra.Command {
+	opts := &logsOptions{}
+	cmd := &cobra.Command{
+		Use:   "logs",
+		Short: "Show the provisioning logs of the app",
+		Long: `Show Entra's provisioning logs for this app (GET /auditLogs/provisioning): time, user,
+action, status and the error reason. Entra keeps them for 30 days.
+
+Reading them needs the AuditLog.Read.All permission (signed in as a person: a role such as
+Reports Reader, Security Reader, Global Reader or Application Administrator).`,
+		Example: `  invicti-scim logs --since 24h
+  invicti-scim logs --status failure --since 7d
+  invicti-scim logs --user alice@contoso.com -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runLogs(ctx, f, opts)
+		},
+	}
+	opts.graph.register(cmd)
+	opts.app.register(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Since, "since", "24h", "How far back: a duration such as 1h, 24h or 7d")
+	fs.StringVar(&opts.User, "user", "", "Only entries for this user (UPN or object id)")
+	fs.StringVar(&opts.Status, "status", "", "Only entries with this status: success, failure, skipped or warning")
+	fs.IntVar(&opts.Max, "max", 200, "At most this many entries")
+	_ = cmd.RegisterFlagCompletionFunc("status", fixedCompletion("success", "failure", "skipped", "warning"))
+	_ = cmd.RegisterFlagCompletionFunc("since", fixedCompletion("1h", "24h", "7d", "30d"))
+	return cmd
+}
+
+// parseSince accepts Go durations plus days ("7d").
+func parseSince(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != d {
+			return 0, flagErrorf("--since %q: expected a duration such as 1h, 24h or 7d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return 0, flagErrorf("--since %q: expected a duration such as 1h, 24h or 7d", s)
+	}
+	return dur, nil
+}
+
+func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
+	since, err := parseSince(opts.Since)
+	if err != nil {
+		return err
+	}
+	if since > 30*24*time.Hour {
+		return flagErrorf("--since %s: Entra keeps provisioning logs for 30 days", opts.Since)
+	}
+	status := strings.ToLower(strings.TrimSpace(opts.Status))
+	switch status {
+	case "", "success", "failure", "skipped", "warning":
+	default:
+		return flagErrorf("--status %q: expected success, failure, skipped or warning", opts.Status)
+	}
+	if opts.Max < 1 || opts.Max > 5000 {
+		return flagErrorf("--max %d: expected 1 to 5000", opts.Max)
+	}
+	if opts.User != "" {
+		if err := validPrincipal(opts.User); err != nil {
+			return err
+		}
+	}
+	cloud, mode, token, err := opts.graph.validate(f)
+	if err != nil {
+		return err
+	}
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
+	if err != nil {
+		return err
+	}
+	spID, _, err := resolveApp(ctx, f, conn, opts.app)
+	if err != nil {
+		return err
+	}
+	filter := fmt.Sprintf("servicePrincipal/id eq %s and activityDateTime ge %s", graph.Quote(spID), f.Now().Add(-since).UTC().Format(time.RFC3339))
+	if status != "" {
+		filter += " and statusInfo/status eq " + graph.Quote(status)
+	}
+	if opts.User != "" {
+		uid := opts.User
+		if !provision.IsGUID(uid) {
+			u, err := conn.Client.User(ctx, uid)
+			if err != nil {
+				if graph.IsNotFound(err) {
+					return flagErrorf("--user %s: no such user", opts.User)
+				}
+				return permissionHint(err, provision.PermUsers)
+			}
+			uid = u.ID
+		}
+		filter += " and sourceIdentity/id eq " + graph.Quote(uid)
+	}
+	sp.Set("Reading provisioning logs")
+	events, err := conn.Client.ProvisioningLogs(ctx, filter, opts.Max)
+	sp.Stop()
+	if err != nil {
+		if graph.IsAuth(err) {
+			return &provision.PermissionError{Op: "read provisioning logs", Permission: provision.PermAuditLog, Err: err}
+		}
+		return err
+	}
+	var out []logEntryJSON
+	for _, e := range events {
+		le := logEntryJSON{Time: e.ActivityDateTime, User: e.SourceIdentity.DisplayName, UserID: e.SourceIdentity.ID, Action: e.ProvisioningAction, Status: e.ProvisioningStatusInfo.Status, JobID: e.JobID}
+		if upn := e.SourceIdentity.Details["UserPrincipalName"]; upn != "" {
+			le.User = upn
+		}
+		if ei := e.ProvisioningStatusInfo.ErrorInformation; ei != nil {
+			le.ErrorCode, le.Reason = ei.ErrorCode, ei.Reason
+		}
+		out = append(out, le)
+	}
+	if f.JSON() {
+		if out == nil {
+			out = []logEntryJSON{}
+		}
+		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": f.Now().Add(-since).UTC(), "entries": out})
+	}
+	p := ui.Out(f.IO)
+	if len(out) == 0 {
+		p.Println("No provisioning log entries for this app in the last " + opts.Since + ".")
+		return nil
+	}
+	var rows [][]string
+	for _, e := range out {
+		reason := e.Reason
+		if e.ErrorCode != "" {
+			reason = e.ErrorCode + ": " + reason
+		}
+		rows = append(rows, []string{e.Time.UTC().Format("2006-01-02 15:04:05"), e.User, e.Action, e.Status, reason})
+	}
+	p.Table([]string{"TIME (UTC)", "USER", "ACTION", "STATUS", "REASON"}, rows)
+	return nil
+}

@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+type rotateOptions struct {
+	invicti invictiFlags
+	graph   graphFlags
+	app     appFlags
+}
+
+type rotateJSON struct {
+	ServicePrincipalID string           `json:"servicePrincipalId"`
+	JobID              string           `json:"jobId"`
+	ClientID           string           `json:"clientId"`
+	Steps              []provision.Step `json:"steps"`
+	OK                 bool             `json:"ok"`
+}
+
+func newRotateSecretCmd(f *Factory) *cobra.Command {
+	opts := &rotateOptions{}
+	cmd := &cobra.Command{
+		Use:   "rotate-secret",
+		Short: "Give the app a new Invicti client secret without rebuilding it",
+		Long: `Replace the Invicti client secret (and, if it changed, the client id) saved in the app:
+check the new credentials directly against Invicti, write them, run Entra's Test Connection,
+and keep the job running (a job quarantined by the old secret is started again).
+The secret comes from the usual sources, never from a flag value.`,
+		Example: `  printf %s "$NEW_SECRET" | invicti-scim rotate-secret --client-secret-stdin
+  invicti-scim rotate-secret --credentials-file new-creds.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runRotate(ctx, f, opts)
+		},
+	}
+	opts.invicti.register(cmd)
+	opts.graph.register(cmd)
+	opts.app.register(cmd)
+	return cmd
+}
+
+func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	cloud, mode, token, err := opts.graph.validate(f)
+	if err != nil {
+		return err
+	}
+	in, err := opts.invicti.resolve(ctx, f, &st, f.CanPrompt())
+	if err != nil {
+		return err
+	}
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+	out := rotateJSON{ClientID: in.Credentials.ClientID}
+	step := func(id, title string, o provision.Outcome, detail string) {
+		out.Steps = append(out.Steps, provision.Step{ID: id, Title: title, Outcome: o, Detail: detail})
+		if !f.JSON() {
+			sp.Stop()
+			sym := ui.SymOK
+			if o == provision.Failed {
+				sym = ui.SymFail
+			}
+			ui.Err(f.IO).Check(sym, title, string(o)+": "+detail)
+		}
+	}
+	finish := func(err error) error {
+		if f.JSON() {
+			out.OK = err == nil
+			if perr := printJSON(f, out); perr != nil {
+				return perr
+			}
+		}
+		return err
+	}
+
+	sp.Set("Checking the new credentials with Invicti")
+	res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+	if !res.OK {
+		l := layerJSON{Steps: stepsJSON(res.Steps)}
+		step("invicti-check", "Check the new credentials directly", provision.Failed, firstProblem(&l))
+		return finish(&provision.ConnectionError{Layer: "invicti", Message: firstProblem(&l), Fix: "nothing was changed in Entra; check the new client id and secret"})
+	}
+	step("invicti-check", "Check the new credentials directly", provision.Passed, in.Endpoints.BaseURL)
+
+	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
+	if err != nil {
+		return finish(err)
+	}
+	spID, jobID, err := resolveAppFromState(ctx, conn, opts.app, st)
+	if err != nil {
+		return finish(err)
+	}
+	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
+		return finish(permissionHint(err, provision.PermSync))
+	}
+	out.ServicePrincipalID, out.JobID = spID, jobID
+	sp.Set("Saving the new secret in Entra")
+	if err := conn.Client.PutSecrets(ctx, spID, provision.SecretKeys(in.Endpoints, in.Credentials)); err != nil {
+		step("secrets", "Save the new credentials", provision.Failed, err.Error())
+		return finish(permissionHint(err, provision.PermSync))
+	}
+	step("secrets", "Save the new credentials", provision.Updated, strings.Join(provision.SecretKeyNames(), ", "))
+	sp.Set("Entra Test Connection")
+	if err := conn.Client.ValidateCredentials(ctx, spID, jobID, true, nil); err != nil {
+		if graph.IsAuth(err) {
+			return finish(permissionHint(err, provision.PermSync))
+		}
+		step("test-connection", "Entra Test Connection", provision.Failed, err.Error())
+		return finish(&provision.ConnectionError{Layer: "entra", Message: err.Error(), Fix: "the new secret is saved, but Entra cannot use it; check `invicti-scim status`"})
+	}
+	step("test-connection", "Entra Test Connection", provision.Passed, "")
+	job, err := conn.Client.Job(ctx, spID, jobID)
+	if err != nil {
+		return finish(permissionHint(err, provision.PermSync))
+	}
+	if strings.EqualFold(job.Schedule.State, "Active") && !strings.EqualFold(job.Status.Code, "Quarantine") {
+		step("job", "Keep the job running", provision.AlreadyRunning, job.Status.Code)
+	} else {
+		if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {
+			return finish(permissionHint(err, provision.PermSync))
+		}
+		step("job", "Keep the job running", provision.Started, "was "+job.Schedule.State+"/"+job.Status.Code)
+	}
+	if st.Invicti != nil && st.Invicti.ClientID != in.Credentials.ClientID {
+		st.Invicti.ClientID = in.Credentials.ClientID
+		if err := store.Save(st); err != nil {
+			return finish(err)
+		}
+	}
+	return finish(nil)
+}

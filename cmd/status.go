@@ -1,0 +1,208 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+type statusOptions struct {
+	graph   graphFlags
+	app     appFlags
+	invicti invictiFlags
+}
+
+type statusJSON struct {
+	*provision.Status
+	Invicti *layerJSON `json:"invicti"`
+	OK      bool       `json:"ok"`
+}
+
+func newStatusCmd(f *Factory) *cobra.Command {
+	opts := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the app, the provisioning job's health and the Invicti side",
+		Long: `Show the enterprise app (name, ids, portal links), the provisioning job (schedule, status,
+last cycle with counts and errors, last success, steady state, quarantine with its reason in
+plain words and the fix), which secret keys are saved (names only), how many users and groups
+are assigned, and the direct Invicti check (when a client secret is available).
+
+Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or missing.`,
+		Example: `  invicti-scim status
+  invicti-scim status -o json | jq .health`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runStatus(ctx, f, opts)
+		},
+	}
+	opts.graph.register(cmd)
+	opts.app.register(cmd)
+	opts.invicti.register(cmd)
+	return cmd
+}
+
+func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
+	cloud, mode, token, err := opts.graph.validate(f)
+	if err != nil {
+		return err
+	}
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
+	if err != nil {
+		return err
+	}
+	spID, jobID, err := resolveAppFromState(ctx, conn, opts.app, st)
+	if err != nil {
+		return err
+	}
+	sp.Set("Reading the app and its provisioning job")
+	reader := &provision.StatusReader{Graph: conn.Client, Cloud: cloud}
+	status, err := reader.Read(ctx, spID, jobID)
+	if err != nil {
+		return err
+	}
+	out := statusJSON{Status: status}
+	// The Invicti side, when a secret is at hand; status never prompts for it.
+	in, ierr := opts.invicti.resolve(ctx, f, &st, false)
+	if ierr == nil {
+		sp.Set("Checking Invicti directly")
+		res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+		out.Invicti = &layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)}
+		if !res.OK {
+			status.Problems = append(status.Problems, "Invicti rejects the direct check: "+firstProblem(out.Invicti))
+		}
+	} else {
+		out.Invicti = &layerJSON{Skipped: true, Reason: "no client secret given (INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"}
+	}
+	sp.Stop()
+	out.OK = status.Health == provision.Healthy && (out.Invicti.OK || out.Invicti.Skipped)
+	if f.JSON() {
+		if err := printJSON(f, out); err != nil {
+			return err
+		}
+	} else {
+		printStatus(f, out)
+	}
+	if !out.OK {
+		return silent(ExitFailed)
+	}
+	return nil
+}
+
+func firstProblem(l *layerJSON) string {
+	for _, s := range l.Steps {
+		if s.Problem != "" {
+			return s.Problem
+		}
+	}
+	return "failed"
+}
+
+func ago(t *time.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(*t).Round(time.Minute)
+	if d < time.Minute {
+		return t.UTC().Format(time.RFC3339) + " (just now)"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), d)
+}
+
+func printStatus(f *Factory, s statusJSON) {
+	p := ui.Out(f.IO)
+	now := f.Now()
+	sym := ui.SymOK
+	if !s.OK {
+		sym = ui.SymFail
+	}
+	var lines []string
+	add := func(k, v string) { lines = append(lines, fmt.Sprintf("%-18s %s", k, v)) }
+	add("App", fmt.Sprintf("%s (appId %s)", dash(s.AppName), dash(s.AppID)))
+	add("Service principal", s.ServicePrincipalID)
+	if s.Job != nil {
+		j := s.Job
+		add("Job", j.ID)
+		add("Schedule", fmt.Sprintf("%s, every %s", j.ScheduleState, humanInterval(j.Interval)))
+		add("Status", j.StatusCode)
+		if e := j.LastExecution; e != nil {
+			add("Last cycle", fmt.Sprintf("%s, %s; imported %d, exported %d, escrowed %d", e.State, ago(e.Ended, now), e.Imported, e.Exported, e.Escrowed))
+			if e.Error != "" {
+				add("Last cycle error", e.Error)
+			}
+		} else {
+			add("Last cycle", "none yet")
+		}
+		if e := j.LastSuccessfulExecution; e != nil {
+			add("Last success", ago(e.Ended, now))
+		}
+		if j.SteadyState != nil {
+			add("Steady state", ago(j.SteadyState, now))
+		}
+	}
+	add("Secret keys", dash(strings.Join(s.SecretKeys, ", ")))
+	add("Assigned", fmt.Sprintf("%d users, %d groups", s.AssignedUsers, s.AssignedGroups))
+	if s.Invicti != nil {
+		switch {
+		case s.Invicti.Skipped:
+			add("Invicti check", "skipped: "+s.Invicti.Reason)
+		case s.Invicti.OK:
+			add("Invicti check", "passed")
+		default:
+			add("Invicti check", "FAILED: "+firstProblem(s.Invicti))
+		}
+	}
+	if s.ProvisioningURL != "" {
+		add("Portal", s.ProvisioningURL)
+	}
+	p.Panel(sym+" "+string(s.Health)+": "+s.Summary, lines)
+	if q := s.Quarantine; q != nil {
+		p.Println()
+		p.Heading("Quarantine: " + q.Reason)
+		p.Printf("  %s\n", q.Explanation)
+		if q.Error != "" {
+			p.Printf("  Entra's error: %s\n", q.Error)
+		}
+		if q.NextAttempt != nil {
+			p.Printf("  Next attempt: %s\n", q.NextAttempt.UTC().Format(time.RFC3339))
+		}
+	}
+	for _, pr := range s.Problems {
+		p.Check(ui.SymWarn, pr, "")
+	}
+	for _, fx := range s.Fixes {
+		p.Printf("fix: %s\n", fx)
+	}
+}
+
+func humanInterval(iso string) string {
+	switch iso {
+	case "":
+		return "-"
+	case "P10675199DT2H48M5.4775807S":
+		return "never (not started)"
+	}
+	if d, err := time.ParseDuration(strings.ToLower(strings.TrimPrefix(iso, "PT"))); err == nil {
+		return d.String()
+	}
+	return iso
+}

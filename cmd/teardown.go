@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
+)
+
+type teardownOptions struct {
+	graph graphFlags
+	app   appFlags
+	Yes   bool
+	Keep  bool
+}
+
+type teardownJSON struct {
+	ApplicationID      string `json:"applicationId,omitempty"`
+	AppID              string `json:"appId,omitempty"`
+	ServicePrincipalID string `json:"servicePrincipalId,omitempty"`
+	AppName            string `json:"appName,omitempty"`
+	Outcome            string `json:"outcome"` // deleted, already-gone
+	StateRemoved       bool   `json:"stateRemoved"`
+}
+
+func newTeardownCmd(f *Factory) *cobra.Command {
+	opts := &teardownOptions{}
+	cmd := &cobra.Command{
+		Use:   "teardown",
+		Short: "Delete the enterprise app and forget it",
+		Long: `Delete the enterprise app that setup created: the application object, which makes Entra
+delete its service principal, provisioning job, saved credentials and assignments. Then remove
+the state file. Users already provisioned into Invicti stay there.
+
+It shows what will be deleted and asks first; without a terminal --yes is required. Running
+it again when the app is already gone succeeds.`,
+		Example: `  invicti-scim teardown
+  invicti-scim teardown --yes -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			return runTeardown(ctx, f, opts)
+		},
+	}
+	opts.graph.register(cmd)
+	opts.app.register(cmd)
+	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "Delete without asking (required when not interactive)")
+	cmd.Flags().BoolVar(&opts.Keep, "keep-state", false, "Do not remove the state file")
+	return cmd
+}
+
+func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
+	if !opts.Yes && !f.CanPrompt() {
+		return flagErrorf("teardown deletes the enterprise app: pass --yes to confirm when not running interactively")
+	}
+	cloud, mode, token, err := opts.graph.validate(f)
+	if err != nil {
+		return err
+	}
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	sp := ui.NewSpinner(f.IO)
+	defer sp.Stop()
+	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
+	if err != nil {
+		return err
+	}
+	spID, _, err := resolveAppFromState(ctx, conn, opts.app, st)
+	if err != nil {
+		return err
+	}
+	out := teardownJSON{ServicePrincipalID: spID}
+	if st.App != nil && st.App.ServicePrincipalID == spID {
+		out.ApplicationID, out.AppID, out.AppName = st.App.ApplicationID, st.App.AppID, st.App.DisplayName
+	}
+	sp.Set("Looking up the app")
+	spObj, err := conn.Client.ServicePrincipal(ctx, spID)
+	switch {
+	case err == nil:
+		out.AppID, out.AppName = spObj.AppID, spObj.DisplayName
+		app, aerr := conn.Client.ApplicationByAppID(ctx, spObj.AppID)
+		if aerr != nil && !graph.IsNotFound(aerr) {
+			return permissionHint(aerr, provision.PermApplication)
+		}
+		if aerr == nil {
+			out.ApplicationID = app.ID
+		}
+	case graph.IsNotFound(err):
+		out.Outcome = "already-gone"
+	default:
+		return permissionHint(err, provision.PermApplication)
+	}
+	sp.Stop()
+	if out.Outcome == "" && out.ApplicationID == "" {
+		out.Outcome = "already-gone"
+	}
+	if out.Outcome == "" {
+		if !opts.Yes {
+			p := ui.Err(f.IO)
+			p.Panel("Will delete", []string{
+				fmt.Sprintf("Enterprise app %q (appId %s)", out.AppName, out.AppID),
+				"Application object " + out.ApplicationID + " and with it:",
+				"  service principal " + spID + ", its provisioning job, saved credentials and assignments",
+				"Users already in Invicti are not touched.",
+			})
+			ok, err := wizard.Confirm(ctx, f.wizardIO(), "Delete the app?", "This cannot be undone.", false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return wizard.ErrCancelled
+			}
+		}
+		sp.Set("Deleting the app")
+		err := conn.Client.DeleteApplication(ctx, out.ApplicationID)
+		sp.Stop()
+		switch {
+		case err == nil:
+			out.Outcome = "deleted"
+		case graph.IsNotFound(err):
+			out.Outcome = "already-gone"
+		default:
+			return permissionHint(err, provision.PermApplication)
+		}
+	}
+	if !opts.Keep && (st.App == nil || st.App.ServicePrincipalID == spID) {
+		if err := store.Remove(); err != nil {
+			return err
+		}
+		out.StateRemoved = true
+	}
+	if f.JSON() {
+		return printJSON(f, out)
+	}
+	p := ui.Out(f.IO)
+	if out.Outcome == "deleted" {
+		p.Check(ui.SymOK, fmt.Sprintf("Deleted %q (appId %s)", out.AppName, out.AppID), "Entra removes the service principal and job with it")
+	} else {
+		p.Check(ui.SymOK, "The app is already gone", spID)
+	}
+	if out.StateRemoved {
+		p.Check(ui.SymOK, "Removed the state file", store.Path())
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+)
+
+// Health is the overall verdict of status.
+type Health string
+
+const (
+	Healthy       Health = "healthy"
+	NotConfigured Health = "not-configured"
+	Quarantined   Health = "quarantined"
+	Failing       Health = "failing"
+	Paused        Health = "paused"
+	Missing       Health = "missing"
+)
+
+// Status is everything `status` reports about the app.
+type Status struct {
+	Health             Health          `json:"health"`
+	Summary            string          `json:"summary"`
+	AppName            string          `json:"appName"`
+	AppID              string          `json:"appId"`
+	ServicePrincipalID string          `json:"servicePrincipalId"`
+	PortalURL          string          `json:"portalUrl,omitempty"`
+	ProvisioningURL    string          `json:"provisioningUrl,omitempty"`
+	Job                *JobView        `json:"job,omitempty"`
+	SecretKeys         []string        `json:"secretKeys"`
+	AssignedUsers      int             `json:"assignedUsers"`
+	AssignedGroups     int             `json:"assignedGroups"`
+	Quarantine         *QuarantineView `json:"quarantine,omitempty"`
+	Problems           []string        `json:"problems,omitempty"`
+	Fixes              []string        `json:"fixes,omitempty"`
+}
+
+// JobView is the job's state, flattened for output.
+type JobView struct {
+	ID                      string           `json:"id"`
+	ScheduleState           string           `json:"scheduleState"`
+	StatusCode              string           `json:"statusCode"`
+	Interval                string           `json:"interval"`
+	LastExecution           *ExecutionView   `json:"lastExecution,omitempty"`
+	LastSuccessfulExecution *ExecutionView   `json:"lastSuccessfulExecution,omitempty"`
+	SteadyState             *time.Time       `json:"steadyStateLastAchievedTime,omitempty"`
+	SuccessiveFailures      int64            `json:"countSuccessiveCompleteFailures"`
+	Synchronized            map[string]int64 `json:"synchronizedEntryCountByType,omitempty"`
+}
+
+// ExecutionView is one cycle.
+type ExecutionView struct {
+	State    string     `json:"state"`
+	Began    *time.Time `json:"timeBegan,omitempty"`
+	Ended    *time.Time `json:"timeEnded,omitempty"`
+	Imported int64      `json:"countImported"`
+	Exported int64      `json:"countExported"`
+	Escrowed int64      `json:"countEscrowed"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// QuarantineView explains a quarantine in plain words.
+type QuarantineView struct {
+	Reason      string     `json:"reason"`
+	Explanation string     `json:"explanation"`
+	Fix         string     `json:"fix"`
+	Since       *time.Time `json:"since,omitempty"`
+	NextAttempt *time.Time `json:"nextAttempt,omitempty"`
+	Error       string     `json:"error,omitempty"`
+}
+
+// QuarantineReasons maps Graph's quarantine reasons to an explanation and a fix.
+var QuarantineReasons = map[string][2]string{
+	"EncounteredQuarantineException": {"Entra cannot authenticate to Invicti: the saved client id/secret or token endpoint are rejected, or Invicti is unreachable from Microsoft's cloud.",
+		"Check the credentials with `invicti-scim test-connection`; if Invicti rotated or revoked them, run `invicti-scim rotate-secret`, then `invicti-scim job restart`."},
+	"EncounteredBaseEscrowThreshold": {"Too many individual users or groups failed to provision (escrows) in a row.",
+		"Read the failures with `invicti-scim logs --status failure`, fix the data or the attribute mappings, then `invicti-scim job restart`."},
+	"EncounteredTotalEscrowThreshold": {"The number of failed objects passed Entra's total limit.",
+		"Read `invicti-scim logs --status failure`, fix the causes, then `invicti-scim job restart`."},
+	"EncounteredEscrowProportionThreshold": {"A large share of the objects in the last cycle failed.",
+		"Read `invicti-scim logs --status failure`, fix the causes, then `invicti-scim job restart`."},
+	"TooManyDeletes": {"The cycle would delete more accounts than the accidental-deletions threshold allows.",
+		"If the deletions are intended, approve them in the portal (Provisioning → Settings) or raise the threshold, then `invicti-scim job restart`."},
+	"QuarantinedOnDemand":  {"Someone placed the job in quarantine on purpose.", "Run `invicti-scim job start` when ready."},
+	"IngestionInterrupted": {"Entra's ingestion was interrupted.", "Run `invicti-scim job restart`."},
+	"Unknown":              {"Entra gave no reason.", "Read `invicti-scim logs --status failure` and run `invicti-scim doctor`."},
+}
+
+// ExplainQuarantine turns a quarantine into plain words.
+func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
+	if q == nil {
+		return nil
+	}
+	v := &QuarantineView{Reason: q.Reason, Since: q.CurrentBegan, NextAttempt: q.NextAttempt}
+	if q.Error != nil {
+		v.Error = strings.TrimSpace(q.Error.Code + ": " + q.Error.Message)
+	}
+	e, ok := QuarantineReasons[q.Reason]
+	if !ok {
+		e = QuarantineReasons["Unknown"]
+	}
+	v.Explanation, v.Fix = e[0], e[1]
+	return v
+}
+
+// StatusReader gathers status.
+type StatusReader struct {
+	Graph Graph
+	Cloud graph.Cloud
+}
+
+// ErrAppMissing means the app recorded in state is gone from the tenant.
+var ErrAppMissing = errors.New("app missing")
+
+// Read reports on the app and its job. A missing app is a status (Missing), not an error.
+func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, error) {
+	st := &Status{ServicePrincipalID: spID, SecretKeys: []string{}}
+	sp, err := s.Graph.ServicePrincipal(ctx, spID)
+	if err != nil {
+		if graph.IsNotFound(err) {
+			st.Health = Missing
+			st.Summary = "the enterprise app recorded by setup no longer exists (deleted in the portal?)"
+			st.Fixes = append(st.Fixes, "run `invicti-scim setup` to create it again, or `invicti-scim teardown` to forget it")
+			return st, nil
+		}
+		return nil, authErr("read the app", PermApplication, err)
+	}
+	st.AppName, st.AppID = sp.DisplayName, sp.AppID
+	st.PortalURL, st.ProvisioningURL = s.Cloud.OverviewBlade(sp.ID, sp.AppID), s.Cloud.ProvisioningBlade(sp.ID, sp.AppID)
+
+	jobs, err := s.Graph.Jobs(ctx, spID)
+	if err != nil {
+		return nil, authErr("read the provisioning job", PermSync, err)
+	}
+	var job *graph.Job
+	for i := range jobs {
+		if jobs[i].ID == jobID || job == nil {
+			job = &jobs[i]
+		}
+	}
+	if job == nil {
+		st.Health = NotConfigured
+		st.Summary = "the app has no provisioning job"
+		st.Fixes = append(st.Fixes, "run `invicti-scim setup`")
+	} else {
+		st.Job = jobView(job)
+	}
+
+	if saved, err := s.Graph.Secrets(ctx, spID); err == nil {
+		for _, kv := range saved {
+			if kv.Value != "" {
+				st.SecretKeys = append(st.SecretKeys, kv.Key)
+			}
+		}
+		sort.Strings(st.SecretKeys)
+	} else if !graph.IsNotFound(err) {
+		return nil, authErr("read the provisioning settings", PermSync, err)
+	}
+	if as, err := s.Graph.Assignments(ctx, spID); err == nil {
+		for _, a := range as {
+			if strings.EqualFold(a.PrincipalType, "Group") {
+				st.AssignedGroups++
+			} else {
+				st.AssignedUsers++
+			}
+		}
+	} else {
+		return nil, authErr("list assignments", PermApplication, err)
+	}
+	if job != nil {
+		s.judge(st, job)
+	}
+	return st, nil
+}
+
+func jobView(j *graph.Job) *JobView {
+	v := &JobView{ID: j.ID, ScheduleState: j.Schedule.State, StatusCode: j.Status.Code, Interval: j.Schedule.Interval,
+		SteadyState: j.Status.SteadyStateLastAchievedTime, SuccessiveFailures: j.Status.CountSuccessiveCompleteFailures}
+	v.LastExecution = execView(j.Status.LastExecution)
+	v.LastSuccessfulExecution = execView(j.Status.LastSuccessfulExecution)
+	if len(j.Status.SynchronizedEntryCountByType) > 0 {
+		v.Synchronized = map[string]int64{}
+		for _, kc := range j.Status.SynchronizedEntryCountByType {
+			v.Synchronized[kc.Key] = kc.Value
+		}
+	}
+	return v
+}
+
+func execView(e *graph.TaskExecution) *ExecutionView {
+	if e == nil {
+		return nil
+	}
+	v := &ExecutionView{State: e.State, Began: e.TimeBegan, Ended: e.TimeEnded, Imported: e.CountImported, Exported: e.CountExported, Escrowed: e.CountEscrowed}
+	if e.Error != nil {
+		v.Error = strings.TrimSpace(e.Error.Code + ": " + e.Error.Message)
+	}
+	return v
+}
+
+func (s *StatusReader) judge(st *Status, job *graph.Job) {
+	hasBase := false
+	for _, k := range st.SecretKeys {
+		hasBase = hasBase || k == KeyBaseAddress
+	}
+	switch {
+	case strings.EqualFold(job.Status.Code, "Quarantine") || job.Status.Quarantine != nil:
+		st.Health = Quarantined
+		st.Quarantine = ExplainQuarantine(job.Status.Quarantine)
+		if st.Quarantine == nil {
+			st.Quarantine = ExplainQuarantine(&graph.Quarantine{Reason: "Unknown"})
+		}
+		st.Summary = "provisioning is in quarantine: " + st.Quarantine.Explanation
+		st.Fixes = append(st.Fixes, st.Quarantine.Fix)
+	case !hasBase || strings.EqualFold(job.Status.Code, "NotConfigured"):
+		st.Health = NotConfigured
+		st.Summary = "provisioning credentials are not configured"
+		st.Fixes = append(st.Fixes, "run `invicti-scim setup`")
+	case job.Status.LastExecution != nil && strings.EqualFold(job.Status.LastExecution.State, "Failed"):
+		st.Health = Failing
+		st.Summary = "the last provisioning cycle failed"
+		if e := job.Status.LastExecution.Error; e != nil {
+			st.Problems = append(st.Problems, strings.TrimSpace(e.Code+": "+e.Message))
+		}
+		st.Fixes = append(st.Fixes, "read `invicti-scim logs --status failure`")
+	case strings.EqualFold(job.Schedule.State, "Paused") || strings.EqualFold(job.Schedule.State, "Disabled"):
+		st.Health = Paused
+		st.Summary = "provisioning is configured but not running (" + job.Schedule.State + ")"
+		st.Fixes = append(st.Fixes, "run `invicti-scim job start`")
+	default:
+		st.Health = Healthy
+		st.Summary = "provisioning is running"
+		if job.Status.LastExecution == nil {
+			st.Summary += "; the first cycle has not finished yet (20–40 minutes after start)"
+		}
+		if st.AssignedUsers+st.AssignedGroups == 0 {
+			st.Problems = append(st.Problems, "nobody is assigned to the app, so nobody is provisioned")
+			st.Fixes = append(st.Fixes, "assign users or groups: `invicti-scim assign --group NAME`")
+		}
+	}
+}
