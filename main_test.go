@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/invicti-scim/invicti-scim/cmd"
+	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+)
+
+// The end-to-end tests run the real binary (testscript re-executes this test binary as
+// invicti-scim) against the emulated Entra tenant and the emulated Invicti, started per
+// script and reached only through the documented environment variables.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"invicti-scim": func() { os.Exit(cmd.Main(cmd.BuildInfo{Version: "test"})) },
+	})
+}
+
+const (
+	testClientID = "scim-client-1"
+	testSecret   = "s3cr3t-Value-For-Tests-0123456789"
+)
+
+type emulators struct {
+	tenant  *graphtest.Tenant
+	invicti *invictitest.Server
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			inv := invictitest.New(invictitest.Options{})
+			inv.AddClient(testClientID, testSecret)
+			ten := graphtest.New(graphtest.Options{ReplicationDelay: 300 * time.Millisecond, ProvisionDelay: 500 * time.Millisecond})
+			ten.SeedDemo()
+			env.Defer(ten.Close)
+			env.Defer(inv.Close)
+			env.Values["emu"] = &emulators{tenant: ten, invicti: inv}
+			env.Setenv("INVICTI_SCIM_GRAPH_URL", ten.URL)
+			env.Setenv("INVICTI_SCIM_GRAPH_TOKEN", ten.Token())
+			env.Setenv("INVICTI_SCIM_INVICTI_URL", inv.URL)
+			env.Setenv("INVICTI_SCIM_CLIENT_ID", testClientID)
+			env.Setenv("INVICTI_SCIM_CONFIG_DIR", env.WorkDir+"/config")
+			env.Setenv("SECRET", testSecret)
+			env.Setenv("GRAPH_TOKEN", ten.Token())
+			env.Setenv("INVICTI_URL", inv.URL)
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"emu": cmdEmu,
+		},
+	})
+}
+
+// cmdEmu drives and inspects the emulators from scripts:
+//
+//	emu apps N                       exactly N enterprise apps exist
+//	emu jobs N                       the app has N jobs
+//	emu started                      the app's job is Active, started once, never while running
+//	emu secret KEY VALUE             the saved secret KEY equals VALUE ($SECRET allowed)
+//	emu writes N                     exactly N Graph writes (POST/PUT/PATCH/DELETE) so far
+//	emu requests METHOD PATHRE N     exactly N requests matched
+//	emu reset-log                    forget the request log
+//	emu fault METHOD PATHRE STATUS [TIMES] [RETRYAFTER]
+//	emu clear-faults
+//	emu reject-keys KEY...           Graph refuses these secret keys
+//	emu portal-config                configure the app's secrets as an admin would in the portal
+//	emu quarantine REASON
+//	emu delete-app                   delete the app behind the tool's back
+//	emu rotate NEWSECRET             Invicti rotates the client secret
+//	emu invicti-users N              the emulated Invicti holds N users
+//	emu invicti-user UPN             the emulated Invicti holds this user
+//	emu add-users N PREFIX           add N users PREFIXi@contoso.example
+func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulators)
+	if len(args) == 0 {
+		ts.Fatalf("usage: emu COMMAND ...")
+	}
+	check := func(ok bool, format string, a ...any) {
+		if ok == neg {
+			ts.Fatalf(format, a...)
+		}
+	}
+	atoi := func(s string) int {
+		n, err := strconv.Atoi(s)
+		ts.Check(err)
+		return n
+	}
+	apps := e.tenant.Apps()
+	app := func() graphtest.App {
+		if len(apps) == 0 {
+			ts.Fatalf("no app in the emulated tenant")
+		}
+		return apps[len(apps)-1]
+	}
+	switch args[0] {
+	case "apps":
+		check(len(apps) == atoi(args[1]), "apps: have %d, want %s", len(apps), args[1])
+	case "jobs":
+		n := len(app().Jobs)
+		check(n == atoi(args[1]), "jobs: have %d, want %s", n, args[1])
+	case "started":
+		j := app().Jobs[0]
+		check(j.ScheduleState == "Active" && j.StartWhileActive == 0, "job: state %s, starts %d, starts while active %d", j.ScheduleState, j.StartCalls, j.StartWhileActive)
+	case "secret":
+		v := app().Secrets[args[1]]
+		check(v == os.ExpandEnv(args[2]) || v == ts.Getenv(strings.TrimPrefix(args[2], "$")), "secret %s = %q", args[1], v)
+	case "writes":
+		n := len(e.tenant.Writes())
+		check(n == atoi(args[1]), "writes: have %d, want %s: %v", n, args[1], e.tenant.Writes())
+	case "requests":
+		re := regexp.MustCompile(args[2])
+		n := 0
+		for _, r := range e.tenant.Requests() {
+			if (args[1] == "*" || r.Method == args[1]) && re.MatchString(r.Path) {
+				n++
+			}
+		}
+		check(n == atoi(args[3]), "requests %s %s: have %d, want %s", args[1], args[2], n, args[3])
+	case "reset-log":
+		e.tenant.ResetRequests()
+	case "fault":
+		f := graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3])}
+		if len(args) > 4 {
+			f.Times = atoi(args[4])
+		}
+		if len(args) > 5 {
+			f.RetryAfter = atoi(args[5])
+		}
+		e.tenant.InjectFault(f)
+	case "clear-faults":
+		e.tenant.ClearFaults()
+	case "reject-keys":
+		e.tenant.RejectSecretKeys(args[1:]...)
+	case "portal-config":
+		a := app()
+		e.tenant.ConfigurePortalStyle(a.ServicePrincipalID, map[string]string{
+			"BaseAddress":            e.invicti.URL + "/api/scim/v2",
+			"Oauth2TokenExchangeUri": e.invicti.URL + "/oauth/token?audience=" + e.invicti.URL + "/api",
+			"Oauth2ClientId":         testClientID,
+			"Oauth2ClientSecret":     testSecret,
+			"SyncAll":                "false",
+		})
+	case "quarantine":
+		e.tenant.Quarantine(app().ServicePrincipalID, args[1])
+	case "delete-app":
+		e.tenant.DeleteAppBehindBack(app().ServicePrincipalID)
+	case "rotate":
+		e.invicti.RotateSecret(testClientID, args[1])
+	case "invicti-users":
+		n := len(e.invicti.Users())
+		check(n == atoi(args[1]), "invicti users: have %d, want %s", n, args[1])
+	case "invicti-user":
+		found := false
+		for _, u := range e.invicti.Users() {
+			found = found || strings.EqualFold(u.UserName, args[1])
+		}
+		check(found, "invicti user %s: found=%v", args[1], found)
+	case "add-users":
+		for i := 0; i < atoi(args[1]); i++ {
+			e.tenant.AddUser(graphtest.User{UserPrincipalName: fmt.Sprintf("%s%d@contoso.example", args[2], i), DisplayName: fmt.Sprintf("%s %d", args[2], i), AccountEnabled: true})
+		}
+	default:
+		ts.Fatalf("emu: unknown command %q", args[0])
+	}
+}
