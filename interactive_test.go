@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+)
+
+// binary returns a path named invicti-scim that runs this test binary as the CLI
+// (testscript.Main dispatches on argv[0]).
+func binary(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "invicti-scim")
+	if err := os.Symlink(exe, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+type screen struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until the terminal has shown want (after the previous mark).
+func (s *screen) waitFor(t *testing.T, want string, from int) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out := s.String()
+		if i := strings.Index(out[min(from, len(out)):], want); i >= 0 {
+			return from + i + len(want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %q; screen so far:\n%s", want, s.String())
+	return 0
+}
+
+// TestWizardInPTY drives the real interactive wizard in a pseudo-terminal, answering its
+// prompts with keystrokes: region (on-premises), URL, client id, secret, app name, then the plan.
+func TestWizardInPTY(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	ten := graphtest.New(graphtest.Options{ReplicationDelay: 200 * time.Millisecond})
+	defer ten.Close()
+	ten.SeedDemo()
+
+	cfg := t.TempDir()
+	c := exec.Command(binary(t), "setup")
+	c.Env = append(os.Environ(),
+		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
+		"INVICTI_SCIM_CONFIG_DIR="+cfg, "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	send := func(s string) {
+		time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
+		if _, err := f.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	at := scr.waitFor(t, "Invicti Platform region", 0)
+	send("\x1b[B\x1b[B\x1b[B") // down three times: the on-premises option
+	send("\r")
+	at = scr.waitFor(t, "Invicti base URL", at)
+	send(inv.URL)
+	send("\r")
+	at = scr.waitFor(t, "Invicti client id", at)
+	send(testClientID)
+	send("\r")
+	at = scr.waitFor(t, "Invicti client secret", at)
+	send(testSecret)
+	send("\r")
+	at = scr.waitFor(t, "Enterprise app name", at)
+	send("\x15") // Ctrl-U clears the default
+	send("Invicti PTY")
+	send("\r")
+	at = scr.waitFor(t, "Apply this plan?", at)
+	send("\r")
+	scr.waitFor(t, "Setup complete", at)
+	if err := c.Wait(); err != nil {
+		t.Fatalf("setup: %v\n%s", err, scr.String())
+	}
+	if strings.Contains(scr.String(), testSecret) {
+		t.Fatalf("the secret was echoed on the terminal")
+	}
+	apps := ten.Apps()
+	if len(apps) != 1 || apps[0].DisplayName != "Invicti PTY" {
+		t.Fatalf("apps = %+v", apps)
+	}
+	if got := apps[0].Secrets["Oauth2ClientSecret"]; got != testSecret {
+		t.Fatalf("saved secret = %q", got)
+	}
+}
+
+// TestInterruptThenResume: Ctrl-C (SIGINT) in the middle of setup exits 130 with a resumable
+// state; running the same command again completes with exactly one app and one job.
+func TestInterruptThenResume(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	ten := graphtest.New(graphtest.Options{ReplicationDelay: 3 * time.Second})
+	defer ten.Close()
+
+	cfg := t.TempDir()
+	env := append(os.Environ(),
+		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
+		"INVICTI_SCIM_CONFIG_DIR="+cfg, "INVICTI_SCIM_CLIENT_ID="+testClientID, "INVICTI_SCIM_CLIENT_SECRET="+testSecret,
+		"INVICTI_SCIM_INVICTI_URL="+inv.URL, "NO_COLOR=1")
+	bin := binary(t)
+
+	c := exec.Command(bin, "setup", "--non-interactive")
+	c.Env = env
+	stderr := &screen{}
+	c.Stderr = stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, "waiting for Entra to replicate", 0)
+	_ = c.Process.Signal(syscall.SIGINT)
+	err := c.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted setup: err %v, want exit 130\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "resume") {
+		t.Fatalf("no resume hint:\n%s", stderr.String())
+	}
+	if n := len(ten.Apps()); n != 1 {
+		t.Fatalf("after interrupt: %d apps", n)
+	}
+
+	c = exec.Command(bin, "setup", "--non-interactive")
+	c.Env = env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resumed setup: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "found by the state file") {
+		t.Fatalf("resume did not use state:\n%s", out)
+	}
+	apps := ten.Apps()
+	if len(apps) != 1 || len(apps[0].Jobs) != 1 || apps[0].Jobs[0].ScheduleState != "Active" {
+		t.Fatalf("after resume: %+v", apps)
+	}
+}
