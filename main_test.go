@@ -81,7 +81,9 @@ func TestScripts(t *testing.T) {
 //	emu rotate NEWSECRET             Invicti rotates the client secret
 //	emu invicti-users N              the emulated Invicti holds N users
 //	emu invicti-user UPN             the emulated Invicti holds this user
-//	emu add-users N PREFIX           add N users PREFIXi@contoso.example
+//	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
+//	emu token-without SCOPE...       switch to a Graph token lacking these scopes
+//	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -167,9 +169,34 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			found = found || strings.EqualFold(u.UserName, args[1])
 		}
 		check(found, "invicti user %s: found=%v", args[1], found)
+	case "token-without":
+		// A token for the same admin lacking the named scopes: Graph answers 401/403.
+		var scopes []string
+		for _, sc := range graphtest.DefaultScopes {
+			drop := false
+			for _, a := range args[1:] {
+				drop = drop || sc == a
+			}
+			if !drop {
+				scopes = append(scopes, sc)
+			}
+		}
+		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: scopes, Roles: []string{graphtest.RoleApplicationAdministrator}}
+		tok := graphtest.MakeToken(e.tenant.TenantID(), p)
+		e.tenant.AddToken(tok, p)
+		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
+	case "invicti-mode":
+		e.invicti.SetMode(invictitest.Mode(args[1]))
 	case "add-users":
+		var list strings.Builder
+		list.WriteString("# generated\n")
 		for i := 0; i < atoi(args[1]); i++ {
-			e.tenant.AddUser(graphtest.User{UserPrincipalName: fmt.Sprintf("%s%d@contoso.example", args[2], i), DisplayName: fmt.Sprintf("%s %d", args[2], i), AccountEnabled: true})
+			upn := fmt.Sprintf("%s%d@contoso.example", args[2], i)
+			e.tenant.AddUser(graphtest.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("%s %d", args[2], i), AccountEnabled: true})
+			list.WriteString(upn + "\n")
+		}
+		if len(args) > 3 {
+			ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(list.String()), 0o600))
 		}
 	default:
 		ts.Fatalf("emu: unknown command %q", args[0])

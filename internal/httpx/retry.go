@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -30,6 +31,18 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	maxRetries := r.MaxRetries
 	if maxRetries == 0 {
 		maxRetries = 6
+	}
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		// Kiota hands over bodies without GetBody; buffer them (they are small JSON) so a
+		// throttled write can be replayed byte for byte.
+		data, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := next.RoundTrip(req)
