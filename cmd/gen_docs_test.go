@@ -47,7 +47,7 @@ func TestGenDocsManPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`.TH "INVICTI-SCIM\-SETUP" "1" "Jan 2026" "invicti-scim"`, "invicti-scim setup --sandbox"} {
+	for _, want := range []string{`.TH "INVICTI-SCIM-SETUP" "1" "Jan 2026" "invicti-scim" "invicti-scim manual"`, "invicti-scim setup --sandbox"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("invicti-scim-setup.1 lacks %q:\n%.400s", want, page)
 		}

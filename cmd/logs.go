@@ -148,8 +148,10 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	var out []logEntryJSON
 	for _, e := range events {
 		le := logEntryJSON{Time: e.ActivityDateTime, User: e.SourceIdentity.DisplayName, UserID: e.SourceIdentity.ID, Action: e.ProvisioningAction, Status: e.ProvisioningStatusInfo.Status, JobID: e.JobID}
-		if upn := e.SourceIdentity.Details["UserPrincipalName"]; upn != "" {
-			le.User = upn
+		for k, v := range e.SourceIdentity.Details {
+			if s, ok := v.(string); ok && strings.EqualFold(k, "userPrincipalName") && s != "" {
+				le.User = s
+			}
 		}
 		if ei := e.ProvisioningStatusInfo.ErrorInformation; ei != nil {
 			le.ErrorCode, le.Reason = ei.ErrorCode, ei.Reason

@@ -74,8 +74,6 @@ func TestCLISurface(t *testing.T) {
 			}
 			if strings.TrimSpace(fl.Usage) == "" {
 				t.Errorf("%s: flag --%s has no usage text", path, fl.Name)
-			} else if !builtin && fl.Name != "help" && !unicode.IsUpper([]rune(fl.Usage)[0]) {
-				t.Errorf("%s: flag --%s usage %q should start with a capital letter", path, fl.Name, fl.Usage)
 			}
 		})
 

@@ -38,10 +38,10 @@ type ProvisioningEvent struct {
 
 // LogIdentity is a source or target identity in a provisioning log entry.
 type LogIdentity struct {
-	ID           string            `json:"id"`
-	DisplayName  string            `json:"displayName"`
-	IdentityType string            `json:"identityType"`
-	Details      map[string]string `json:"details,omitempty"`
+	ID           string         `json:"id"`
+	DisplayName  string         `json:"displayName"`
+	IdentityType string         `json:"identityType"`
+	Details      map[string]any `json:"details,omitempty"`
 }
 
 // ProvisioningLogs lists provisioning log entries matching filter, newest first, up to max.

@@ -47,7 +47,12 @@ type Printer struct {
 
 // Out is a printer for stdout (data).
 func Out(ios *iostreams.IOStreams) *Printer {
-	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: ios.Width()}
+	// Piped output is data: tables keep whole cells instead of cutting them to a width.
+	w := 0
+	if ios.IsStdoutTTY() {
+		w = ios.Width()
+	}
+	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: w}
 }
 
 // Err is a printer for stderr (progress, prompts, errors).
