@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -132,8 +135,11 @@ func validPrincipal(v string) error {
 	if len(t) > 256 {
 		return flagErrorf("%q…: longer than 256 characters", t[:20])
 	}
+	if !utf8.ValidString(t) {
+		return flagErrorf("%q: not valid UTF-8 (save the file as UTF-8)", t)
+	}
 	for _, r := range t {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return flagErrorf("%q: contains control characters", t)
 		}
 	}
@@ -156,7 +162,7 @@ func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
 			break
 		}
 	}
-	if strings.Contains(first, ",") {
+	if strings.Contains(first, ",") || isCSVHeader(first) {
 		return parseCSV(text)
 	}
 	for n, l := range lines {
@@ -171,12 +177,29 @@ func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
 			return nil, nil, fmt.Errorf("line %d: %v", n+1, err)
 		}
 		if g, ok := strings.CutPrefix(t, "group:"); ok {
-			groups = append(groups, strings.TrimSpace(g))
+			if g = strings.TrimSpace(g); g == "" {
+				return nil, nil, fmt.Errorf("line %d: %q names no group", n+1, t)
+			}
+			groups = append(groups, g)
 		} else {
 			users = append(users, t)
 		}
 	}
 	return users, groups, nil
+}
+
+var csvUserColumns = []string{"upn", "userprincipalname", "user", "mail", "email", "id", "objectid"}
+var csvGroupColumns = []string{"group", "groupname", "displayname"}
+
+// isCSVHeader recognises a one-column CSV by its header.
+func isCSVHeader(line string) bool {
+	h := strings.ToLower(strings.TrimSpace(line))
+	for _, c := range append(append([]string{}, csvUserColumns...), csvGroupColumns...) {
+		if h == c {
+			return true
+		}
+	}
+	return false
 }
 
 func parseCSV(text string) (users, groups []string, err error) {
@@ -192,12 +215,13 @@ func parseCSV(text string) (users, groups []string, err error) {
 	}
 	userCol, groupCol := -1, -1
 	for i, h := range records[0] {
-		switch strings.ToLower(strings.TrimSpace(h)) {
-		case "upn", "userprincipalname", "user", "mail", "email", "id", "objectid":
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case slices.Contains(csvUserColumns, h):
 			if userCol < 0 {
 				userCol = i
 			}
-		case "group", "groupname", "displayname":
+		case slices.Contains(csvGroupColumns, h):
 			groupCol = i
 		}
 	}

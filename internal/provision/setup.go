@@ -69,6 +69,8 @@ type run struct {
 	res   *SetupResult
 	sp    graph.ServicePrincipal
 	fresh bool // we created the app in this run: replication retries get the full budget
+	// validated: Entra's Test Connection already passed with the saved settings in this run.
+	validated bool
 }
 
 // Run executes setup. On error the result still lists the steps that ran.
@@ -482,6 +484,7 @@ func (r *run) configureSecrets(ctx context.Context) error {
 		}
 		if ours || portal {
 			if err := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil); err == nil {
+				r.validated = true
 				if portal {
 					return Unchanged, "found the configuration made in the portal; Entra's Test Connection passes", nil
 				}
@@ -565,6 +568,9 @@ func (r *run) testConnection(ctx context.Context) error {
 	return r.step("test-connection", "Entra Test Connection (validateCredentials)", func() (Outcome, string, error) {
 		if r.cfg.DryRun || r.res.JobID == "" {
 			return WillCheck, "POST …/jobs/{id}/validateCredentials (skipped in a dry run: it is a POST)", nil
+		}
+		if r.validated {
+			return Passed, "passed with the saved settings (checked above)", nil
 		}
 		err := r.waiter("the provisioning service").do(ctx, "validate credentials", retrySync, r.fresh, func() error {
 			return r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
