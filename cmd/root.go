@@ -21,8 +21,9 @@ import (
 
 // Main runs the CLI and returns the process exit code.
 func Main(build BuildInfo) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The handler stays installed until the process exits: a Ctrl-C after the work is done
+	// must not kill the process before it reports its exit code.
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) //nolint:govet // see above
 	f := newFactory(build)
 	return run(ctx, f, os.Args[1:])
 }

@@ -204,12 +204,21 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 		if r.cfg.DryRun {
 			return WillCreate, "POST /applicationTemplates/" + r.cfg.Cloud.TemplateID + "/instantiate", nil
 		}
-		created, err := r.Graph.Instantiate(ctx, r.cfg.Cloud.TemplateID, r.cfg.AppName)
+		var created graph.CreatedApp
+		if err := r.markPending("instantiate", ""); err != nil {
+			return "", "", err
+		}
+		err = detached(ctx, func(ctx context.Context) error {
+			var e error
+			created, e = r.Graph.Instantiate(ctx, r.cfg.Cloud.TemplateID, r.cfg.AppName)
+			return e
+		})
 		if err != nil {
 			return "", "", authErr("create the enterprise app", PermApplication, err)
 		}
 		r.fresh = true
 		r.sp = created.ServicePrincipal
+		r.st.Setup.Pending = nil
 		r.record(&created.ServicePrincipal, created.ApplicationID)
 		// Saved before anything else: an interruption from here on resumes with this app.
 		if err := r.persistApp(); err != nil {
@@ -228,6 +237,18 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 		}
 		return Created, fmt.Sprintf("from the non-gallery template: servicePrincipal %s, appId %s", created.ServicePrincipal.ID, created.AppID), nil
 	})
+}
+
+// detached runs a create that must not be abandoned half-way: once the request is sent,
+// Ctrl-C waits for Graph's answer so the new id is saved and a re-run reuses the object
+// instead of creating a twin (Entra's lists lag behind creates, so a re-run cannot find it).
+func detached(ctx context.Context, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	return fn(dctx)
 }
 
 func (r *run) record(sp *graph.ServicePrincipal, applicationID string) {
@@ -315,6 +336,28 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 			fromTemplate = append(fromTemplate, sp)
 		}
 	}
+	if len(fromTemplate) == 0 && r.pending("instantiate", "") {
+		// A previous run sent the create and died before recording the answer; the new app
+		// shows up in searches only after replication.
+		w := r.waiter("an app a previous run created")
+		w.Budget = min(r.Waiter.budget(), 2*time.Minute)
+		_ = w.visible(ctx, "app from the interrupted run", 1, func() error {
+			named, e := r.Graph.FindServicePrincipals(ctx, "displayName eq "+graph.Quote(r.cfg.AppName))
+			if e != nil {
+				return e
+			}
+			fromTemplate = fromTemplate[:0]
+			for _, sp := range named {
+				if sp.ApplicationTemplateID == "" || strings.EqualFold(sp.ApplicationTemplateID, r.cfg.Cloud.TemplateID) {
+					fromTemplate = append(fromTemplate, sp)
+				}
+			}
+			if len(fromTemplate) == 0 {
+				return &graph.Error{Status: 404, Message: "not visible yet"}
+			}
+			return nil
+		})
+	}
 	switch len(fromTemplate) {
 	case 0:
 		return nil, "", nil
@@ -374,6 +417,36 @@ func (r *run) ensureJob(ctx context.Context) error {
 		if err != nil {
 			return "", "", authErr("list provisioning jobs", PermSync, err)
 		}
+		if id := r.jobFromState(); id != "" && !hasJob(jobs, id) {
+			// Entra's job list lags behind a create: a job recorded in state but missing from
+			// the list is looked up directly before anything new is created.
+			var j graph.Job
+			w := r.waiter("the provisioning job from state")
+			w.Budget = min(r.Waiter.budget(), time.Minute)
+			err := w.do(ctx, "read job", retrySync, true, func() error {
+				var e error
+				j, e = r.Graph.Job(ctx, r.sp.ID, id)
+				return e
+			})
+			if err == nil {
+				jobs = append(jobs, j)
+			} else if !graph.IsNotFound(err) && !graph.IsNotFound(errors.Unwrap(err)) {
+				return "", "", authErr("read the provisioning job", PermSync, err)
+			}
+		}
+		if len(jobs) == 0 && r.pending("create-job", r.sp.ID) {
+			// A previous run sent the create and died before recording the answer.
+			w := r.waiter("a job a previous run created")
+			w.Budget = min(r.Waiter.budget(), 2*time.Minute)
+			_ = w.visible(ctx, "job from the interrupted run", 1, func() error {
+				var e error
+				jobs, e = r.Graph.Jobs(ctx, r.sp.ID)
+				if e == nil && len(jobs) == 0 {
+					return &graph.Error{Status: 404, Message: "no job yet"}
+				}
+				return e
+			})
+		}
 		if j := pickJob(jobs, r.jobFromState()); j != nil {
 			r.res.JobID = j.ID
 			if err := r.saveJob(); err != nil {
@@ -400,15 +473,21 @@ func (r *run) ensureJob(ctx context.Context) error {
 			}
 		}
 		var job graph.Job
+		if err := r.markPending("create-job", r.sp.ID); err != nil {
+			return "", "", err
+		}
 		err = r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
-			var e error
-			job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
-			return e
+			return detached(ctx, func(ctx context.Context) error {
+				var e error
+				job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
+				return e
+			})
 		})
 		if err != nil {
 			return "", "", authErr("create the provisioning job", PermSync, err)
 		}
 		r.res.JobID = job.ID
+		r.st.Setup.Pending = nil
 		if err := r.saveJob(); err != nil {
 			return "", "", err
 		}
@@ -424,6 +503,28 @@ func (r *run) ensureJob(ctx context.Context) error {
 		}
 		return Created, fmt.Sprintf("%s from template %q", job.ID, template), nil
 	})
+}
+
+// markPending records a create before it is sent (see state.Pending).
+func (r *run) markPending(op, spID string) error {
+	r.st.Setup.Pending = &state.Pending{Op: op, Name: r.cfg.AppName, ServicePrincipalID: spID, At: r.now().UTC()}
+	return r.save(r.st.Setup.LastStep)
+}
+
+// pending reports a recent unconfirmed create of this kind (for this app).
+func (r *run) pending(op, spID string) bool {
+	p := r.st.Setup.Pending
+	return p != nil && p.Op == op && p.ServicePrincipalID == spID && r.now().Sub(p.At) < time.Hour &&
+		(op != "instantiate" || strings.EqualFold(p.Name, r.cfg.AppName))
+}
+
+func hasJob(jobs []graph.Job, id string) bool {
+	for _, j := range jobs {
+		if j.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) jobFromState() string {

@@ -51,6 +51,17 @@ type Setup struct {
 	GuidedPending  bool   `json:"guidedPending,omitempty"`
 	SecretsKeySet  string `json:"secretsKeySet,omitempty"`
 	CompletedSteps int    `json:"completedSteps,omitempty"`
+	// Pending is a create that was sent but whose answer may never have arrived (the process
+	// was killed): a re-run waits for the object to appear before creating a twin.
+	Pending *Pending `json:"pending,omitempty"`
+}
+
+// Pending records an in-flight create.
+type Pending struct {
+	Op                 string    `json:"op"` // instantiate, create-job
+	Name               string    `json:"name,omitempty"`
+	ServicePrincipalID string    `json:"servicePrincipalId,omitempty"`
+	At                 time.Time `json:"at"`
 }
 
 // Store reads and writes the state file in one directory.
