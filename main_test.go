@@ -73,6 +73,7 @@ func TestScripts(t *testing.T) {
 //	emu requests METHOD PATHRE N     exactly N requests matched
 //	emu reset-log                    forget the request log
 //	emu fault METHOD PATHRE STATUS [TIMES] [RETRYAFTER]
+//	emu slow METHOD PATHRE DELAY [TIMES]  answer late (Status 0 = then answer normally)
 //	emu clear-faults
 //	emu reject-keys KEY...           Graph refuses these secret keys
 //	emu portal-config                configure the app's secrets as an admin would in the portal
@@ -133,12 +134,24 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "reset-log":
 		e.tenant.ResetRequests()
 	case "fault":
-		f := graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3])}
+		method := args[1]
+		if method == "*" {
+			method = ""
+		}
+		f := graphtest.Fault{Method: method, Path: regexp.MustCompile(args[2]), Status: atoi(args[3])}
 		if len(args) > 4 {
 			f.Times = atoi(args[4])
 		}
 		if len(args) > 5 {
 			f.RetryAfter = atoi(args[5])
+		}
+		e.tenant.InjectFault(f)
+	case "slow":
+		d, err := time.ParseDuration(args[3])
+		ts.Check(err)
+		f := graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Delay: d}
+		if len(args) > 4 {
+			f.Times = atoi(args[4])
 		}
 		e.tenant.InjectFault(f)
 	case "clear-faults":

@@ -78,7 +78,7 @@ func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (strin
 // permissionHint turns a Graph 401/403 into a PermissionError naming what is missing.
 func permissionHint(err error, perm string) error {
 	if err != nil && graph.IsAuth(err) {
-		return &provision.PermissionError{Op: "Microsoft Graph", Permission: perm, Err: err}
+		return &provision.PermissionError{Permission: perm, Err: err}
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/invicti"
@@ -86,7 +87,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):
 		return ExitCancelled
-	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr):
+	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), isUnknownCommand(err):
 		return ExitUsage
 	case errors.As(err, &ce):
 		return ExitConnection
@@ -96,6 +97,13 @@ func exitCode(err error) int {
 		return ExitFailed
 	}
 	return ExitFailed
+}
+
+// isUnknownCommand recognises cobra's own usage error for a mistyped command ("unknown command
+// "stauts" for "invicti-scim""), which cobra returns as a plain error, not through the flag
+// error func.
+func isUnknownCommand(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command ")
 }
 
 type hinter interface{ Hint() string }

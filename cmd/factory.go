@@ -37,6 +37,7 @@ type Factory struct {
 	NoColor        bool
 	ConfigDir      string
 	Timeout        time.Duration
+	RequestTimeout time.Duration
 
 	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
 	jsonDone bool
@@ -87,9 +88,16 @@ func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Du
 		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.Redactor, Now: f.Now}
 	}
 	if retry {
-		rt = &httpx.Retry{Next: rt, OnWait: onWait}
+		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}}
 	}
-	return &http.Client{Transport: rt, Timeout: 2 * time.Minute}
+	return &http.Client{Transport: rt, Timeout: f.requestTimeout()}
+}
+
+func (f *Factory) requestTimeout() time.Duration {
+	if f.RequestTimeout > 0 {
+		return f.RequestTimeout
+	}
+	return 60 * time.Second
 }
 
 func (f *Factory) addCleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }

@@ -84,6 +84,9 @@ func normalizeReset(s string) (string, error) {
 		}
 		out = append(out, found)
 	}
+	if len(out) == 0 {
+		return "", flagErrorf("--reset %q: names no scope; expected any of %s", s, strings.Join(resetScopes, ", "))
+	}
 	return strings.Join(out, ", "), nil
 }
 

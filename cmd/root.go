@@ -99,6 +99,9 @@ Environment:
 			if f.Timeout < 0 {
 				return flagErrorf("--timeout %s: must be positive", f.Timeout)
 			}
+			if f.RequestTimeout <= 0 {
+				return flagErrorf("--request-timeout %s: must be positive", f.RequestTimeout)
+			}
 			f.IO.SetNeverPrompt(f.NonInteractive)
 			f.IO.SetAccessible(f.Accessible)
 			if f.NoColor || f.JSON() {
@@ -119,6 +122,7 @@ Environment:
 	pf.BoolVar(&f.NoColor, "no-color", false, "Disable colour (also NO_COLOR)")
 	pf.StringVar(&f.ConfigDir, "config-dir", "", "Where state is kept (env INVICTI_SCIM_CONFIG_DIR; default $XDG_CONFIG_HOME/invicti-scim)")
 	pf.DurationVar(&f.Timeout, "timeout", 30*time.Minute, "Give up after this long, leaving a resumable state")
+	pf.DurationVar(&f.RequestTimeout, "request-timeout", 60*time.Second, "Give up on one HTTP request after this long (reads are retried)")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json"))
 
 	root.AddCommand(

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -93,8 +95,18 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if strings.TrimSpace(opts.AppName) == "" || len(opts.AppName) > 256 {
 		return flagErrorf("--app-name %q: must be 1 to 256 characters", opts.AppName)
 	}
+	if strings.IndexFunc(opts.AppName, unicode.IsControl) >= 0 || !utf8.ValidString(opts.AppName) {
+		return flagErrorf("--app-name %q: must not contain control characters or invalid UTF-8", opts.AppName)
+	}
 	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
+	}
+	// Check what setup will assign before it creates anything, so a typo cannot leave a new app
+	// behind with a failed assignment.
+	for _, v := range append(append([]string{}, opts.AssignUsers...), opts.AssignGroups...) {
+		if err := validPrincipal(v); err != nil {
+			return err
+		}
 	}
 	store, err := f.Store()
 	if err != nil {

@@ -3,6 +3,8 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -15,11 +17,57 @@ import (
 // a plain body (kiota-http-go#183), which Graph rejects.
 type Retry struct {
 	Next       http.RoundTripper
-	MaxRetries int           // default 6
+	MaxRetries int           // default 12
 	BaseDelay  time.Duration // used when there is no Retry-After; default 1 s, doubling
 	MaxDelay   time.Duration // cap for one wait; default 60 s
 	Sleep      func(ctx context.Context, d time.Duration) error
 	OnWait     func(req *http.Request, status int, wait time.Duration) // progress hook, may be nil
+	// AttemptTimeout bounds one attempt. A timed-out GET is retried (it changes nothing);
+	// a timed-out write is not, because Graph may have applied it: the caller's idempotent
+	// flow finds out on the next read.
+	AttemptTimeout time.Duration
+}
+
+// TimeoutError is one attempt that took longer than AttemptTimeout.
+type TimeoutError struct {
+	Method, URL string
+	After       time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s %s: no answer within %s (--request-timeout)", e.Method, e.URL, e.After)
+}
+
+// Timeout marks the error as a timeout for net.Error-style checks.
+func (e *TimeoutError) Timeout() bool { return true }
+
+func (r *Retry) attempt(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+	if r.AttemptTimeout <= 0 {
+		return next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), r.AttemptTimeout)
+	resp, err := next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil {
+			return nil, &TimeoutError{Method: req.Method, URL: req.URL.Redacted(), After: r.AttemptTimeout}
+		}
+		return nil, err
+	}
+	// The body is read after RoundTrip returns: cancel when it is closed.
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -30,7 +78,7 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	maxRetries := r.MaxRetries
 	if maxRetries == 0 {
-		maxRetries = 6
+		maxRetries = 12
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		// Kiota hands over bodies without GetBody; buffer them (they are small JSON) so a
@@ -45,7 +93,14 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	}
 	for attempt := 0; ; attempt++ {
-		resp, err := next.RoundTrip(req)
+		resp, err := r.attempt(next, req)
+		var te *TimeoutError
+		if errors.As(err, &te) && req.Method == http.MethodGet && attempt < maxRetries {
+			if r.OnWait != nil {
+				r.OnWait(req, 0, 0)
+			}
+			continue
+		}
 		if err != nil || !Retryable(resp.StatusCode) || attempt >= maxRetries {
 			return resp, err
 		}
