@@ -140,6 +140,12 @@ Environment:
 		newTeardownCmd(f),
 		newGenDocsCmd(f),
 	)
+	// Exit codes are part of every command's interface: show them in each --help (restic does).
+	for _, c := range root.Commands() {
+		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
+			c.Long += "\n\n" + exitCodesHelp
+		}
+	}
 	return root
 }
 

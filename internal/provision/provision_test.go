@@ -279,3 +279,39 @@ func TestAssignBatchesAndIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func TestProvisionWaitsForEntitlementThenSucceeds(t *testing.T) {
+	f := newFixture(t, graphtest.Options{ProvisionDelay: 300 * time.Millisecond})
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Assigner{Graph: f.client, Waiter: Waiter{Interval: time.Millisecond}}
+	if _, err := a.Run(t.Context(), AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: []string{"alice@contoso.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	var waits int
+	od := &OnDemand{Graph: f.client, EntitlementWait: time.Minute,
+		Sleep: func(ctx context.Context, d time.Duration) error { waits++; return httpx.Sleep(ctx, 100*time.Millisecond) },
+		SCIM:  (&invicti.Checker{}).Client(t.Context(), f.cfg.Endpoints, f.cfg.Credentials)}
+	pr, err := od.Run(t.Context(), OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: []string{"alice@contoso.example"}, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := pr.Items[0]
+	if !pr.OK || it.Status != StatusProvisioned || it.Attempts < 2 || waits == 0 {
+		t.Fatalf("item %+v (waits %d)", it, waits)
+	}
+	if it.Verified == nil || !it.Verified.Found || it.Verified.UserName != "alice@contoso.example" {
+		t.Fatalf("verify %+v", it.Verified)
+	}
+	// Not entitled for longer than the wait: reported, exit-worthy, not a success.
+	od.EntitlementWait = 0
+	pr, err = od.Run(t.Context(), OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: []string{"carol@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.OK || pr.Items[0].Status == StatusProvisioned {
+		t.Fatalf("unassigned user provisioned: %+v", pr.Items[0])
+	}
+}
