@@ -271,7 +271,10 @@ func (r *run) persistApp() error {
 	prev := r.st.App
 	r.st.App = &state.App{DisplayName: r.res.AppName, ApplicationID: r.res.ApplicationID, AppID: r.res.AppID, ServicePrincipalID: r.res.ServicePrincipalID, AppRoleID: r.res.AppRoleID}
 	if prev != nil && prev.ServicePrincipalID == r.res.ServicePrincipalID {
-		r.st.App.JobID = prev.JobID
+		r.st.App.JobID, r.st.App.CreatedAt = prev.JobID, prev.CreatedAt
+	}
+	if r.fresh && r.st.App.CreatedAt.IsZero() {
+		r.st.App.CreatedAt = r.now().UTC()
 	}
 	return r.save("app")
 }
@@ -289,7 +292,8 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 			// it was deleted.
 			w := r.waiter("the service principal from state")
 			w.Budget = min(r.Waiter.budget(), 2*time.Minute)
-			err = w.do(ctx, "read service principal", retryRead, true, func() error {
+			young := !a.CreatedAt.IsZero() && r.now().Sub(a.CreatedAt) < 15*time.Minute
+			err = w.do(ctx, "read service principal", retryRead, young, func() error {
 				var e error
 				sp, e = r.Graph.ServicePrincipal(ctx, a.ServicePrincipalID)
 				return e

@@ -33,6 +33,9 @@ type App struct {
 	ServicePrincipalID string `json:"servicePrincipalId"`
 	JobID              string `json:"jobId,omitempty"`
 	AppRoleID          string `json:"appRoleId,omitempty"`
+	// CreatedAt is when this tool created the app (zero when it adopted an existing one):
+	// a young app that 404s is still replicating, an old one was deleted.
+	CreatedAt time.Time `json:"createdAt,omitempty"`
 }
 
 // Invicti identifies the Invicti side (no secret).
