@@ -181,3 +181,46 @@ func TestInterruptThenResume(t *testing.T) {
 		t.Fatalf("after resume: %+v", apps)
 	}
 }
+
+// TestAccessibleWizardInPTY: --accessible turns every form into numbered, line-by-line
+// prompts a screen reader can follow; the secret is still not echoed.
+func TestAccessibleWizardInPTY(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	c := exec.Command(binary(t), "test-connection", "--accessible")
+	c.Env = append(os.Environ(), "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color")
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	line := func(s string) {
+		time.Sleep(100 * time.Millisecond)
+		if _, err := f.Write([]byte(s + "\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := scr.waitFor(t, "Enter a number between 1 and 4", 0)
+	line("4")
+	at = scr.waitFor(t, "Invicti base URL", at)
+	line(inv.URL)
+	at = scr.waitFor(t, "Invicti client id", at)
+	line(testClientID)
+	at = scr.waitFor(t, "Invicti client secret", at)
+	line(testSecret)
+	scr.waitFor(t, "Connection OK", at)
+	if err := c.Wait(); err != nil {
+		t.Fatalf("test-connection: %v\n%s", err, scr.String())
+	}
+	out := scr.String()
+	if strings.Contains(out, testSecret) {
+		t.Fatal("the secret was echoed")
+	}
+	if strings.Contains(out, "\x1b[") && strings.Contains(out, "⠋") {
+		t.Fatal("a spinner animated in accessible mode")
+	}
+}
