@@ -75,12 +75,28 @@ func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (strin
 	return "", fmt.Errorf("the app has no provisioning job: run `invicti-scim setup`")
 }
 
-// permissionHint turns a Graph 401/403 into a PermissionError naming what is missing.
+// permissionHint turns a Graph 401/403 into a PermissionError naming what is missing, and a
+// 404 on the app's own calls into the likely story: the app was deleted behind the tool's back.
 func permissionHint(err error, perm string) error {
-	if err != nil && graph.IsAuth(err) {
+	switch {
+	case err == nil:
+		return nil
+	case graph.IsAuth(err):
 		return &provision.PermissionError{Permission: perm, Err: err}
+	case graph.IsNotFound(err):
+		return &hintedError{err: err, hint: "the enterprise app or job recorded by setup no longer exists (deleted in the portal?): run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"}
 	}
 	return err
 }
+
+// hintedError adds a hint (printed after the message, and in JSON) to an error.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+func (e *hintedError) Hint() string  { return e.hint }
 
 func asGraph(err error, target **graph.Error) bool { return errors.As(err, target) }

@@ -62,7 +62,8 @@ func printError(f *Factory, err error, code int) {
 	}
 	p := ui.Err(f.IO)
 	p.Errorf("%s", msg)
-	if hint != "" {
+	// An InputError's message already ends "; expected HINT": do not say it twice.
+	if hint != "" && !strings.Contains(msg, hint) {
 		p.Hint(hint)
 	}
 }

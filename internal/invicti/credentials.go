@@ -150,7 +150,9 @@ func validateValue(flag, what, v string, max int, secret bool) error {
 // malformed JSON and never contain the secret.
 func ParseCredentialsJSON(source string, data []byte) (Credentials, error) {
 	fail := func(msg string) (Credentials, error) {
-		return Credentials{}, &InputError{Flag: source, Msg: msg, Hint: `{"credentials":{"clientId":"…","clientSecret":"…"}}`}
+		// The placeholders are not quoted: a quoted "clientSecret":"…" is what redaction masks,
+		// and the hint would read "clientSecret":"[REDACTED]".
+		return Credentials{}, &InputError{Flag: source, Msg: msg, Hint: `{"credentials":{"clientId":…,"clientSecret":…}}`}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 BOM from Windows editors
 	if len(bytes.TrimSpace(data)) == 0 {

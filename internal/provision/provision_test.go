@@ -292,8 +292,11 @@ func TestProvisionWaitsForEntitlementThenSucceeds(t *testing.T) {
 	}
 	var waits int
 	od := &OnDemand{Graph: f.client, EntitlementWait: time.Minute,
-		Sleep: func(ctx context.Context, d time.Duration) error { waits++; return httpx.Sleep(ctx, 100*time.Millisecond) },
-		SCIM:  (&invicti.Checker{}).Client(t.Context(), f.cfg.Endpoints, f.cfg.Credentials)}
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			waits++
+			return httpx.Sleep(ctx, 100*time.Millisecond)
+		},
+		SCIM: (&invicti.Checker{}).Client(t.Context(), f.cfg.Endpoints, f.cfg.Credentials)}
 	pr, err := od.Run(t.Context(), OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: []string{"alice@contoso.example"}, Verify: true})
 	if err != nil {
 		t.Fatal(err)

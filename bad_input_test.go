@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+)
+
+// TestBadInput runs the scripts behind docs/bad-input.md: every bad input the table lists, with
+// the exact exit code (exitcode) and the message (stderr/stdout). They live in their own
+// directory because TestScripts (testdata/script) has no exitcode command.
+func TestBadInput(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:   "testdata/badinput",
+		Setup: setupEmulators,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"emu":         cmdEmu,
+			"exitcode":    cmdExitCode,
+			"graph-token": cmdGraphToken,
+			"envq":        cmdEnvQuoted,
+			"envrepeat":   cmdEnvRepeat,
+		},
+	})
+}
+
+// setupEmulators is TestScripts' Setup: an emulated tenant and Invicti per script, reached only
+// through the documented environment variables.
+func setupEmulators(env *testscript.Env) error {
+	inv := invictitest.New(invictitest.Options{})
+	inv.AddClient(testClientID, testSecret)
+	ten := graphtest.New(graphtest.Options{ReplicationDelay: 300 * time.Millisecond, ProvisionDelay: 500 * time.Millisecond})
+	ten.SeedDemo()
+	env.Defer(ten.Close)
+	env.Defer(inv.Close)
+	env.Values["emu"] = &emulators{tenant: ten, invicti: inv}
+	env.Setenv("INVICTI_SCIM_GRAPH_URL", ten.URL)
+	env.Setenv("INVICTI_SCIM_GRAPH_TOKEN", ten.Token())
+	env.Setenv("INVICTI_SCIM_INVICTI_URL", inv.URL)
+	env.Setenv("INVICTI_SCIM_CLIENT_ID", testClientID)
+	env.Setenv("INVICTI_SCIM_CONFIG_DIR", env.WorkDir+"/config")
+	env.Setenv("SECRET", testSecret)
+	env.Setenv("GRAPH_TOKEN", ten.Token())
+	env.Setenv("INVICTI_URL", inv.URL)
+	env.Setenv("NO_COLOR", "1")
+	return nil
+}
+
+// cmdExitCode runs a program like exec and asserts its exact exit status; stdout and stderr
+// are kept for the stdout/stderr commands that follow:
+//
+//	exitcode N invicti-scim ARGS...
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("exit status %d, want %d", got, want)
+	}
+}
+
+// cmdGraphToken switches INVICTI_SCIM_GRAPH_TOKEN to a token Graph refuses:
+//
+//	graph-token garbage        not a JWT at all
+//	graph-token expired        the admin's token, expired an hour ago
+//	graph-token other-tenant   a well-formed token issued for another tenant
+func cmdGraphToken(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulators)
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: graph-token garbage|expired|other-tenant")
+	}
+	var tok string
+	switch args[0] {
+	case "garbage":
+		tok = "not-a-token"
+	case "expired":
+		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
+			Roles: []string{graphtest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(-time.Hour)}
+		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		e.tenant.AddToken(tok, p)
+	case "other-tenant":
+		tok = graphtest.MakeToken("11111111-2222-4333-8444-555555555555", graphtest.Principal{
+			UPN: "admin@fabrikam.example", Scopes: graphtest.DefaultScopes, Roles: []string{graphtest.RoleApplicationAdministrator}})
+	default:
+		ts.Fatalf("graph-token: unknown kind %q", args[0])
+	}
+	ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
+}
+
+// cmdEnvQuoted sets a variable from a Go string literal body, so scripts can pass control and
+// invisible characters in arguments:
+//
+//	envq NAME 'scim\tclient'
+func cmdEnvQuoted(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envq NAME GO-ESCAPED-VALUE")
+	}
+	v, err := strconv.Unquote(`"` + args[1] + `"`)
+	ts.Check(err)
+	ts.Setenv(args[0], v)
+}
+
+// cmdEnvRepeat sets a variable to TEXT repeated N times, for too-long values:
+//
+//	envrepeat NAME N TEXT
+func cmdEnvRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: envrepeat NAME N TEXT")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Setenv(args[0], strings.Repeat(args[2], n))
+}

@@ -1,0 +1,431 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+)
+
+// Secrets for the hygiene suite. They contain characters that JSON, URL and form encoders
+// rewrite (+ / = & < >), so the scan below can look for every encoded form as well.
+const (
+	hygClientID = "hygiene-client-1"
+	hygSecret   = "hyg+Inv/Secret=7f3a&9c2e<5b1d>x"
+	hygRotated  = "hyg+Rot/Secret=0d9e&8c7b<6a5f>y"
+	hygWrong    = "hyg+Wrong/Secret=11aa&22bb<33cc>z"
+)
+
+// TestHygiene runs every command of the real binary with --debug, as text and as JSON, with
+// the Invicti client secret given through each channel in turn, and proves that no secret
+// (the client secret, the rotated secret, a rejected secret, the Graph token) reaches stdout,
+// stderr, any file the tool writes, or argv — while the debug trace really is there.
+func TestHygiene(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole command surface as subprocesses")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "invicti-scim")
+	if err := os.Symlink(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	for _, source := range []string{"env", "stdin", "file", "credentials-file"} {
+		for _, output := range []string{"text", "json"} {
+			t.Run(source+"/"+output, func(t *testing.T) {
+				runHygiene(t, bin, source, output)
+			})
+		}
+	}
+}
+
+// hygieneRun is one lifecycle against fresh emulators.
+type hygieneRun struct {
+	t       *testing.T
+	bin     string
+	source  string
+	json    bool
+	env     []string
+	root    string // HOME, XDG_CONFIG_HOME and everything the tool may write live below it
+	config  string
+	secrets map[string]string // label -> value; every encoded form is scanned
+	tenant  *graphtest.Tenant
+	inv     *invictitest.Server
+	// current is the secret a user of the environment channel has exported for every command.
+	current string
+	// Evidence that the trace is real, summed over the run.
+	traced, redacted int
+}
+
+func runHygiene(t *testing.T, bin, source, output string) {
+	inv := invictitest.New(invictitest.Options{})
+	t.Cleanup(inv.Close)
+	inv.AddClient(hygClientID, hygSecret)
+	ten := graphtest.New(graphtest.Options{})
+	t.Cleanup(ten.Close)
+	ten.SeedDemo()
+
+	root := t.TempDir()
+	h := &hygieneRun{
+		t: t, bin: bin, source: source, json: output == "json", root: root,
+		config: filepath.Join(root, "home", ".config", "invicti-scim"),
+		tenant: ten, inv: inv, current: hygSecret,
+		secrets: map[string]string{
+			"client secret":  hygSecret,
+			"rotated secret": hygRotated,
+			"wrong secret":   hygWrong,
+			"graph token":    ten.Token(),
+		},
+	}
+	// The token's signature alone is the credential; a trace that printed only it would leak.
+	if parts := strings.Split(ten.Token(), "."); len(parts) == 3 {
+		h.secrets["graph token signature"] = parts[2]
+	}
+	for _, d := range []string{"home", "secrets"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A clean environment: nothing from the developer's shell (AZURE_*, INVICTI_SCIM_*) leaks in.
+	h.env = []string{
+		"HOME=" + filepath.Join(root, "home"),
+		"XDG_CONFIG_HOME=" + filepath.Join(root, "home", ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(root, "home", ".cache"),
+		"TMPDIR=" + filepath.Join(root, "home"),
+		"PATH=" + os.Getenv("PATH"),
+		"NO_COLOR=1",
+		"INVICTI_SCIM_GRAPH_URL=" + ten.URL,
+		"INVICTI_SCIM_GRAPH_TOKEN=" + ten.Token(),
+		"INVICTI_SCIM_INVICTI_URL=" + inv.URL,
+		"INVICTI_SCIM_CLIENT_ID=" + hygClientID,
+	}
+
+	upn := "alice@" + graphtest.Domain
+	h.run(0, false, "version")
+	h.run(0, false, "regions")
+	h.run(0, true, "test-connection", h.secretArgs(hygSecret)...)
+	h.run(3, true, "test-connection", h.secretArgs(hygWrong)...)
+	_, trace := h.run(0, true, "setup", append([]string{"--non-interactive"}, h.secretArgs(hygSecret)...)...)
+	h.checkSaved(hygSecret)
+	// The trace shows the requests that carry the secret, with the secret masked in place.
+	for what, re := range map[string]*regexp.Regexp{
+		"Invicti token request": tokenRequest, "Graph secrets request": secretsRequest,
+	} {
+		if !re.MatchString(trace) {
+			t.Errorf("setup --debug: no redacted %s in the trace (%s)", what, re)
+		}
+	}
+	h.run(0, true, "test-connection", h.secretArgs(hygSecret)...) // now with Entra's layer
+	h.run(0, true, "assign", "--user", upn)
+	h.run(0, true, "provision", append([]string{"--user", upn, "--verify"}, h.secretArgs(hygSecret)...)...)
+	h.run(0, true, "status")
+	h.run(0, true, "logs", "--since", "1h")
+	h.run(0, true, "job", "pause")
+	h.run(0, true, "job", "start")
+	h.run(0, true, "job", "restart", "--yes")
+	h.run(0, true, "doctor", h.secretArgs(hygSecret)...)
+
+	// Invicti issues a new secret; the old one stops working; rotate-secret saves the new one.
+	inv.RotateSecret(hygClientID, hygRotated)
+	h.run(3, true, "test-connection", append([]string{"--invicti-only"}, h.secretArgs(hygSecret)...)...)
+	h.run(0, true, "rotate-secret", h.secretArgs(hygRotated)...)
+	h.current = hygRotated
+	h.checkSaved(hygRotated)
+	h.run(0, true, "status")
+	h.run(0, true, "teardown", "--yes")
+	if n := len(ten.Apps()); n != 0 {
+		t.Errorf("teardown left %d apps", n)
+	}
+
+	if h.traced == 0 || h.redacted == 0 {
+		t.Fatalf("--debug printed %d request lines and %d [REDACTED] marks: the scan proved nothing", h.traced, h.redacted)
+	}
+	h.scanTree(root)
+	t.Logf("%d traced requests, %d redactions, no secret in any output, file or argument", h.traced, h.redacted)
+}
+
+// secretArgs supplies secret through the run's channel: the environment, standard input, a
+// secret file or a credentials file. It writes the files; run reads stdin from h.stdin.
+func (h *hygieneRun) secretArgs(secret string) []string {
+	switch h.source {
+	case "stdin":
+		return []string{"--client-secret-stdin", "stdin:" + secret}
+	case "file":
+		p := filepath.Join(h.root, "secrets", "secret.txt")
+		h.write(p, secret+"\n")
+		return []string{"--client-secret-file", p}
+	case "credentials-file":
+		p := filepath.Join(h.root, "secrets", "creds.json")
+		doc, _ := json.Marshal(map[string]any{"id": 7, "credentials": map[string]string{"clientId": hygClientID, "clientSecret": secret}})
+		h.write(p, string(doc))
+		return []string{"--credentials-file", p}
+	}
+	return []string{"env:" + secret}
+}
+
+func (h *hygieneRun) write(path, content string) {
+	h.t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// run executes one command and checks everything it printed and wrote. HTTP commands must show
+// a trace with a redaction in it.
+func (h *hygieneRun) run(want int, http bool, name string, args ...string) (string, string) {
+	t := h.t
+	t.Helper()
+	env := append([]string{}, h.env...)
+	if h.source == "env" {
+		env = append(env, "INVICTI_SCIM_CLIENT_SECRET="+h.current)
+	}
+	var stdin string
+	var argv []string
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "stdin:"):
+			stdin = strings.TrimPrefix(a, "stdin:") + "\n"
+		case strings.HasPrefix(a, "env:"):
+			env = append(env, "INVICTI_SCIM_CLIENT_SECRET="+strings.TrimPrefix(a, "env:"))
+		default:
+			argv = append(argv, a)
+		}
+	}
+	argv = append([]string{name}, argv...)
+	argv = append(argv, "--debug", "--config-dir", h.config)
+	if h.json {
+		argv = append(argv, "-o", "json")
+	}
+	line := "invicti-scim " + strings.Join(argv, " ")
+
+	// argv is visible to every user of the machine (ps, /proc): never a secret in it.
+	for _, a := range argv {
+		if label, form := h.leak(a); label != "" {
+			t.Fatalf("%s: argv carries the %s (%s)", line, label, form)
+		}
+	}
+
+	cmd := exec.Command(h.bin, argv...)
+	cmd.Env = env
+	cmd.Dir = h.root
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := runWithTimeout(cmd, 2*time.Minute)
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", line, err)
+	}
+	if code != want {
+		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", line, code, want, stdout.String(), stderr.String())
+	}
+	for what, text := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+		if label, form := h.leak(text); label != "" {
+			t.Fatalf("%s: %s shows the %s (%s):\n%s", line, what, label, form, text)
+		}
+	}
+	if h.json {
+		dec := json.NewDecoder(bytes.NewReader(stdout.Bytes()))
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%s: stdout is not JSON: %v\n%s", line, err, stdout.String())
+		}
+		if dec.More() {
+			t.Fatalf("%s: stdout holds more than one JSON document:\n%s", line, stdout.String())
+		}
+	}
+	if http {
+		trace := traceLine.FindAllString(stderr.String(), -1)
+		if len(trace) == 0 {
+			t.Fatalf("%s: --debug printed no request trace:\n%s", line, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "[REDACTED]") {
+			t.Fatalf("%s: the --debug trace redacted nothing (no [REDACTED]):\n%s", line, stderr.String())
+		}
+		h.traced += len(trace)
+		h.redacted += strings.Count(stderr.String(), "[REDACTED]")
+	}
+	h.checkConfig(line)
+	return stdout.String(), stderr.String()
+}
+
+var (
+	tokenRequest   = regexp.MustCompile(`(?m)^> POST \S+/oauth/token\S*\n(?:> .*\n)*?> Authorization: \[REDACTED\]\n`)
+	secretsRequest = regexp.MustCompile(`(?m)^> PUT \S+/synchronization/secrets\n(?:> .*\n)*?> .*"Oauth2ClientSecret"[^\n]*\[REDACTED\]`)
+)
+
+var traceLine = regexp.MustCompile(`(?m)^> (GET|POST|PUT|PATCH|DELETE) https?://`)
+
+func runWithTimeout(cmd *exec.Cmd, d time.Duration) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("timed out after %s", d)
+	}
+}
+
+// checkConfig asserts the config dir holds no secret, state files are 0600 and directories
+// 0700, and no temporary file is left behind.
+func (h *hygieneRun) checkConfig(line string) {
+	t := h.t
+	t.Helper()
+	if _, err := os.Stat(h.config); errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	err := filepath.WalkDir(h.config, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if perm := info.Mode().Perm(); perm != 0o700 {
+				t.Errorf("%s: directory %s has mode %o, want 700", line, path, perm)
+			}
+			return nil
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s: file %s has mode %o, want 600", line, path, perm)
+		}
+		if strings.HasPrefix(d.Name(), ".state-") {
+			t.Errorf("%s: temporary file %s left behind", line, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if label, form := h.leak(string(data)); label != "" {
+			t.Errorf("%s: %s holds the %s (%s)", line, path, label, form)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scanTree asserts no file the tool could have written anywhere under root (HOME, caches,
+// TMPDIR) holds a secret, apart from the secret files the test itself wrote.
+func (h *hygieneRun) scanTree(root string) {
+	t := h.t
+	secretsDir := filepath.Join(root, "secrets")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == secretsDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if label, form := h.leak(string(data)); label != "" {
+			t.Errorf("%s holds the %s (%s)", path, label, form)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkSaved proves the secret really went to Entra (so "no leak" is not "never used").
+func (h *hygieneRun) checkSaved(secret string) {
+	h.t.Helper()
+	apps := h.tenant.Apps()
+	if len(apps) != 1 {
+		h.t.Fatalf("%d apps in the tenant, want 1", len(apps))
+	}
+	if got := apps[0].Secrets["Oauth2ClientSecret"]; got != secret {
+		h.t.Fatalf("Entra holds Oauth2ClientSecret %q, want the secret given", got)
+	}
+}
+
+// leak reports which secret text shows, and in which encoding.
+func (h *hygieneRun) leak(text string) (label, form string) {
+	for label, s := range h.secrets {
+		for form, v := range encodings(s) {
+			if v != "" && strings.Contains(text, v) {
+				return label, form
+			}
+		}
+	}
+	return "", ""
+}
+
+// encodings are the forms a secret takes on its way out: as is, JSON-escaped (with and without
+// HTML escaping), percent-encoded for a query or a path, in HTTP Basic, in base64.
+func encodings(s string) map[string]string {
+	jsonHTML, _ := json.Marshal(s)
+	var plain bytes.Buffer
+	enc := json.NewEncoder(&plain)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	jsonForm := strings.Trim(string(jsonHTML), `"`)
+	plainForm := strings.Trim(strings.TrimSpace(plain.String()), `"`)
+	return map[string]string{
+		"as is":                 s,
+		"JSON-escaped":          jsonForm,
+		"JSON without HTML":     plainForm,
+		"JSON, slashes escaped": strings.ReplaceAll(jsonForm, "/", `\/`),
+		"JSON, / escaped only":  strings.ReplaceAll(plainForm, "/", `\/`),
+		"query-escaped":         url.QueryEscape(s),
+		"path-escaped":          url.PathEscape(s),
+		"HTTP Basic":            base64.StdEncoding.EncodeToString([]byte(hygClientID + ":" + s)),
+		"HTTP Basic (form)":     base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(hygClientID) + ":" + url.QueryEscape(s))),
+		"base64":                base64.StdEncoding.EncodeToString([]byte(s)),
+		"base64url":             base64.RawURLEncoding.EncodeToString([]byte(s)),
+	}
+}
+
+// TestHygieneDetector proves the scan finds a secret in each form it claims to look for, so a
+// passing TestHygiene means something.
+func TestHygieneDetector(t *testing.T) {
+	h := &hygieneRun{secrets: map[string]string{"client secret": hygSecret}}
+	for form, v := range encodings(hygSecret) {
+		if label, _ := h.leak("> PUT https://graph/secrets\n> {\"value\":\"" + v + "\"}"); label != "client secret" {
+			t.Errorf("the %s form %q went unnoticed", form, v)
+		}
+	}
+	if label, _ := h.leak("> Authorization: [REDACTED]"); label != "" {
+		t.Errorf("a redacted trace flagged as the %s", label)
+	}
+	for _, v := range []string{`hyg+Inv\/Secret=7f3a\u00269c2e\u003c5b1d\u003ex`, `hyg%2BInv%2FSecret%3D7f3a%269c2e%3C5b1d%3Ex`} {
+		if label, _ := h.leak(v); label == "" {
+			t.Errorf("%s went unnoticed", v)
+		}
+	}
+}
