@@ -342,12 +342,14 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 	pause := 5 * time.Second
 	for {
 		it.Attempts++
-		if err := lim.Wait(ctx); err != nil {
+		done, err := lim.Wait(ctx)
+		if err != nil {
 			it.Status, it.Error = StatusFailed, err.Error()
 			return
 		}
 		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + label(it) + " on demand"})
 		key, value, err := o.Graph.ProvisionOnDemand(ctx, req.ServicePrincipalID, req.JobID, ruleID, subjects)
+		done()
 		if err != nil {
 			it.Status, it.Error = StatusFailed, errMsg(err)
 			if graph.IsAuth(err) {
@@ -446,8 +448,10 @@ func NewRateLimiter(n int, window time.Duration) *RateLimiter {
 	return &RateLimiter{n: n, window: window, now: time.Now, sleep: Waiter{}.sleep}
 }
 
-// Wait blocks until one more call fits in the window.
-func (l *RateLimiter) Wait(ctx context.Context) error {
+// Wait blocks until one more call fits in the window. Call the returned func when the
+// answer arrives: Entra counts a call when it receives it, which can be a round trip after
+// we sent it, so the window is measured from the answer (never earlier than the send).
+func (l *RateLimiter) Wait(ctx context.Context) (func(), error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -460,13 +464,30 @@ func (l *RateLimiter) Wait(ctx context.Context) error {
 		l.calls = keep
 		if len(l.calls) < l.n {
 			l.calls = append(l.calls, now)
+			sent := now
 			l.mu.Unlock()
-			return nil
+			return func() {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				// The slice may have been compacted: find our entry by its send time.
+				for i := range l.calls {
+					if l.calls[i].Equal(sent) {
+						l.calls[i] = l.now()
+						return
+					}
+				}
+			}, nil
 		}
-		wait := l.window - now.Sub(l.calls[0])
+		oldest := l.calls[0]
+		for _, t := range l.calls[1:] {
+			if t.Before(oldest) {
+				oldest = t
+			}
+		}
+		wait := l.window - now.Sub(oldest)
 		l.mu.Unlock()
 		if err := l.sleep(ctx, wait); err != nil {
-			return err
+			return func() {}, err
 		}
 	}
 }

@@ -221,9 +221,11 @@ func TestRateLimiter(t *testing.T) {
 	l.now = func() time.Time { return now }
 	l.sleep = func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }
 	for i := 0; i < 12; i++ {
-		if err := l.Wait(t.Context()); err != nil {
+		done, err := l.Wait(t.Context())
+		if err != nil {
 			t.Fatal(err)
 		}
+		done()
 	}
 	// 12 calls at 5 per 10 s: the 11th can go at t=20s.
 	if slept != 20*time.Second {
