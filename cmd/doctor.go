@@ -161,6 +161,10 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			if out.Identity == "" {
 				out.Identity = strings.TrimSpace(claims.AppName + " (app " + claims.AppID + ")")
 			}
+			if st.Tenant != "" && out.TenantID != "" && !strings.EqualFold(st.Tenant, out.TenantID) {
+				add(doctorCheck{Name: "Tenant", Detail: fmt.Sprintf("signed in to tenant %s, but the state in %s belongs to tenant %s", out.TenantID, store.Dir, st.Tenant),
+					Fix: "sign in to the tenant setup used, or use a separate --config-dir per tenant"})
+			}
 			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode)})
 			for _, cp := range commandPermissions {
 				n := permNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}

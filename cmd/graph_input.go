@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -119,6 +120,28 @@ func (fl *graphFlags) connect(f *Factory, cloud graph.Cloud, mode graph.AuthMode
 		return nil, err
 	}
 	return &graphConn{Client: client, Cloud: cloud, Mode: mode, Token: token, Opts: opts}, nil
+}
+
+// tenantID reads the tenant from a ready token without any call ("" when unknown: other
+// sign-in modes learn it only on the first call).
+func (c *graphConn) tenantID() string {
+	if c.Token == "" {
+		return ""
+	}
+	cl, err := graph.ParseClaims(c.Token)
+	if err != nil {
+		return ""
+	}
+	return cl.TenantID
+}
+
+// checkTenant refuses to reuse ids recorded for another tenant.
+func checkTenant(conn *graphConn, st *state.State) error {
+	tid := conn.tenantID()
+	if tid == "" || st.Tenant == "" || strings.EqualFold(tid, st.Tenant) {
+		return nil
+	}
+	return flagErrorf("the state in this config dir belongs to tenant %s, but you are signed in to tenant %s; use --config-dir (or INVICTI_SCIM_CONFIG_DIR) for each tenant", st.Tenant, tid)
 }
 
 // throttleNotice tells the admin when Graph throttles us, instead of going quiet.

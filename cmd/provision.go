@@ -103,7 +103,7 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		return err
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
-		return err
+		return permissionHint(err, provision.PermSync)
 	}
 	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp), EntitlementWait: opts.Wait}
 	if scim != nil {
@@ -112,7 +112,7 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 	res, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: spID, JobID: jobID, Users: opts.Users, Groups: opts.Groups, Verify: opts.Verify})
 	sp.Stop()
 	if err != nil {
-		return err
+		return permissionHint(err, provision.PermSync)
 	}
 	if f.JSON() {
 		if err := printJSON(f, res); err != nil {

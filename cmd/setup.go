@@ -152,8 +152,12 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err != nil {
 		return err
 	}
+	if err := checkTenant(conn, &st); err != nil {
+		return err
+	}
 	prog := progressPrinter(f, sp)
 	setup := &provision.Setup{
+		TenantID: conn.tenantID(),
 		Graph:    conn.Client,
 		Checker:  &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now},
 		Store:    store,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
@@ -148,11 +149,7 @@ func parseErrorBody(status int, header http.Header, body []byte) *Error {
 		e.Message = env.Error.Message
 		e.RequestID = env.Error.InnerError.RequestID
 	} else if len(body) > 0 {
-		snippet := strings.TrimSpace(string(body))
-		if len(snippet) > 200 {
-			snippet = snippet[:200] + "…"
-		}
-		e.Message = snippet
+		e.Message = snippet(body, 200)
 	}
 	if header != nil {
 		e.RetryAfter = retryAfter(header)
@@ -161,4 +158,28 @@ func parseErrorBody(status int, header http.Header, body []byte) *Error {
 		}
 	}
 	return e
+}
+
+// snippet makes a non-JSON body (a proxy's HTML page) safe to show: valid UTF-8, no control
+// or escape characters that would drive the terminal, at most max bytes.
+func snippet(body []byte, max int) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			r = ' '
+		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	out := strings.TrimSpace(b.String())
+	if out == "" && len(strings.TrimSpace(string(body))) > 0 {
+		out = fmt.Sprintf("(an unreadable body of %d bytes)", len(body))
+	}
+	return out
 }

@@ -164,7 +164,8 @@ func RetryAfter(h http.Header, def time.Duration) time.Duration {
 		return def
 	}
 	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
+		// A day is far beyond any sane Retry-After; cap before the multiplication overflows.
+		return time.Duration(min(secs, 86400)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {

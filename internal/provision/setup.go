@@ -54,6 +54,9 @@ type SetupResult struct {
 
 // Setup runs the setup flow: check → plan → apply, each step idempotent.
 type Setup struct {
+	// TenantID, when known, is recorded in state so a later run against another tenant
+	// does not reuse these ids.
+	TenantID string
 	Graph    Graph
 	Checker  Checker
 	Store    state.Store
@@ -131,6 +134,9 @@ func (r *run) save(step string) error {
 		return nil
 	}
 	r.st.Cloud = r.cfg.Cloud.Name
+	if r.TenantID != "" {
+		r.st.Tenant = r.TenantID
+	}
 	ep := r.cfg.Endpoints
 	r.st.Invicti = &state.Invicti{Region: ep.Region, BaseURL: ep.BaseURL, TenantURL: ep.TenantURL, TokenEndpoint: ep.TokenURL, ClientID: r.cfg.Credentials.ClientID}
 	r.st.Setup.LastStep = step
