@@ -49,7 +49,7 @@ func runGenDocs(f *Factory, root *cobra.Command, opts *genDocsOptions) error {
 	// The date stamp cobra adds by default would make every regeneration a diff.
 	disableAutoGenTag(root)
 	if opts.Dir != "" {
-		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 			return err
 		}
 		stale, err := filepath.Glob(filepath.Join(opts.Dir, root.Name()+"*.md"))
@@ -69,7 +69,7 @@ func runGenDocs(f *Factory, root *cobra.Command, opts *genDocsOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Wrote Markdown pages to %s\n", opts.Dir)
 	}
 	if opts.ManDir != "" {
-		if err := os.MkdirAll(opts.ManDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.ManDir, 0o750); err != nil {
 			return err
 		}
 		header := &doc.GenManHeader{Section: "1", Source: "invicti-scim", Manual: "invicti-scim manual"}
