@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -90,7 +91,8 @@ func TestCrashAtEveryStep(t *testing.T) {
 				_ = cmd.Process.Signal(sig)
 				err := cmd.Wait()
 				if sig == syscall.SIGINT {
-					if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() != 130 {
+					var ee *exec.ExitError
+					if errors.As(err, &ee) && ee.ExitCode() != 130 {
 						t.Fatalf("SIGINT: exit %d, want 130\n%s", ee.ExitCode(), stderr.String())
 					}
 				}

@@ -286,7 +286,7 @@ func runWithTimeout(cmd *exec.Cmd, d time.Duration) error {
 		return err
 	case <-time.After(d):
 		_ = cmd.Process.Kill()
-		<-done
+		<-done //nolint:errcheck // reaps the killed process; its "signal: killed" is expected
 		return fmt.Errorf("timed out after %s", d)
 	}
 }

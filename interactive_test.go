@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -156,8 +157,8 @@ func TestInterruptThenResume(t *testing.T) {
 	stderr.waitFor(t, "waiting for Entra to replicate", 0)
 	_ = c.Process.Signal(syscall.SIGINT)
 	err := c.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted setup: err %v, want exit 130\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "resume") {

@@ -174,7 +174,7 @@ func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
 			continue
 		}
 		if err := validPrincipal(t); err != nil {
-			return nil, nil, fmt.Errorf("line %d: %v", n+1, err)
+			return nil, nil, fmt.Errorf("line %d: %w", n+1, err)
 		}
 		if g, ok := strings.CutPrefix(t, "group:"); ok {
 			if g = strings.TrimSpace(g); g == "" {
@@ -208,7 +208,7 @@ func parseCSV(text string) (users, groups []string, err error) {
 	cr.FieldsPerRecord = -1
 	records, err := cr.ReadAll()
 	if err != nil {
-		return nil, nil, fmt.Errorf("CSV: %v", err)
+		return nil, nil, fmt.Errorf("CSV: %w", err)
 	}
 	if len(records) == 0 {
 		return nil, nil, nil
@@ -241,7 +241,7 @@ func parseCSV(text string) (users, groups []string, err error) {
 				continue
 			}
 			if err := validPrincipal(v); err != nil {
-				return nil, nil, fmt.Errorf("CSV row %d: %v", n+2, err)
+				return nil, nil, fmt.Errorf("CSV row %d: %w", n+2, err)
 			}
 			*c.dst = append(*c.dst, v)
 		}

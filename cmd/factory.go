@@ -80,7 +80,7 @@ func (f *Factory) Store() (state.Store, error) {
 // HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and
 // for Graph the throttling retry.
 func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Duration)) *http.Client {
-	var rt http.RoundTripper = f.Transport
+	rt := f.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
-	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -187,7 +186,7 @@ type setupExtras struct {
 	Provision *provision.OnDemandResult `json:"provision,omitempty"`
 }
 
-func assignAfterSetup(ctx context.Context, f *Factory, conn *graphConn, store state.Store, res *provision.SetupResult, opts *setupOptions, in invictiInput, sp *ui.Spinner) (*setupExtras, error) {
+func assignAfterSetup(ctx context.Context, f *Factory, conn *graphConn, res *provision.SetupResult, opts *setupOptions, in invictiInput, sp *ui.Spinner) (*setupExtras, error) {
 	x := &setupExtras{}
 	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
 	ar, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: opts.AssignUsers, Groups: opts.AssignGroups})

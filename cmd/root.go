@@ -23,7 +23,7 @@ import (
 func Main(build BuildInfo) int {
 	// The handler stays installed until the process exits: a Ctrl-C after the work is done
 	// must not kill the process before it reports its exit code.
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM) //nolint:govet // see above
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := newFactory(build)
 	return run(ctx, f, os.Args[1:])
 }

@@ -200,7 +200,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	out := &setupOutcome{SetupResult: res}
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
-		out.Extras, err = assignAfterSetup(ctx, f, conn, store, res, opts, in, sp)
+		out.Extras, err = assignAfterSetup(ctx, f, conn, res, opts, in, sp)
 	}
 	if opts.Sandbox {
 		out.Sandbox = sandboxReport(f)
@@ -398,7 +398,7 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr
 		e := ui.Err(f.IO)
 		e.Println()
 		e.Panel("Finish in the Entra portal", append([]string{res.Guide.Reason, ""}, res.Guide.Lines()...))
-		if opts.ShowSecret && opts.invicti.SecretStdin == false {
+		if opts.ShowSecret && !opts.invicti.SecretStdin {
 			e.Println("  (the secret is the one you supplied)")
 		}
 	}

@@ -76,14 +76,14 @@ func goEnv(ctx context.Context, key string) string {
 func build(ctx context.Context, dir, out string, flags ...string) (Binary, error) {
 	args := append([]string{"build"}, flags...)
 	args = append(args, "-o", out, ".")
-	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // G204: go build with the harness's own flags
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return Binary{}, fmt.Errorf("go %s (in %s): %v\n%s", strings.Join(args, " "), dir, err, stderr.String())
+		return Binary{}, fmt.Errorf("go %s (in %s): %w\n%s", strings.Join(args, " "), dir, err, stderr.String())
 	}
 	b := Binary{Path: out, BuildTime: time.Since(start)}
 	st, err := os.Stat(out)
@@ -190,7 +190,7 @@ func roundRobin(ctx context.Context, runs int, progs []startProg) error {
 			err := cmd.Run()
 			d := time.Since(start)
 			if err != nil {
-				return fmt.Errorf("%s %s: %v\n%s", p.path, strings.Join(p.args, " "), err, out.String())
+				return fmt.Errorf("%s %s: %w\n%s", p.path, strings.Join(p.args, " "), err, out.String())
 			}
 			if i > 0 {
 				p.times = append(p.times, d)
@@ -226,12 +226,12 @@ func initTrace(ctx context.Context, runs int, path string, args ...string) (time
 	per := map[string]time.Duration{}
 	var total time.Duration
 	for i := 0; i < runs; i++ {
-		cmd := exec.CommandContext(ctx, path, args...) //nolint:gosec // G204: runs the binary this harness just built
+		cmd := exec.CommandContext(ctx, path, args...)
 		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "NO_COLOR=1", "INVICTI_SCIM_NON_INTERACTIVE=1")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
-			return 0, nil, fmt.Errorf("%s with GODEBUG=inittrace=1: %v", path, err)
+			return 0, nil, fmt.Errorf("%s with GODEBUG=inittrace=1: %w", path, err)
 		}
 		// "init internal/bytealg @0.008 ms, 0.005 ms clock, 0 bytes, 0 allocs"
 		for _, line := range strings.Split(stderr.String(), "\n") {
@@ -266,7 +266,7 @@ type PackageSize struct {
 // -size`) by module: the first three path elements for a host-named path, else the first
 // element of a standard-library path. It returns the total and the three largest.
 func textBySource(ctx context.Context, path string) (int64, []PackageSize, error) {
-	out, err := exec.CommandContext(ctx, "go", "tool", "nm", "-size", path).Output() //nolint:gosec // G204: the binary this harness just built
+	out, err := exec.CommandContext(ctx, "go", "tool", "nm", "-size", path).Output()
 	if err != nil {
 		return 0, nil, fmt.Errorf("go tool nm -size %s: %w", path, err)
 	}

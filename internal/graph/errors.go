@@ -161,8 +161,8 @@ func parseErrorBody(status int, header http.Header, body []byte) *Error {
 }
 
 // snippet makes a non-JSON body (a proxy's HTML page) safe to show: valid UTF-8, no control
-// or escape characters that would drive the terminal, at most max bytes.
-func snippet(body []byte, max int) string {
+// or escape characters that would drive the terminal, at most limit bytes.
+func snippet(body []byte, limit int) string {
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(string(body), "\uFFFD") {
 		switch {
@@ -171,7 +171,7 @@ func snippet(body []byte, max int) string {
 		case r < 0x20 || (r >= 0x7f && r < 0xa0):
 			continue
 		}
-		if b.Len()+utf8.RuneLen(r) > max {
+		if b.Len()+utf8.RuneLen(r) > limit {
 			b.WriteString("…")
 			break
 		}

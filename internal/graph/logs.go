@@ -44,16 +44,16 @@ type LogIdentity struct {
 	Details      map[string]any `json:"details,omitempty"`
 }
 
-// ProvisioningLogs lists provisioning log entries matching filter, newest first, up to max.
-func (c *Client) ProvisioningLogs(ctx context.Context, filter string, max int) ([]ProvisioningEvent, error) {
+// ProvisioningLogs lists provisioning log entries matching filter, newest first, up to limit.
+func (c *Client) ProvisioningLogs(ctx context.Context, filter string, limit int) ([]ProvisioningEvent, error) {
 	var out []ProvisioningEvent
-	top := min(max, 100)
+	top := min(limit, 100)
 	if top <= 0 {
 		top = 50
 	}
 	next := "/auditLogs/provisioning"
 	q := url.Values{"$filter": {filter}, "$top": {strconv.Itoa(top)}}
-	for next != "" && (max <= 0 || len(out) < max) {
+	for next != "" && (limit <= 0 || len(out) < limit) {
 		var res struct {
 			Value    []ProvisioningEvent `json:"value"`
 			NextLink string              `json:"@odata.nextLink"`
@@ -64,8 +64,8 @@ func (c *Client) ProvisioningLogs(ctx context.Context, filter string, max int) (
 		out = append(out, res.Value...)
 		next, q = c.relative(res.NextLink)
 	}
-	if max > 0 && len(out) > max {
-		out = out[:max]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }

@@ -51,7 +51,7 @@ func TestTracerRedactsAndKeepsBodies(t *testing.T) {
 			t.Errorf("server saw body %q", body)
 		}
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"access_token":"issued-token-123","expires_in":3600}`)
+		_, _ = io.WriteString(w, `{"access_token":"issued-token-123","expires_in":3600}`)
 	}))
 	defer srv.Close()
 	var trace bytes.Buffer

@@ -111,7 +111,7 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		if m := r.maxDelay(); wait > m {
 			wait = m
 		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		resp.Body.Close()
 		if r.OnWait != nil {
 			r.OnWait(req, resp.StatusCode, wait)

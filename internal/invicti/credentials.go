@@ -108,7 +108,7 @@ func ValidateSecret(source, v string) error {
 	return validateValue(source, "client secret", v, MaxSecretLength, true)
 }
 
-func validateValue(flag, what, v string, max int, secret bool) error {
+func validateValue(flag, what, v string, limit int, secret bool) error {
 	e := &InputError{Flag: flag, Hint: fmt.Sprintf("the %s exactly as Invicti returned it", what)}
 	if !secret {
 		e.Value = shown(v)
@@ -116,14 +116,14 @@ func validateValue(flag, what, v string, max int, secret bool) error {
 	switch {
 	case v == "":
 		e.Msg = fmt.Sprintf("the %s is empty", what)
-	case len(v) > max:
+	case len(v) > limit:
 		e.Value = ""
-		e.Msg = fmt.Sprintf("the %s is %d bytes long; at most %d are allowed", what, len(v), max)
+		e.Msg = fmt.Sprintf("the %s is %d bytes long; at most %d are allowed", what, len(v), limit)
 	case strings.TrimSpace(v) != v:
 		e.Msg = fmt.Sprintf("the %s has leading or trailing whitespace", what)
 		e.Hint = fmt.Sprintf("the %s without surrounding spaces or newlines", what)
 	default:
-		if _, desc, bad := badRune(v); bad {
+		if desc, bad := badRune(v); bad {
 			e.Msg = fmt.Sprintf("the %s contains %s", what, desc)
 			break
 		}
@@ -202,7 +202,10 @@ func ParseCredentialsJSON(source string, data []byte) (Credentials, error) {
 			err = validateValue(source, name, *f.dst, MaxJSONCredentialSize, true)
 		}
 		if err != nil {
-			ie := err.(*InputError)
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				return Credentials{}, err
+			}
 			ie.Hint = fmt.Sprintf("the %s exactly as Invicti returned it", what)
 			return Credentials{}, ie
 		}

@@ -70,13 +70,13 @@ func FuzzParseCredentialsJSON(f *testing.F) {
 }
 
 // checkCleanValue asserts what every accepted credential value satisfies.
-func checkCleanValue(t *testing.T, name, v string, max int) {
+func checkCleanValue(t *testing.T, name, v string, limit int) {
 	t.Helper()
 	switch {
 	case v == "":
 		t.Fatalf("%s is empty", name)
-	case len(v) > max:
-		t.Fatalf("%s is %d bytes, more than %d", name, len(v), max)
+	case len(v) > limit:
+		t.Fatalf("%s is %d bytes, more than %d", name, len(v), limit)
 	case !utf8.ValidString(v):
 		t.Fatalf("%s %q is not valid UTF-8", name, v)
 	case strings.TrimSpace(v) != v || strings.IndexFunc(v, unicode.IsSpace) >= 0:

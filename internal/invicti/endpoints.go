@@ -5,6 +5,7 @@
 package invicti
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -22,7 +23,7 @@ const (
 // Paths below a base URL, as Invicti documents them.
 const (
 	TenantPath   = "/api/scim/v2"
-	TokenPath    = "/oauth/token"
+	TokenPath    = "/oauth/token" //nolint:gosec // G101: a URL path, not a secret
 	AudiencePath = "/api"
 )
 
@@ -174,7 +175,7 @@ func ParseBaseURL(raw string) (string, error) {
 	if len(in) > MaxURLLength {
 		return "", fail(fmt.Sprintf("is longer than %d characters", MaxURLLength))
 	}
-	if _, desc, bad := badRune(in); bad {
+	if desc, bad := badRune(in); bad {
 		return "", fail("contains " + desc)
 	}
 	if strings.IndexFunc(in, unicode.IsSpace) >= 0 {
@@ -191,7 +192,7 @@ func ParseBaseURL(raw string) (string, error) {
 	if err != nil {
 		msg := "is not a valid URL"
 		var ue *url.Error
-		if asURLError(err, &ue) {
+		if errors.As(err, &ue) {
 			msg += ": " + ue.Err.Error()
 		}
 		return "", fail(msg)
@@ -365,12 +366,4 @@ func redactUserinfo(s string) string {
 		user = user[:c] + ":xxxxx"
 	}
 	return s[:i+3] + user + rest[at:]
-}
-
-func asURLError(err error, target **url.Error) bool {
-	ue, ok := err.(*url.Error)
-	if ok {
-		*target = ue
-	}
-	return ok
 }

@@ -58,22 +58,22 @@ func shown(v string) string {
 	return v[:cut] + "…"
 }
 
-// badRune returns the first character of s that must not appear in an
+// badRune describes the first character of s that must not appear in an
 // identifier, URL or secret: control characters, invisible format
 // characters (zero-width space, BOM, bidi marks…) and invalid UTF-8.
 // ok is false when s is clean.
-func badRune(s string) (r rune, desc string, ok bool) {
+func badRune(s string) (desc string, ok bool) {
 	for i, c := range s {
 		switch {
 		case c == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			return c, "invalid UTF-8", true
+			return "invalid UTF-8", true
 		case unicode.IsControl(c):
-			return c, "a control character (" + runeName(c) + ")", true
+			return "a control character (" + runeName(c) + ")", true
 		case unicode.Is(unicode.Cf, c):
-			return c, "an invisible character (" + runeName(c) + ")", true
+			return "an invisible character (" + runeName(c) + ")", true
 		}
 	}
-	return 0, "", false
+	return "", false
 }
 
 func runeName(c rune) string {

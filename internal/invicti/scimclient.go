@@ -209,8 +209,8 @@ func (s *SCIMClient) requestError(step StepName, err error, u string) error {
 	}
 	// A transport failure while fetching the token is wrapped in the SCIM
 	// request's error; report it against the token step.
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if ue, ok := e.(*url.Error); ok && ue.URL == s.ep.TokenURL {
+	for e := err; errors.As(e, &ue); e = ue.Err {
+		if ue.URL == s.ep.TokenURL {
 			step, u = StepToken, s.ep.TokenURL
 			break
 		}

@@ -26,9 +26,9 @@ const KeySetName = "oauth2-client-credentials/v1"
 // Secret key names (case-sensitive PascalCase; Graph rejects any other case).
 const (
 	KeyBaseAddress   = "BaseAddress"
-	KeyTokenEndpoint = "Oauth2TokenExchangeUri"
+	KeyTokenEndpoint = "Oauth2TokenExchangeUri" //nolint:gosec // G101: a key name, not a secret
 	KeyClientID      = "Oauth2ClientId"
-	KeyClientSecret  = "Oauth2ClientSecret"
+	KeyClientSecret  = "Oauth2ClientSecret" //nolint:gosec // G101: a key name, not a secret
 	KeySyncAll       = "SyncAll"
 )
 

@@ -42,7 +42,7 @@ type Graph interface {
 	Assign(ctx context.Context, spID, principalID, appRoleID string) (graph.Assignment, error)
 	Unassign(ctx context.Context, spID, assignmentID string) error
 	BatchAll(ctx context.Context, reqs []graph.BatchRequest, concurrency, maxAttempts int) ([]graph.BatchResponse, graph.BatchStats, error)
-	ProvisioningLogs(ctx context.Context, filter string, max int) ([]graph.ProvisioningEvent, error)
+	ProvisioningLogs(ctx context.Context, filter string, limit int) ([]graph.ProvisioningEvent, error)
 }
 
 // Checker is the direct Invicti check (implemented by *invicti.Checker).

@@ -161,16 +161,16 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 	} else if !graph.IsNotFound(err) {
 		return nil, authErr("read the provisioning settings", PermSync, err)
 	}
-	if as, err := s.Graph.Assignments(ctx, spID); err == nil {
-		for _, a := range as {
-			if strings.EqualFold(a.PrincipalType, "Group") {
-				st.AssignedGroups++
-			} else {
-				st.AssignedUsers++
-			}
-		}
-	} else {
+	as, err := s.Graph.Assignments(ctx, spID)
+	if err != nil {
 		return nil, authErr("list assignments", PermApplication, err)
+	}
+	for _, a := range as {
+		if strings.EqualFold(a.PrincipalType, "Group") {
+			st.AssignedGroups++
+		} else {
+			st.AssignedUsers++
+		}
 	}
 	if job != nil {
 		s.judge(st, job)

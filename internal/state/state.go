@@ -87,7 +87,7 @@ func (s Store) Load() (State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
-		return State{}, fmt.Errorf("state file %s is damaged (%v); move it away and re-run setup: it finds the app again by its tag", s.Path(), err)
+		return State{}, fmt.Errorf("state file %s is damaged (%w); move it away and re-run setup: it finds the app again by its tag", s.Path(), err)
 	}
 	return st, nil
 }

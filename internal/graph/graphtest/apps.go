@@ -624,7 +624,7 @@ func hAssignCreate(t *Tenant, req *request, p params) *response {
 	return jsonResponse(http.StatusCreated, out)
 }
 
-func (t *Tenant) findAssignment(req *request, p params) (*servicePrincipal, *assignment, *apiError) {
+func (t *Tenant) findAssignment(p params) (*servicePrincipal, *assignment, *apiError) {
 	sp, e := t.visibleSP(p.spID)
 	if e != nil {
 		return nil, nil, e
@@ -641,7 +641,7 @@ func hAssignGet(t *Tenant, req *request, p params) *response {
 	if e := req.allowQuery("$select"); e != nil {
 		return t.errorResponse(req, e)
 	}
-	sp, a, e := t.findAssignment(req, p)
+	sp, a, e := t.findAssignment(p)
 	if e != nil {
 		return t.errorResponse(req, e)
 	}
@@ -655,7 +655,7 @@ func hAssignGet(t *Tenant, req *request, p params) *response {
 }
 
 func hAssignDelete(t *Tenant, req *request, p params) *response {
-	sp, a, e := t.findAssignment(req, p)
+	sp, a, e := t.findAssignment(p)
 	if e != nil {
 		return t.errorResponse(req, e)
 	}

@@ -932,10 +932,7 @@ func TestProvisionOnDemand(t *testing.T) {
 	podPath := "/servicePrincipals/" + f.spID + "/synchronization/jobs/" + f.jobID + "/provisionOnDemand"
 	c.post(podPath, badRule).expect(t, 400, "BadRequest", "rule id")
 	c.pod(f, alice.ID, "user").expect(t, 400, "BadRequest", "objectTypeName")
-	members := []string{}
-	for _, id := range big.MemberIDs[:6] {
-		members = append(members, id)
-	}
+	members := append([]string{}, big.MemberIDs[:6]...)
 	c.pod(f, big.ID, "Group", members...).expect(t, 400, "BadRequest", "up to 5 members")
 	c.pod(f, "00000000-0000-0000-0000-0000000000cc", "User").expect(t, 404)
 	clk.Advance(11 * time.Second)
@@ -1276,7 +1273,8 @@ func TestFaults(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", tn.URL+"/v1.0/me", nil)
 	req.Header.Set("Authorization", "Bearer "+tn.Token())
 	start := time.Now()
-	if _, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
 		t.Fatal("expected a client timeout")
 	}
 	if time.Since(start) > time.Second {

@@ -42,13 +42,13 @@ func tokenize(s string) ([]token, *apiError) {
 	var out []token
 	for i := 0; i < len(s); {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
+		switch c {
+		case ' ', '\t':
 			i++
-		case c == '(' || c == ')' || c == ',':
+		case '(', ')', ',':
 			out = append(out, token{kind: c, text: string(c)})
 			i++
-		case c == '\'':
+		case '\'':
 			var b strings.Builder
 			i++
 			closed := false
@@ -346,14 +346,14 @@ func project(full map[string]any, sel, defaults []string) map[string]any {
 	return out
 }
 
-func (req *request) top(def, max int) (int, *apiError) {
+func (req *request) top(def, limit int) (int, *apiError) {
 	raw, ok := req.q("$top")
 	if !ok {
 		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > max {
-		return 0, badRequest("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", raw, max)
+	if err != nil || n < 1 || n > limit {
+		return 0, badRequest("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", raw, limit)
 	}
 	return n, nil
 }
@@ -363,8 +363,8 @@ func (req *request) contextURL(fragment string) string {
 }
 
 // page slices a collection with $top/$skiptoken and builds the OData collection response.
-func (req *request) page(items []map[string]any, contextFragment string, def, max int) (map[string]any, *apiError) {
-	top, e := req.top(def, max)
+func (req *request) page(items []map[string]any, contextFragment string, def, limit int) (map[string]any, *apiError) {
+	top, e := req.top(def, limit)
 	if e != nil {
 		return nil, e
 	}

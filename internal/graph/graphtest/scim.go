@@ -778,17 +778,17 @@ func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u
 	o.targetID = strField(cur, "id")
 	add("EntryImportByMatch", "Matching", "Success", fmt.Sprintf("Retrieved '%s' from %s", u.UserPrincipalName, targetDirectory))
 	var ops []map[string]any
-	diff := func(path string, old, new any) {
-		if fmt.Sprint(old) == fmt.Sprint(new) {
+	diff := func(path string, old, newVal any) {
+		if fmt.Sprint(old) == fmt.Sprint(newVal) {
 			return
 		}
 		if os, ok := old.(string); ok {
-			if ns, ok := new.(string); ok && strings.EqualFold(os, ns) && path != "displayName" {
+			if ns, ok := newVal.(string); ok && strings.EqualFold(os, ns) && path != "displayName" {
 				return
 			}
 		}
-		ops = append(ops, map[string]any{"op": "Replace", "path": path, "value": new})
-		o.modified = append(o.modified, modProp{path, old, new})
+		ops = append(ops, map[string]any{"op": "Replace", "path": path, "value": newVal})
+		o.modified = append(o.modified, modProp{path, old, newVal})
 	}
 	diff("active", activeField(cur), u.AccountEnabled)
 	diff("displayName", strField(cur, "displayName"), u.DisplayName)

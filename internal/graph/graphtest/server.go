@@ -488,7 +488,7 @@ func (t *Tenant) handleBatch(req *request) *response {
 		}
 		responses = append(responses, out)
 	}
-	rand.Shuffle(len(responses), func(i, j int) { responses[i], responses[j] = responses[j], responses[i] })
+	rand.Shuffle(len(responses), func(i, j int) { responses[i], responses[j] = responses[j], responses[i] }) //nolint:gosec // G404: shuffles batch answers, not security
 	return jsonResponse(http.StatusOK, map[string]any{"responses": responses})
 }
 

@@ -538,13 +538,13 @@ func hJobRestart(t *Tenant, req *request, p params) *response {
 	if sp.secret("BaseAddress") == "" {
 		return t.errorResponse(req, credentialsNotConfigured())
 	}
-	clear := len(scopes) == 0
+	reset := len(scopes) == 0
 	for _, s := range scopes {
 		if s == "QuarantineState" || s == "Full" {
-			clear = true
+			reset = true
 		}
 	}
-	if clear {
+	if reset {
 		j.quarantine = nil
 	}
 	if j.quarantine == nil {

@@ -40,22 +40,22 @@ func tokenize(s string) ([]token, error) {
 	i := 0
 	for i < len(s) {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
+		switch c {
+		case ' ', '\t':
 			i++
-		case c == '(':
+		case '(':
 			out = append(out, token{tkLParen, "(", i})
 			i++
-		case c == ')':
+		case ')':
 			out = append(out, token{tkRParen, ")", i})
 			i++
-		case c == '[':
+		case '[':
 			out = append(out, token{tkLBrack, "[", i})
 			i++
-		case c == ']':
+		case ']':
 			out = append(out, token{tkRBrack, "]", i})
 			i++
-		case c == '"':
+		case '"':
 			j := i + 1
 			for j < len(s) && s[j] != '"' {
 				if s[j] == '\\' {

@@ -40,7 +40,7 @@ const (
 
 const (
 	scimPrefix   = "/api/scim/v2"
-	tokenPath    = "/oauth/token"
+	tokenPath    = "/oauth/token" //nolint:gosec // G101: a URL path, not a secret
 	audiencePath = "/api"
 )
 

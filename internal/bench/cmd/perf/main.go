@@ -21,6 +21,11 @@ import (
 )
 
 func main() {
+	os.Exit(run())
+}
+
+// run is main without os.Exit, so the deferred calls run before the process exits.
+func run() int {
 	var (
 		latency     = flag.Duration("latency", bench.DefaultLatency, "emulated latency per HTTP request, both emulators")
 		replication = flag.Duration("replication", 0, "graphtest ReplicationDelay: how long new objects stay invisible")
@@ -36,7 +41,7 @@ func main() {
 	flag.Parse()
 	if flag.NArg() > 0 || *users < 1 || *onDemand < 1 || *runs < 1 {
 		flag.Usage()
-		os.Exit(2)
+		return 2
 	}
 	for _, s := range strings.Split(*only, ",") {
 		known := false
@@ -45,7 +50,7 @@ func main() {
 		}
 		if !known {
 			fmt.Fprintf(os.Stderr, "perf: unknown scenario %q in -only (known: %s)\n", s, strings.Join(bench.Scenarios(), ", "))
-			os.Exit(2)
+			return 2
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -69,16 +74,17 @@ func main() {
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "perf:", err)
-		os.Exit(1)
+		return 1
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			fmt.Fprintln(os.Stderr, "perf:", err)
-			os.Exit(1)
+			return 1
 		}
-		return
+		return 0
 	}
 	rep.Markdown(os.Stdout, *verbose)
+	return 0
 }
