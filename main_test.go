@@ -37,26 +37,8 @@ type emulators struct {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Setup: func(env *testscript.Env) error {
-			inv := invictitest.New(invictitest.Options{})
-			inv.AddClient(testClientID, testSecret)
-			ten := graphtest.New(graphtest.Options{ReplicationDelay: 300 * time.Millisecond, ProvisionDelay: 500 * time.Millisecond})
-			ten.SeedDemo()
-			env.Defer(ten.Close)
-			env.Defer(inv.Close)
-			env.Values["emu"] = &emulators{tenant: ten, invicti: inv}
-			env.Setenv("INVICTI_SCIM_GRAPH_URL", ten.URL)
-			env.Setenv("INVICTI_SCIM_GRAPH_TOKEN", ten.Token())
-			env.Setenv("INVICTI_SCIM_INVICTI_URL", inv.URL)
-			env.Setenv("INVICTI_SCIM_CLIENT_ID", testClientID)
-			env.Setenv("INVICTI_SCIM_CONFIG_DIR", env.WorkDir+"/config")
-			env.Setenv("SECRET", testSecret)
-			env.Setenv("GRAPH_TOKEN", ten.Token())
-			env.Setenv("INVICTI_URL", inv.URL)
-			env.Setenv("NO_COLOR", "1")
-			return nil
-		},
+		Dir:   "testdata/script",
+		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu": cmdEmu,
 		},

@@ -8,22 +8,54 @@ import (
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
-// resolveApp finds the service principal (and job) a command works on: --sp-id, --app-id,
-// or the app recorded by setup.
-func resolveApp(ctx context.Context, f *Factory, conn *graphConn, fl appFlags) (spID, jobID string, err error) {
-	store, err := f.Store()
-	if err != nil {
-		return "", "", err
-	}
-	st, err := store.Load()
-	if err != nil {
-		return "", "", err
-	}
-	return resolveAppFromState(ctx, conn, fl, st)
+// appSession is what an operating command works with: the state, a Graph connection, the
+// app it names, and the spinner that says what is happening.
+type appSession struct {
+	store state.Store
+	st    state.State
+	conn  *graphConn
+	spID  string
+	jobID string
+	sp    *ui.Spinner
 }
 
+// openApp validates the Graph flags (usage errors first), loads state, connects, and finds
+// the app (--sp-id, --app-id, or the one setup recorded). Callers defer s.sp.Stop().
+func openApp(ctx context.Context, f *Factory, gf *graphFlags, af appFlags) (*appSession, error) {
+	cloud, mode, token, err := gf.validate(f)
+	if err != nil {
+		return nil, err
+	}
+	s := &appSession{}
+	if s.store, err = f.Store(); err != nil {
+		return nil, err
+	}
+	if s.st, err = s.store.Load(); err != nil {
+		return nil, err
+	}
+	s.sp = ui.NewSpinner(f.IO)
+	if s.conn, err = gf.connect(f, cloud, mode, token, throttleNotice(s.sp)); err != nil {
+		return s, err
+	}
+	if err := checkTenant(s.conn, &s.st); err != nil {
+		return s, err
+	}
+	s.spID, s.jobID, err = resolveAppFromState(ctx, s.conn, af, s.st)
+	return s, err
+}
+
+// stop ends the spinner; safe on a nil or half-built session.
+func (s *appSession) stop() {
+	if s != nil && s.sp != nil {
+		s.sp.Stop()
+	}
+}
+
+// resolveAppFromState finds the service principal (and job) a command works on: --sp-id,
+// --app-id, or the app recorded by setup.
 func resolveAppFromState(ctx context.Context, conn *graphConn, fl appFlags, st state.State) (string, string, error) {
 	switch {
 	case fl.SPID != "":

@@ -94,20 +94,12 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 			return err
 		}
 	}
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, _, err := resolveApp(ctx, f, conn, opts.app)
-	if err != nil {
-		return err
-	}
+	sp, conn, spID := s.sp, s.conn, s.spID
 	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
 	res, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: spID, Users: opts.Users, Groups: opts.Groups, Remove: opts.Remove})
 	sp.Stop()

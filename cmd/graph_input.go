@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -141,7 +142,10 @@ func checkTenant(conn *graphConn, st *state.State) error {
 	if tid == "" || st.Tenant == "" || strings.EqualFold(tid, st.Tenant) {
 		return nil
 	}
-	return flagErrorf("the state in this config dir belongs to tenant %s, but you are signed in to tenant %s; use --config-dir (or INVICTI_SCIM_CONFIG_DIR) for each tenant", st.Tenant, tid)
+	return &AuthError{
+		Msg:      fmt.Sprintf("signed in to tenant %s, but the state in this config dir belongs to tenant %s", tid, st.Tenant),
+		HintText: "sign in to the tenant setup used (--tenant), or keep one --config-dir (INVICTI_SCIM_CONFIG_DIR) per tenant",
+	}
 }
 
 // throttleNotice tells the admin when Graph throttles us, instead of going quiet.

@@ -101,20 +101,12 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 			return flagErrorf("job restart re-processes every assigned user: pass --yes to confirm when not running interactively")
 		}
 	}
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, jobID, err := resolveApp(ctx, f, conn, opts.app)
-	if err != nil {
-		return err
-	}
+	sp, conn, spID, jobID := s.sp, s.conn, s.spID, s.jobID
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return permissionHint(err, "Synchronization.ReadWrite.All")
 	}

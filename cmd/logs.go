@@ -104,20 +104,12 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 			return err
 		}
 	}
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, _, err := resolveApp(ctx, f, conn, opts.app)
-	if err != nil {
-		return err
-	}
+	sp, conn, spID := s.sp, s.conn, s.spID
 	filter := fmt.Sprintf("servicePrincipal/id eq %s and activityDateTime ge %s", graph.Quote(spID), f.Now().Add(-since).UTC().Format(time.RFC3339))
 	if status != "" {
 		filter += " and statusInfo/status eq " + graph.Quote(status)

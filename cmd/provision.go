@@ -71,35 +71,19 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 	if opts.Wait < 0 {
 		return flagErrorf("--wait %s: must not be negative", opts.Wait)
 	}
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
+	sp, conn, spID, jobID := s.sp, s.conn, s.spID, s.jobID
 	var scim *invicti.SCIMClient
 	if opts.Verify {
-		store, err := f.Store()
-		if err != nil {
-			return err
-		}
-		st, err := store.Load()
-		if err != nil {
-			return err
-		}
-		in, err := opts.invicti.resolve(ctx, f, &st, f.CanPrompt())
+		in, err := opts.invicti.resolve(ctx, f, &s.st, f.CanPrompt())
 		if err != nil {
 			return err
 		}
 		scim = (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Client(ctx, in.Endpoints, in.Credentials)
-	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, jobID, err := resolveApp(ctx, f, conn, opts.app)
-	if err != nil {
-		return err
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return permissionHint(err, provision.PermSync)

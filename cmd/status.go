@@ -52,31 +52,15 @@ Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or mis
 }
 
 func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
-	store, err := f.Store()
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, jobID, err := resolveAppFromState(ctx, conn, opts.app, st)
-	if err != nil {
-		return err
-	}
+	st, sp := s.st, s.sp
 	sp.Set("Reading the app and its provisioning job")
-	reader := &provision.StatusReader{Graph: conn.Client, Cloud: cloud}
-	status, err := reader.Read(ctx, spID, jobID)
+	reader := &provision.StatusReader{Graph: s.conn.Client, Cloud: s.conn.Cloud}
+	status, err := reader.Read(ctx, s.spID, s.jobID)
 	if err != nil {
 		return err
 	}

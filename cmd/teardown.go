@@ -59,28 +59,12 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	if !opts.Yes && !f.CanPrompt() {
 		return flagErrorf("teardown deletes the enterprise app: pass --yes to confirm when not running interactively")
 	}
-	cloud, mode, token, err := opts.graph.validate(f)
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
 	if err != nil {
 		return err
 	}
-	store, err := f.Store()
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
-	sp := ui.NewSpinner(f.IO)
-	defer sp.Stop()
-	conn, err := opts.graph.connect(f, cloud, mode, token, throttleNotice(sp))
-	if err != nil {
-		return err
-	}
-	spID, _, err := resolveAppFromState(ctx, conn, opts.app, st)
-	if err != nil {
-		return err
-	}
+	store, st, sp, conn, spID := s.store, s.st, s.sp, s.conn, s.spID
 	out := teardownJSON{ServicePrincipalID: spID}
 	if st.App != nil && st.App.ServicePrincipalID == spID {
 		out.ApplicationID, out.AppID, out.AppName = st.App.ApplicationID, st.App.AppID, st.App.DisplayName
