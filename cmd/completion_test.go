@@ -73,3 +73,13 @@ func TestFlagValueCompletion(t *testing.T) {
 		})
 	}
 }
+
+func TestCompletionUnknownShellIsUsageError(t *testing.T) {
+	f, _, errOut := newTestFactory(map[string]string{})
+	if code := run(t.Context(), f, []string{"completion", "tcsh"}); code != ExitUsage {
+		t.Fatalf("exit %d, want 2; stderr %q", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "unknown shell") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+}

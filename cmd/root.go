@@ -141,6 +141,23 @@ Environment:
 		newTeardownCmd(f),
 		newGenDocsCmd(f),
 	)
+	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
+	// (exit 2) instead of help text with exit 0.
+	// (cobra captures the output stream when it builds these, so set it first.)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return flagErrorf("completion %q: unknown shell; expected bash, zsh, fish or powershell", args[0])
+				}
+				return cmd.Help()
+			}
+		}
+	}
 	// Exit codes are part of every command's interface: show them in each --help (restic does).
 	for _, c := range root.Commands() {
 		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
