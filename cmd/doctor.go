@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -211,7 +210,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	// Invicti side.
 	if in, ierr := opts.invicti.resolve(ctx, f, &st, false); ierr == nil {
 		sp.Set("Checking Invicti")
-		res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+		res := f.Checker().Check(ctx, in.Endpoints, in.Credentials)
 		if res.OK {
 			add(doctorCheck{Name: "Invicti credentials", OK: true, Detail: in.Endpoints.BaseURL + ": token, ServiceProviderConfig and user query pass"})
 		} else {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/state"
@@ -91,6 +92,11 @@ func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Du
 		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}}
 	}
 	return &http.Client{Transport: rt, Timeout: f.requestTimeout()}
+}
+
+// Checker is the direct Invicti check, over the same traced HTTP client as everything else.
+func (f *Factory) Checker() *invicti.Checker {
+	return &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}
 }
 
 func (f *Factory) requestTimeout() time.Duration {

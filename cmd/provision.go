@@ -83,7 +83,7 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		if err != nil {
 			return err
 		}
-		scim = (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Client(ctx, in.Endpoints, in.Credentials)
+		scim = f.Checker().Client(ctx, in.Endpoints, in.Credentials)
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return permissionHint(err, provision.PermSync)
@@ -197,7 +197,7 @@ func assignAfterSetup(ctx context.Context, f *Factory, conn *graphConn, res *pro
 		}
 	}
 	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp),
-		SCIM: (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Client(ctx, in.Endpoints, in.Credentials)}
+		SCIM: f.Checker().Client(ctx, in.Endpoints, in.Credentials)}
 	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups, Verify: true})
 	sp.Stop()
 	x.Provision = pr

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -92,7 +91,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	}
 
 	sp.Set("Checking the new credentials with Invicti")
-	res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+	res := f.Checker().Check(ctx, in.Endpoints, in.Credentials)
 	if !res.OK {
 		l := layerJSON{Steps: stepsJSON(res.Steps)}
 		step("invicti-check", "Check the new credentials directly", provision.Failed, firstProblem(&l))

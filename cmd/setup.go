@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
@@ -159,7 +158,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	setup := &provision.Setup{
 		TenantID: conn.tenantID(),
 		Graph:    conn.Client,
-		Checker:  &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now},
+		Checker:  f.Checker(),
 		Store:    store,
 		Progress: prog,
 		Now:      f.Now,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -69,7 +68,7 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	in, ierr := opts.invicti.resolve(ctx, f, &st, false)
 	if ierr == nil {
 		sp.Set("Checking Invicti directly")
-		res := (&invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}).Check(ctx, in.Endpoints, in.Credentials)
+		res := f.Checker().Check(ctx, in.Endpoints, in.Credentials)
 		out.Invicti = &layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)}
 		if !res.OK {
 			status.Problems = append(status.Problems, "Invicti rejects the direct check: "+firstProblem(out.Invicti))

@@ -94,7 +94,7 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 	if err != nil {
 		return err
 	}
-	checker := &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}
+	checker := f.Checker()
 	sp := ui.NewSpinner(f.IO)
 	if !f.JSON() {
 		sp.Set("Checking " + in.Endpoints.BaseURL + " the way Entra does")
