@@ -320,3 +320,21 @@ func TestProvisionWaitsForEntitlementThenSucceeds(t *testing.T) {
 		t.Fatalf("unassigned user provisioned: %+v", pr.Items[0])
 	}
 }
+
+func TestSetupSurvivesARefusedTagQuery(t *testing.T) {
+	f := newFixture(t, graphtest.Options{})
+	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.setup.Store.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	f.tenant.InjectFault(graphtest.Fault{Method: http.MethodGet, Path: regexp.MustCompile(`^/v1.0/servicePrincipals$`), Status: 400, Code: "Request_UnsupportedQuery", Times: 1})
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(res)["app"]; got != Reused || len(f.tenant.Apps()) != 1 {
+		t.Fatalf("app %s, %d apps", got, len(f.tenant.Apps()))
+	}
+}

@@ -317,6 +317,12 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 		}
 	}
 	tagged, err := r.Graph.FindServicePrincipals(ctx, fmt.Sprintf("tags/any(t:t eq %s)", graph.Quote(MarkerTag)))
+	if err != nil && graph.StatusOf(err) == 400 {
+		// A Graph (or proxy) that refuses lambda filters: the name search below still finds
+		// the app, so a refused tag query must not stop setup.
+		r.Progress.emit(Event{Kind: EventWait, Message: "Graph refused the tag query (" + shortErr(err) + "); looking for the app by name"})
+		tagged, err = nil, nil
+	}
 	if err != nil {
 		return nil, "", authErr("look for the app by tag", PermApplication, err)
 	}
