@@ -196,11 +196,17 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 			if r.st.App != nil && r.st.App.ApplicationID != "" && r.st.App.ServicePrincipalID == sp.ID {
 				r.res.ApplicationID = r.st.App.ApplicationID
 			} else if !r.cfg.DryRun {
+				// The application object id is only needed to delete the app later; failing
+				// to read it must not stop setup (teardown looks it up again).
 				app, err := r.Graph.ApplicationByAppID(ctx, sp.AppID)
-				if err != nil {
+				switch {
+				case err == nil:
+					r.res.ApplicationID = app.ID
+				case graph.IsAuth(err):
 					return "", "", authErr("find application", PermApplication, err)
+				default:
+					r.Progress.emit(Event{Kind: EventWait, Message: "could not read the application object (" + shortErr(err) + "); continuing"})
 				}
-				r.res.ApplicationID = app.ID
 			}
 			if err := r.persistApp(); err != nil {
 				return "", "", err
