@@ -170,7 +170,7 @@ type setupExtras struct {
 	Provision *provision.OnDemandResult `json:"provision,omitempty"`
 }
 
-func assignAfterSetup(ctx context.Context, f *Factory, conn *graphConn, res *provision.SetupResult, opts *setupOptions, in invictiInput, sp *ui.Spinner) (*setupExtras, error) {
+func assignAfterSetup(ctx context.Context, conn *graphConn, res *provision.SetupResult, opts *setupOptions, sp *ui.Spinner) (*setupExtras, error) {
 	x := &setupExtras{}
 	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
 	ar, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: opts.AssignUsers, Groups: opts.AssignGroups})
@@ -196,9 +196,9 @@ func assignAfterSetup(ctx context.Context, f *Factory, conn *graphConn, res *pro
 			groups = append(groups, it.ID)
 		}
 	}
-	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp),
-		SCIM: f.Checker().Client(ctx, in.Endpoints, in.Credentials)}
-	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups, Verify: true})
+	// Verification in Invicti is `provision --verify`'s job; setup reports Entra's verdicts.
+	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp)}
+	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups})
 	sp.Stop()
 	x.Provision = pr
 	if err != nil {

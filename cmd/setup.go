@@ -199,7 +199,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	out := &setupOutcome{SetupResult: res}
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
-		out.Extras, err = assignAfterSetup(ctx, f, conn, res, opts, in, sp)
+		out.Extras, err = assignAfterSetup(ctx, conn, res, opts, sp)
 	}
 	if opts.Sandbox {
 		out.Sandbox = sandboxReport(f)
