@@ -30,10 +30,7 @@ func openApp(ctx context.Context, f *Factory, gf *graphFlags, af appFlags) (*app
 		return nil, err
 	}
 	s := &appSession{}
-	if s.store, err = f.Store(); err != nil {
-		return nil, err
-	}
-	if s.st, err = s.store.Load(); err != nil {
+	if s.store, s.st, err = f.loadState(); err != nil {
 		return nil, err
 	}
 	s.sp = ui.NewSpinner(f.IO)

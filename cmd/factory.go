@@ -78,6 +78,16 @@ func (f *Factory) Store() (state.Store, error) {
 	return state.Store{Dir: dir, Now: f.Now}, nil
 }
 
+// loadState opens the state store and reads it.
+func (f *Factory) loadState() (state.Store, state.State, error) {
+	store, err := f.Store()
+	if err != nil {
+		return store, state.State{}, err
+	}
+	st, err := store.Load()
+	return store, st, err
+}
+
 // HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and
 // for Graph the throttling retry.
 func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Duration)) *http.Client {

@@ -50,11 +50,7 @@ The secret comes from the usual sources, never from a flag value.`,
 }
 
 func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
-	store, err := f.Store()
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
+	store, st, err := f.loadState()
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 	}
-	store, err := f.Store()
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
+	store, st, err := f.loadState()
 	if err != nil {
 		return err
 	}

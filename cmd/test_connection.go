@@ -82,11 +82,7 @@ Exits 0 when every layer passes, 3 when one fails.`,
 }
 
 func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOptions) error {
-	store, err := f.Store()
-	if err != nil {
-		return err
-	}
-	st, err := store.Load()
+	_, st, err := f.loadState()
 	if err != nil {
 		return err
 	}
