@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +68,13 @@ func TestScripts(t *testing.T) {
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
+//	emu knob NAME[=off]...           switch emulator knobs (graphtest.Knobs): reject-token-uri,
+//	                                 drop-partial-put, no-connectivity, portal-lower-case,
+//	                                 drop-puts=N, legacy-token-fetch
+//	emu seed-v1                      replace the app's settings with key set v1 (no
+//	                                 AuthenticationType, no SyncNotificationSettings)
+//	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
+//	emu token-before-probe           every SCIM query Invicti saw came after a token request
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -180,6 +188,55 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		tok := graphtest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
+	case "knob":
+		k := e.tenant.Knobs()
+		for _, a := range args[1:] {
+			name, val, _ := strings.Cut(a, "=")
+			on := val != "off"
+			switch name {
+			case "reject-token-uri":
+				k.RejectTokenURI = on
+			case "drop-partial-put":
+				k.DropPartialSecretsPut = on
+			case "no-connectivity":
+				k.NoConnectivityParameters = on
+			case "portal-lower-case":
+				k.PortalLowerCaseKeys = on
+			case "legacy-token-fetch":
+				k.LegacyTokenFetch = on
+			case "drop-puts":
+				k.DropSecretsPuts = atoi(val)
+			default:
+				ts.Fatalf("emu knob: unknown knob %q", name)
+			}
+		}
+		e.tenant.SetKnobs(k)
+	case "seed-v1":
+		e.tenant.SeedSecrets(app().ServicePrincipalID, map[string]string{"AuthenticationType": "", "SyncNotificationSettings": ""})
+	case "secret-keys":
+		var have []string
+		for k := range app().Secrets {
+			have = append(have, k)
+		}
+		want := strings.Split(args[1], ",")
+		slices.Sort(have)
+		slices.Sort(want)
+		check(slices.Equal(have, want), "secret keys: have %v, want %v", have, want)
+	case "token-before-probe":
+		token, probes := false, 0
+		for _, r := range e.invicti.Requests() {
+			switch {
+			case strings.HasPrefix(r.Path, "/oauth/token"):
+				token = true
+			case strings.Contains(r.Path, "/scim/v2/Users"):
+				probes++
+				if !token {
+					check(false, "SCIM query %s?%s before any token request", r.Path, r.Query)
+					return
+				}
+			}
+		}
+		check(token && probes > 0, "token requested %v, SCIM queries %d", token, probes)
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
 	case "add-users":

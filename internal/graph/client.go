@@ -41,6 +41,7 @@ type Options struct {
 type Client struct {
 	adapter *kiotahttp.NetHttpRequestAdapter
 	baseURL string // RootURL + /v1.0
+	betaURL string // RootURL + /beta, only for calls v1.0 does not have
 
 	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
 	tmpl   *applicationtemplates.ApplicationTemplatesRequestBuilder
@@ -84,6 +85,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		adapter: adapter,
 		baseURL: base,
+		betaURL: root + "/beta",
 		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
 		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
 		users:   users.NewUsersRequestBuilderInternal(pp, adapter),
@@ -154,6 +156,16 @@ var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDisc
 // status) through the same adapter, authentication and transport, and decodes the JSON
 // answer into out (which may be nil).
 func (c *Client) raw(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+	u := c.baseURL + path
+	if len(query) > 0 {
+		// Graph wants %20 rather than + in $filter values.
+		u += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
+	}
+	return c.rawURL(ctx, op, method, u, body, out)
+}
+
+// rawURL is raw with an absolute URL (for the few beta calls).
+func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any) error {
 	ri := abs.NewRequestInformation()
 	switch method {
 	case http.MethodGet:
@@ -168,11 +180,6 @@ func (c *Client) raw(ctx context.Context, op, method, path string, query url.Val
 		ri.Method = abs.DELETE
 	default:
 		return fmt.Errorf("%s: unsupported method %s", op, method)
-	}
-	u := c.baseURL + path
-	if len(query) > 0 {
-		// Graph wants %20 rather than + in $filter values.
-		u += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
 	}
 	parsed, err := url.Parse(u)
 	if err != nil {

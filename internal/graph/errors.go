@@ -183,3 +183,48 @@ func snippet(body []byte, limit int) string {
 	}
 	return out
 }
+
+// IsKeyRejected reports whether Graph refused a provisioning key set itself rather than the
+// call: an unknown or wrong-case key is answered with 500 InternalError "Requested value 'X'
+// was not found." (msgraph-beta-sdk-java#372; Microsoft's SCIM onboarding agent in
+// AzureAD/SCIMReferenceCode), a token-exchange URI outside the service's allow-list with a
+// message naming NotInAllowList or the URI key (the same agent), and a 400 that names a
+// secret key. Such a refusal is never retried: the same body gets the same answer.
+func IsKeyRejected(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	msg := strings.ToLower(ge.Message)
+	switch {
+	case strings.Contains(msg, "requested value"):
+		return true
+	case strings.Contains(msg, "notinallowlist"), strings.Contains(msg, "oauth2tokenexchangeuri"):
+		return true
+	case ge.Status == http.StatusBadRequest && strings.Contains(msg, "key"):
+		return true
+	}
+	return false
+}
+
+// IsUnsupportedEndpoint reports that Graph does not serve a (beta, undocumented) endpoint to
+// this caller: 404 or 400 "Resource not found for the segment …", or 405.
+func IsUnsupportedEndpoint(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Status {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	case http.StatusBadRequest:
+		return strings.Contains(strings.ToLower(ge.Message), "resource not found for the segment")
+	}
+	return false
+}
+
+// IsThrottled reports a 429 (or 503 with Retry-After) that outlived the transport's retries.
+func IsThrottled(err error) bool {
+	s := statusOf(err)
+	return s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable
+}

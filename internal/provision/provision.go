@@ -27,6 +27,7 @@ type Graph interface {
 	CreateJob(ctx context.Context, spID, templateID string) (graph.Job, error)
 	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
 	PutSecrets(ctx context.Context, spID string, kv []graph.KeyValue) error
+	PatchConnectivityParameters(ctx context.Context, spID string, kv []graph.KeyValue) error
 	ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []graph.KeyValue) error
 	StartJob(ctx context.Context, spID, jobID string) error
 	PauseJob(ctx context.Context, spID, jobID string) error
@@ -59,6 +60,7 @@ const (
 	Updated        Outcome = "updated"
 	Unchanged      Outcome = "unchanged"
 	Started        Outcome = "started"
+	Restarted      Outcome = "restarted"
 	AlreadyRunning Outcome = "already-running"
 	Passed         Outcome = "passed"
 	Skipped        Outcome = "skipped"
@@ -73,7 +75,7 @@ const (
 // Done reports whether the outcome left the step in its goal state.
 func (o Outcome) Done() bool {
 	switch o {
-	case Created, Reused, Updated, Unchanged, Started, AlreadyRunning, Passed, Skipped:
+	case Created, Reused, Updated, Unchanged, Started, Restarted, AlreadyRunning, Passed, Skipped:
 		return true
 	}
 	return false
