@@ -41,9 +41,41 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu": cmdEmu,
+			"emu":      cmdEmu,
+			"waitfile": cmdWaitFile,
+			"loadenv":  cmdLoadEnv,
 		},
 	})
+}
+
+// cmdWaitFile waits (up to 30 s) until a file exists and is not empty: a background command
+// such as `invicti-scim sandbox --env-file F &` is ready.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(ts.MkAbs(args[0])); err == nil && fi.Size() > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 30s", args[0])
+}
+
+// cmdLoadEnv sets the script's environment from KEY='VALUE' lines, as `set -a; . FILE` would.
+func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: loadenv FILE")
+	}
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		ts.Setenv(k, strings.ReplaceAll(strings.Trim(v, "'"), `'\''`, "'"))
+	}
 }
 
 // cmdEmu drives and inspects the emulators from scripts:

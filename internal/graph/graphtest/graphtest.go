@@ -413,6 +413,35 @@ func (t *Tenant) SeedDemo() {
 	t.mu.Unlock()
 	t.AddGroup(Group{DisplayName: "All Company", MailEnabled: true, GroupTypes: []string{"Unified"},
 		Mail: "allcompany@" + Domain, MailNickname: "allcompany", MemberIDs: all})
+	// Cases that teach. A user without a mailbox: Entra sends no e-mail for her unless the
+	// mapping falls back to the UPN. A nested group: assigning "Engineering" provisions
+	// Frank only, never the members of "Platform Team" (how-provisioning-works.md).
+	ivan := t.AddUser(User{UserPrincipalName: "ivan@" + Domain, DisplayName: "Ivan Ivanov", GivenName: "Ivan",
+		Surname: "Ivanov", AccountEnabled: true})
+	platform := t.AddGroup(Group{DisplayName: "Platform Team", SecurityEnabled: true, MemberIDs: []string{grace.ID, ivan.ID}})
+	t.AddGroup(Group{DisplayName: "Engineering", SecurityEnabled: true, MemberIDs: []string{frank.ID, platform.ID}})
+}
+
+// Users lists the directory's users.
+func (t *Tenant) Users() []User {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]User, 0, len(t.users))
+	for _, u := range t.users {
+		out = append(out, copyUser(u))
+	}
+	return out
+}
+
+// Groups lists the directory's groups.
+func (t *Tenant) Groups() []Group {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Group, 0, len(t.groups))
+	for _, g := range t.groups {
+		out = append(out, copyGroup(g))
+	}
+	return out
 }
 
 // Requests returns every logged request, including $batch sub-requests and the outer $batch.

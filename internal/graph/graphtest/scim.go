@@ -679,18 +679,20 @@ func failureCode(status int) string {
 }
 
 // desiredUser is the SCIM representation Entra's default attribute mappings produce.
+// desiredUser is what the default mapping sends for a user. The default user mapping takes
+// emails[type eq "work"].value from mail (use-scim-to-provision-users-and-groups.md, the
+// attribute table), and Entra sends no attribute whose source is empty: a user without a
+// mailbox gets no emails value (no fallback to the UPN unless the mapping says so).
 func desiredUser(u User) map[string]any {
-	email := u.Mail
-	if email == "" {
-		email = u.UserPrincipalName
-	}
 	m := map[string]any{
 		"schemas":     []string{scimUserSchema},
 		"userName":    u.UserPrincipalName,
 		"active":      u.AccountEnabled,
 		"displayName": u.DisplayName,
-		"emails":      []map[string]any{{"type": "work", "primary": true, "value": email}},
 		"externalId":  u.MailNickname,
+	}
+	if u.Mail != "" {
+		m["emails"] = []map[string]any{{"type": "work", "primary": true, "value": u.Mail}}
 	}
 	name := map[string]any{}
 	if u.GivenName != "" {
