@@ -102,7 +102,7 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
 //	emu knob NAME[=off]...           switch emulator knobs (graphtest.Knobs): reject-token-uri,
 //	                                 drop-partial-put, no-connectivity, portal-lower-case,
-//	                                 drop-puts=N, legacy-token-fetch
+//	                                 drop-puts=N, legacy-token-fetch, no-group-assignment
 //	emu seed-v1                      replace the app's settings with key set v1 (no
 //	                                 AuthenticationType, no SyncNotificationSettings)
 //	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
@@ -236,6 +236,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 				k.PortalLowerCaseKeys = on
 			case "legacy-token-fetch":
 				k.LegacyTokenFetch = on
+			case "no-group-assignment":
+				k.NoGroupAssignment = on
 			case "drop-puts":
 				k.DropSecretsPuts = atoi(val)
 			default:

@@ -28,6 +28,7 @@ type sandboxOptions struct {
 	NoConnectivity   bool
 	DropPartialPut   bool
 	PortalLowerCase  bool
+	NoP1             bool
 }
 
 func newSandboxCmd(f *Factory) *cobra.Command {
@@ -77,6 +78,7 @@ docs/setup.md. "invicti-scim sandbox users" lists the demo users and groups.`,
 	fs.BoolVar(&opts.NoConnectivity, "no-connectivity", false, "Graph does not serve the beta connectivityParameters endpoint")
 	fs.BoolVar(&opts.DropPartialPut, "drop-partial-put", false, "A secrets PUT without SyncNotificationSettings and SyncAll is dropped silently")
 	fs.BoolVar(&opts.PortalLowerCase, "portal-lower-case", false, "Settings saved as the portal would use lower-case key names")
+	fs.BoolVar(&opts.NoP1, "no-group-assignment", false, "The tenant has no Entra ID P1/P2: assigning a group to the app is refused")
 	cmd.AddCommand(newSandboxUsersCmd(f))
 	return cmd
 }
@@ -87,7 +89,7 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		StateDir:  opts.StateDir,
 		GraphPort: opts.PortGraph, InvictiPort: opts.PortInvicti,
 		Faults: sandbox.Faults{RejectTokenURI: opts.RejectTokenURI, NoConnectivity: opts.NoConnectivity,
-			DropPartialPut: opts.DropPartialPut, PortalLowerCase: opts.PortalLowerCase},
+			DropPartialPut: opts.DropPartialPut, PortalLowerCase: opts.PortalLowerCase, NoGroupAssignment: opts.NoP1},
 		Quarantine: opts.Quarantine,
 	}
 	for _, p := range []struct {

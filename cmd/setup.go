@@ -479,6 +479,13 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr
 		p.Println()
 		p.Heading("In the emulated Invicti now")
 		p.KV([][2]string{{"users", strings.Join(s.InvictiUsers, ", ")}, {"teams", strings.Join(s.InvictiGroups, ", ")}, {"requests", fmt.Sprintf("%d to Entra (Graph), %d to Invicti", s.EntraRequests, s.InvictiRequests)}})
+		p.Println()
+		p.Println("This sandbox stops with this command. To try status, assign, provision, logs, doctor,")
+		p.Println("rotate-secret and teardown too, keep one running:")
+		p.Println("  invicti-scim sandbox --env-file sandbox.env &")
+		p.Println("  set -a; . ./sandbox.env; set +a")
+		p.Println("  invicti-scim setup --non-interactive")
+		return
 	}
 	if res.DryRun {
 		return

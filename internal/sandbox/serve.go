@@ -339,11 +339,13 @@ func writeFile(path string, data []byte) error {
 // (graphtest.Knobs; docs/setup.md gives the evidence for each).
 type Faults struct {
 	RejectTokenURI, NoConnectivity, DropPartialPut, PortalLowerCase bool
+	// NoGroupAssignment: a tenant without Entra ID P1/P2 refuses group assignments.
+	NoGroupAssignment bool
 }
 
 func (f Faults) knobs() graphtest.Knobs {
 	return graphtest.Knobs{RejectTokenURI: f.RejectTokenURI, NoConnectivityParameters: f.NoConnectivity,
-		DropPartialSecretsPut: f.DropPartialPut, PortalLowerCaseKeys: f.PortalLowerCase}
+		DropPartialSecretsPut: f.DropPartialPut, PortalLowerCaseKeys: f.PortalLowerCase, NoGroupAssignment: f.NoGroupAssignment}
 }
 
 // DemoUser is one user of the demo tenant, with what it teaches.

@@ -88,6 +88,10 @@ type Knobs struct {
 	// PortalLowerCaseKeys: ConfigurePortalStyle saves lower-case key names, as the beta
 	// (portal) writer does; no public dump of a portal-made configuration exists.
 	PortalLowerCaseKeys bool
+	// NoGroupAssignment: the tenant has no Entra ID P1/P2, so assigning a group to an app is
+	// refused (how-provisioning-works.md: group assignment needs P1/P2). The answer is the
+	// one Graph gives for Premium-gated calls (terraform-azurerm-caf#1026) [INF for this call].
+	NoGroupAssignment bool
 	// DropSecretsPuts: the next N secrets PUTs answer 204 and store nothing, whatever they
 	// hold (a silently dropped write, to prove the read-back catches it).
 	DropSecretsPuts int
