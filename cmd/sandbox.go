@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -79,7 +80,7 @@ docs/setup.md. "invicti-scim sandbox users" lists the demo users and groups.`,
 	fs.BoolVar(&opts.DropPartialPut, "drop-partial-put", false, "A secrets PUT without SyncNotificationSettings and SyncAll is dropped silently")
 	fs.BoolVar(&opts.PortalLowerCase, "portal-lower-case", false, "Settings saved as the portal would use lower-case key names")
 	fs.BoolVar(&opts.NoP1, "no-group-assignment", false, "The tenant has no Entra ID P1/P2: assigning a group to the app is refused")
-	cmd.AddCommand(newSandboxUsersCmd(f))
+	cmd.AddCommand(newSandboxUsersCmd(f), newSandboxPortalCmd(f))
 	return cmd
 }
 
@@ -123,6 +124,17 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 			return flagErrorf("--quarantine %q: expected one of %s", opts.Quarantine, strings.Join(quarantineReasonList(), ", "))
 		}
 	}
+	if opts.StateDir != "" {
+		if fi, err := os.Stat(opts.StateDir); err == nil && !fi.IsDir() {
+			return flagErrorf("--state-dir %s: exists and is not a directory; name a directory (it is created if missing)", opts.StateDir)
+		}
+	}
+	var saveWarned sync.Once
+	so.OnSaveError = func(err error) {
+		saveWarned.Do(func() {
+			ui.Err(f.IO).Errorf("cannot save the sandbox state in %s: %v (the sandbox keeps running; a restart would lose recent changes)", opts.StateDir, err)
+		})
+	}
 	if opts.EnvFile != "" {
 		if dir := filepath.Dir(opts.EnvFile); dir != "" {
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -147,6 +159,18 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		if err := s.WriteEnvFile(opts.EnvFile); err != nil {
 			_ = s.Close()
 			return fmt.Errorf("--env-file %s: %w", opts.EnvFile, err)
+		}
+	}
+	if f.JSON() {
+		env := map[string]string{}
+		for _, e := range s.EnvVars() {
+			env[e.Key] = e.Value
+		}
+		doc := map[string]any{"ok": true, "graphUrl": s.GraphURL, "invictiUrl": s.InvictiURL, "tenantId": s.Tenant.TenantID(),
+			"restored": s.Restored, "env": env}
+		if err := printJSON(f, doc); err != nil {
+			_ = s.Close()
+			return err
 		}
 	}
 	printSandboxBanner(f, s, opts)
@@ -207,6 +231,7 @@ func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 		"invicti-scim logs",
 		"invicti-scim doctor",
 		"printf '%s\\n' \"$INVICTI_SCIM_SANDBOX_NEXT_SECRET\" | invicti-scim rotate-secret --client-secret-stdin",
+		"invicti-scim sandbox portal     # while setup waits in its guided step: save as the portal would",
 		"invicti-scim teardown --yes",
 	} {
 		p.Println("  " + c)
@@ -236,6 +261,35 @@ func newSandboxUsersCmd(f *Factory) *cobra.Command {
 				rows = append(rows, []string{g.DisplayName, g.Kind, fmt.Sprintf("%d", len(g.Members)), dash(g.Note)})
 			}
 			p.Table([]string{"GROUP", "KIND", "MEMBERS", "TEACHES"}, rows)
+			return nil
+		},
+	}
+}
+
+func newSandboxPortalCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "portal",
+		Short: "Save the app's provisioning settings in a running sandbox as an admin would in the Entra portal",
+		Long: `Play the admin in the Entra portal: save the provisioning settings (OAuth2 client credentials
+grant, Tenant URL, Token Endpoint, client id and secret) of the app invicti-scim made, in the
+running sandbox named by INVICTI_SCIM_GRAPH_URL and INVICTI_SCIM_GRAPH_TOKEN (the env file).
+Use it to rehearse the guided step: start the sandbox with --reject-token-uri --no-connectivity,
+run "invicti-scim setup" in one terminal, and this in another while setup waits.`,
+		Example: `  invicti-scim sandbox portal`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			graphURL, token := f.Getenv("INVICTI_SCIM_GRAPH_URL"), f.Getenv("INVICTI_SCIM_GRAPH_TOKEN")
+			if graphURL == "" || token == "" {
+				return flagErrorf("no running sandbox named: load its env file first (set -a; . ./sandbox.env; set +a)")
+			}
+			res, err := sandbox.PortalSave(cmd.Context(), graphURL, token)
+			if err != nil {
+				return &exitError{code: ExitFailed, err: err}
+			}
+			if f.JSON() {
+				return printJSON(f, map[string]any{"ok": true, "servicePrincipalId": res.ServicePrincipalID, "displayName": res.DisplayName, "keys": res.Keys})
+			}
+			ui.Err(f.IO).Check(ui.SymOK, "Saved in the emulated portal: "+res.DisplayName+" ("+res.ServicePrincipalID+")", strings.Join(res.Keys, ", "))
 			return nil
 		},
 	}

@@ -35,7 +35,8 @@ type setupOptions struct {
 	// DeletionThreshold is --deletion-threshold (0 disables the guard).
 	DeletionThreshold int
 	SettingsWriter    string
-	notifySet         bool
+	emailsSet         bool
+	thresholdSet      bool
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -76,7 +77,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			opts.notifySet = cmd.Flags().Changed("notify-email") || cmd.Flags().Changed("deletion-threshold")
+			opts.emailsSet, opts.thresholdSet = cmd.Flags().Changed("notify-email"), cmd.Flags().Changed("deletion-threshold")
 			return runSetup(ctx, f, opts, cmd.Flags().Changed("config-dir") || f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "", cmd.Flags().Changed("app-name"))
 		},
 	}
@@ -101,7 +102,6 @@ Try it with no account: invicti-scim setup --sandbox`,
 
 func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet, appNameSet bool) error {
 	notify := provision.Notifications{Emails: opts.NotifyEmails, DeletionThreshold: opts.DeletionThreshold}
-	notifySet := opts.notifySet
 	if err := provision.ValidateNotifications(notify); err != nil {
 		return &FlagError{Err: err}
 	}
@@ -130,7 +130,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 	}
-	if notifySet && notify.DeletionThreshold == 0 && !f.JSON() {
+	if opts.thresholdSet && notify.DeletionThreshold == 0 && !f.JSON() {
 		ui.Err(f.IO).Check(ui.SymWarn, "--deletion-threshold 0: the accidental-deletions guard is off", "a cycle may deprovision any number of Invicti users at once")
 	}
 	store, st, err := f.loadState()
@@ -188,7 +188,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
 		NoStart: opts.NoStart, DryRun: opts.DryRun, Notifications: notify, Writer: writer,
-		NotificationsSet: notifySet,
+		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
@@ -239,7 +239,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return perr
 		}
 	} else {
-		printSetupSummary(f, out, opts, err)
+		printSetupSummary(f, out, opts, in.Credentials.ClientSecret, err)
 	}
 	return err
 }
@@ -400,16 +400,20 @@ func guidedPrompt(f *Factory, sp *ui.Spinner, showSecret bool, secret string) fu
 		p := ui.Err(f.IO)
 		p.Heading("One step in the Entra portal")
 		p.Println(g.Reason)
-		p.Println()
-		for _, l := range g.Lines() {
-			p.Println(l)
+		if !showSecret {
+			show, err := wizard.Confirm(ctx, f.wizardIO(), "Show the client secret so you can paste it?", "It is printed on this terminal only.", false)
+			if err != nil {
+				return nil, err
+			}
+			showSecret = show
 		}
+		shown := ""
 		if showSecret {
-			p.Printf("  Client secret:         %s\n", secret)
-		} else if show, err := wizard.Confirm(ctx, f.wizardIO(), "Show the client secret so you can paste it?", "It is printed on this terminal only.", false); err != nil {
-			return nil, err
-		} else if show {
-			p.Printf("  Client secret:         %s\n", secret)
+			shown = secret
+		}
+		p.Println()
+		for _, l := range g.LinesWithSecret(shown) {
+			p.Println(l)
 		}
 		p.Println()
 		p.Printf("Waiting for the settings: checking every %s for up to %s. Press Enter to check now; Ctrl-C stops (state is saved, and setup carries on when run again).\n",
@@ -436,14 +440,20 @@ func enterPresses(ctx context.Context, f *Factory) <-chan struct{} {
 	return ch
 }
 
-func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr error) {
+func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret string, runErr error) {
 	p := ui.Out(f.IO)
 	if res.Guide != nil {
+		// Not in a box: the values must be copyable whole at any terminal width.
 		e := ui.Err(f.IO)
 		e.Println()
-		e.Panel("Finish in the Entra portal", append([]string{res.Guide.Reason, ""}, res.Guide.Lines()...))
-		if opts.ShowSecret && !opts.invicti.SecretStdin {
-			e.Println("  (the secret is the one you supplied)")
+		e.Heading("Finish in the Entra portal")
+		e.Println(res.Guide.Reason)
+		shown := ""
+		if opts.ShowSecret {
+			shown = secret
+		}
+		for _, l := range res.Guide.LinesWithSecret(shown) {
+			e.Println(l)
 		}
 	}
 	if runErr != nil {

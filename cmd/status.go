@@ -169,7 +169,7 @@ func printStatus(f *Factory, s statusJSON) {
 			add("Deletion guard", thr)
 		}
 	}
-	add("Assigned", fmt.Sprintf("%d users, %d groups", s.AssignedUsers, s.AssignedGroups))
+	add("Assigned", plural(s.AssignedUsers, "user")+", "+plural(s.AssignedGroups, "group"))
 	if s.Invicti != nil {
 		switch {
 		case s.Invicti.Skipped:
@@ -214,4 +214,12 @@ func humanInterval(iso string) string {
 		return d.String()
 	}
 	return iso
+}
+
+// plural writes "1 user", "2 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

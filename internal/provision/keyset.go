@@ -282,6 +282,14 @@ func (s Saved) Matches(want Settings) bool {
 	return ok && n.Equal(want.Notifications)
 }
 
+// SameClient reports whether the saved Token Endpoint and client id are the ones we would
+// write (the secret is masked and cannot be compared).
+func (s Saved) SameClient(want Settings) bool {
+	tok, _ := s.Get(KeyTokenEndpoint)
+	id, _ := s.Get(KeyClientID)
+	return tok == want.Endpoints.TokenURL && id == want.Credentials.ClientID
+}
+
 // Notifications reads SyncNotificationSettings; ok is false when absent or unreadable.
 func (s Saved) Notifications() (Notifications, bool) {
 	v, ok := s.Get(KeySyncNotificationSettings)

@@ -214,7 +214,15 @@ type Guide struct {
 }
 
 // Lines renders the guide as text lines (never the secret).
-func (g Guide) Lines() []string {
+func (g Guide) Lines() []string { return g.LinesWithSecret("") }
+
+// LinesWithSecret renders the guide with the client secret shown (when the admin asked for
+// it with --show-secret or in the wizard); "" keeps it hidden.
+func (g Guide) LinesWithSecret(secret string) []string {
+	sec := "the Invicti client secret you supplied (not shown; add --show-secret to print it)"
+	if secret != "" {
+		sec = secret
+	}
 	return []string{
 		"Open the app's Provisioning blade: " + g.PortalURL,
 		"Set Provisioning Mode to Automatic, then under Admin Credentials:",
@@ -222,8 +230,9 @@ func (g Guide) Lines() []string {
 		"  Tenant URL:            " + g.TenantURL,
 		"  Token Endpoint:        " + g.TokenEndpoint,
 		"  Client identifier:     " + g.ClientID,
-		"  Client secret:         the Invicti client secret you supplied (not shown; add --show-secret to print it)",
-		"Click Test Connection, then Save.",
+		"  Client secret:         " + sec,
+		"Click Test Connection, then Save. (Failure e-mails and the deletion threshold are set by",
+		"invicti-scim afterwards; leave them as they are.)",
 	}
 }
 

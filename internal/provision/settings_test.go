@@ -319,3 +319,92 @@ func TestSavedComparesKeyNamesCaseInsensitively(t *testing.T) {
 		}
 	}
 }
+
+// failSaved makes Entra's Test Connection with saved settings fail until ok is set: what a
+// tenant does when the experimental writer is accepted but leaves unusable settings.
+type failSaved struct {
+	*graph.Client
+	ok atomic.Bool
+}
+
+func (g *failSaved) ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []graph.KeyValue) error {
+	if useSaved && !g.ok.Load() {
+		return &graph.Error{Status: 400, Code: "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable", Message: "Token request failed"}
+	}
+	return g.Client.ValidateCredentials(ctx, spID, jobID, useSaved, creds)
+}
+
+// Review finding: the guided step must not take the experimental writer's leftovers (our
+// Tenant URL, failing Test Connection) for the admin's portal work.
+func TestGuidedIgnoresSettingsThatFailTestConnection(t *testing.T) {
+	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true}})
+	g := &failSaved{Client: f.client}
+	f.setup.Graph = g
+	f.cfg.GuidedPoll = 2 * time.Millisecond
+	f.cfg.Guided = func(ctx context.Context, guide Guide) (<-chan struct{}, error) {
+		go func() {
+			// A few polls see the leftovers; then the admin saves in the portal.
+			for countRequests(f.tenant.Requests(), http.MethodGet, `/secrets$`) < 5 {
+				time.Sleep(time.Millisecond)
+			}
+			g.ok.Store(true)
+		}()
+		return nil, nil
+	}
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRequests(f.tenant.Requests(), http.MethodGet, `/secrets$`); n < 5 {
+		t.Fatalf("the guided step accepted the leftovers after %d polls", n)
+	}
+	if o := outcomes(res); o["secrets"] != Updated || o["test-connection"] != Passed {
+		t.Fatalf("outcomes %v", o)
+	}
+}
+
+// Review finding: each notification flag on its own keeps the other half.
+func TestNotificationFlagsArePerFlag(t *testing.T) {
+	f := newFixture(t, graphtest.Options{})
+	f.cfg.Notifications = Notifications{Emails: []string{"a@x.example"}, DeletionThreshold: 42}
+	f.cfg.EmailsSet, f.cfg.ThresholdSet = true, true
+	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.cfg.Notifications, f.cfg.EmailsSet, f.cfg.ThresholdSet = Notifications{DeletionThreshold: 100}, false, true
+	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := f.tenant.Apps()[0].Secrets["SyncNotificationSettings"]
+	if got != `{"Enabled":true,"Recipients":"a@x.example","DeleteThresholdEnabled":true,"DeleteThresholdValue":100}` {
+		t.Fatalf("after --deletion-threshold 100 alone: %s", got)
+	}
+}
+
+// Review findings: a portal-made configuration with another client id is rewritten, and the
+// portal path saves the notification settings too.
+func TestPortalConfigWithOtherClientIsRewritten(t *testing.T) {
+	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true}})
+	_, _ = f.setup.Run(t.Context(), f.cfg) // guided: exit 1, app and job made
+	app := f.tenant.Apps()[0]
+	f.tenant.ConfigurePortalStyle(app.ServicePrincipalID, map[string]string{"BaseAddress": f.cfg.Endpoints.TenantURL,
+		"Oauth2TokenExchangeUri": f.cfg.Endpoints.TokenURL, "Oauth2ClientId": "cid", "Oauth2ClientSecret": "the-secret-value"})
+	f.cfg.Notifications, f.cfg.EmailsSet = Notifications{Emails: []string{"ops@x.example"}, DeletionThreshold: 500}, true
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SettingsWriter != string(WriterPortal) || !strings.Contains(f.tenant.Apps()[0].Secrets["SyncNotificationSettings"], "ops@x.example") {
+		t.Fatalf("writer %q, settings %v", res.SettingsWriter, f.tenant.Apps()[0].Secrets)
+	}
+	// New credentials from Invicti: the portal's configuration is not "unchanged".
+	f.invicti.AddClient("cid2", "second-secret-value")
+	f.cfg.Credentials.ClientID, f.cfg.Credentials.ClientSecret = "cid2", "second-secret-value"
+	f.tenant.SetKnobs(graphtest.Knobs{})
+	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if id := f.tenant.Apps()[0].Secrets["Oauth2ClientId"]; id != "cid2" {
+		t.Fatalf("client id in Entra = %q, want cid2", id)
+	}
+}

@@ -28,9 +28,11 @@ type SetupConfig struct {
 	NoStart     bool
 	DryRun      bool
 	// Notifications go into SyncNotificationSettings (failure e-mails, deletion threshold).
-	// Unless NotificationsSet (the admin gave them now), what Entra already stores is kept.
-	Notifications    Notifications
-	NotificationsSet bool
+	// Each half the admin did not give now (EmailsSet, ThresholdSet) keeps what Entra
+	// already stores, or the default when nothing is stored.
+	Notifications Notifications
+	EmailsSet     bool
+	ThresholdSet  bool
 	// Writer forces one way of saving the settings; "" or WriterAuto tries them in order.
 	Writer Writer
 	// Guided, when set (a person is there), shows the portal step and returns a channel that
@@ -98,6 +100,8 @@ type run struct {
 	validated bool
 	// wrote: this run saved new settings (so a credentials quarantine may be cleared).
 	wrote bool
+	// freshJob: the job was created in this run (no settings, Disabled): reads are skipped.
+	freshJob bool
 }
 
 // Run executes setup. On error the result still lists the steps that ran.
@@ -261,17 +265,10 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 		if err := r.persistApp(); err != nil {
 			return "", "", err
 		}
-		w := r.waiter("the new service principal")
-		err = w.visible(ctx, "service principal "+created.ServicePrincipal.ID, 3, func() error {
-			sp, err := r.Graph.ServicePrincipal(ctx, created.ServicePrincipal.ID)
-			if err == nil {
-				r.sp = sp
-			}
-			return err
-		})
-		if err != nil {
-			return "", "", authErr("read the new service principal", PermApplication, err)
-		}
+		// No read-back streak: instantiate's answer carries the service principal with its app
+		// roles, and every later call on this new app retries the answers Entra gives while
+		// it replicates (404, 403, 409), which is how Microsoft asks clients to handle
+		// eventual consistency ("Designing for Eventual Consistency for Microsoft Entra").
 		return Created, fmt.Sprintf("from the non-gallery template: servicePrincipal %s, appId %s", created.ServicePrincipal.ID, created.AppID), nil
 	})
 }
@@ -455,6 +452,11 @@ func (r *run) ensureJob(ctx context.Context) error {
 		if r.sp.ID == "" {
 			return WillCreate, `POST …/synchronization/jobs {"templateId":"scim"}`, nil
 		}
+		if r.fresh {
+			// An app created in this run has no job and offers the "scim" template (the Entra
+			// doc creates it without listing templates): nothing to read first.
+			return r.createJob(ctx, JobTemplate)
+		}
 		var jobs []graph.Job
 		err := r.waiter("the provisioning service").do(ctx, "list jobs", retrySync, r.fresh, func() error {
 			var e error
@@ -519,37 +521,34 @@ func (r *run) ensureJob(ctx context.Context) error {
 				template = t.ID
 			}
 		}
-		var job graph.Job
-		if err := r.markPending("create-job", r.sp.ID); err != nil {
-			return "", "", err
-		}
-		err = r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
-			return detached(ctx, func(ctx context.Context) error {
-				var e error
-				job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
-				return e
-			})
-		})
-		if err != nil {
-			return "", "", authErr("create the provisioning job", PermSync, err)
-		}
-		r.res.JobID = job.ID
-		r.st.Setup.Pending = nil
-		if err := r.saveJob(); err != nil {
-			return "", "", err
-		}
-		err = r.waiter("the new job").visible(ctx, "job "+job.ID, 2, func() error {
-			_, e := r.Graph.Job(ctx, r.sp.ID, job.ID)
-			if e != nil && transient(retrySync, e) && !graph.IsNotFound(e) {
-				return &graph.Error{Status: 404, Message: e.Error()}
-			}
+		return r.createJob(ctx, template)
+	})
+}
+
+// createJob creates the provisioning job, recording the create before it is sent.
+func (r *run) createJob(ctx context.Context, template string) (Outcome, string, error) {
+	var job graph.Job
+	if err := r.markPending("create-job", r.sp.ID); err != nil {
+		return "", "", err
+	}
+	err := r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
+		return detached(ctx, func(ctx context.Context) error {
+			var e error
+			job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
 			return e
 		})
-		if err != nil {
-			return "", "", authErr("read the new provisioning job", PermSync, err)
-		}
-		return Created, fmt.Sprintf("%s from template %q", job.ID, template), nil
 	})
+	if err != nil {
+		return "", "", authErr("create the provisioning job", PermSync, err)
+	}
+	r.res.JobID = job.ID
+	r.freshJob = true
+	r.st.Setup.Pending = nil
+	if err := r.saveJob(); err != nil {
+		return "", "", err
+	}
+	// No read-back streak either: the next calls on the job retry while it replicates.
+	return Created, fmt.Sprintf("%s from template %q", job.ID, template), nil
 }
 
 // markPending records a create before it is sent (see state.Pending).
@@ -617,34 +616,42 @@ func (r *run) configureSecrets(ctx context.Context) error {
 			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", "), nil
 		}
 		var got []graph.KeyValue
-		err := r.waiter("the provisioning service").do(ctx, "read secrets", retrySync, r.fresh, func() error {
-			var e error
-			got, e = r.Graph.Secrets(ctx, r.sp.ID)
-			return e
-		})
-		if err != nil {
-			return "", "", authErr("read the provisioning settings", PermSync, err)
+		if !r.freshJob || r.cfg.DryRun {
+			// A job created in this run has no settings yet: nothing to read.
+			err := r.waiter("the provisioning service").do(ctx, "read secrets", retrySync, r.fresh, func() error {
+				var e error
+				got, e = r.Graph.Secrets(ctx, r.sp.ID)
+				return e
+			})
+			if err != nil {
+				return "", "", authErr("read the provisioning settings", PermSync, err)
+			}
 		}
 		saved := NewSaved(got)
 		r.res.PreviousKeySet = saved.KeySet()
-		if !r.cfg.NotificationsSet {
-			// Without --notify-email/--deletion-threshold a re-run keeps what the admin chose
-			// before (here or in the portal) instead of resetting it to the defaults.
-			if n, ok := saved.Notifications(); ok {
-				want.Notifications = n
+		// A re-run keeps what the admin chose before (here or in the portal) for each of
+		// --notify-email and --deletion-threshold that is not given now.
+		savedNotify, haveNotify := saved.Notifications()
+		if haveNotify {
+			if !r.cfg.EmailsSet {
+				want.Notifications.Emails = savedNotify.Emails
+			}
+			if !r.cfg.ThresholdSet {
+				want.Notifications.DeletionThreshold = savedNotify.DeletionThreshold
 			}
 		}
 		r.res.Notifications = want.Notifications.toJSON()
 		prev := Writer(r.st.Setup.SettingsWriter)
 		weWrote := prev == WriterSecrets || prev == WriterConnectivity
-		ours := weWrote && saved.Matches(want)
-		// A configuration the admin made in the portal: our Tenant URL with the method
-		// selected, whatever the key names' case, and not written by this tool.
-		portal := !weWrote && saved.PointsAt(want.Endpoints) && saved.ClientCredentials()
-		notifyDiffers := false
-		if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
-			notifyDiffers = r.cfg.NotificationsSet
+		ours := saved.Matches(want) && (weWrote || prev == "")
+		if ours && prev == "" {
+			prev = WriterSecrets // our own key set, found without state
 		}
+		// A configuration the admin made in the portal: our Tenant URL, Token Endpoint and
+		// client id with the method selected, whatever the key names' case, and not written
+		// by this tool. Other values there mean new credentials: they are written.
+		portal := !weWrote && !ours && saved.PointsAt(want.Endpoints) && saved.ClientCredentials() && saved.SameClient(want)
+		notifyDiffers := !haveNotify || !savedNotify.Equal(want.Notifications)
 		if r.cfg.DryRun {
 			switch {
 			case ours || portal:
@@ -663,7 +670,7 @@ func (r *run) configureSecrets(ctx context.Context) error {
 				if portal {
 					writer = WriterPortal
 				}
-				detail := "saved settings match key set " + KeySetName + " and Entra's Test Connection passes"
+				detail := "saved settings match key set " + KeySetName + " and Entra's Test Connection passes (the client secret is write-only and was not rewritten: `invicti-scim rotate-secret` changes it)"
 				if portal {
 					detail = "found the configuration made in the portal; Entra's Test Connection passes"
 					if notifyDiffers {
@@ -676,7 +683,7 @@ func (r *run) configureSecrets(ctx context.Context) error {
 				if err := r.recordWriter(writer); err != nil {
 					return "", "", err
 				}
-				if notifyDiffers {
+				if portal && notifyDiffers {
 					return Updated, detail, nil
 				}
 				return Unchanged, detail, nil
@@ -685,7 +692,7 @@ func (r *run) configureSecrets(ctx context.Context) error {
 			}
 			r.Progress.emit(Event{Kind: EventWait, Message: "the saved settings fail Entra's Test Connection (" + shortMsg(err) + "); writing them again"})
 		}
-		w := &settingsWrite{graph: r.Graph, spID: r.sp.ID, jobID: r.res.JobID, want: want, waiter: r.waiter, fresh: r.fresh, progress: r.Progress}
+		w := &settingsWrite{graph: r.Graph, spID: r.sp.ID, jobID: r.res.JobID, want: want, waiter: r.waiter, fresh: r.fresh || r.freshJob, progress: r.Progress}
 		var refusals []string
 		for _, writer := range r.cfg.Writer.plan() {
 			if writer == WriterPortal {
@@ -701,7 +708,9 @@ func (r *run) configureSecrets(ctx context.Context) error {
 			var ref *errRefusal
 			if errors.As(err, &ref) {
 				refusals = append(refusals, ref.Error())
-				r.Progress.emit(Event{Kind: EventWait, Message: ref.Error() + "; trying the next way"})
+				if len(r.cfg.Writer.plan()) > 1 {
+					r.Progress.emit(Event{Kind: EventWait, Message: ref.Error() + "; trying the next way"})
+				}
 				continue
 			}
 			if err != nil {
@@ -797,11 +806,37 @@ func (r *run) guided(ctx context.Context, reason string) (Outcome, string, error
 			return "", "", authErr("read the provisioning settings", PermSync, err)
 		}
 		if err == nil && NewSaved(got).PointsAt(r.cfg.Endpoints) {
-			r.res.Guide = nil
-			if err := r.recordWriter(WriterPortal); err != nil {
-				return "", "", err
+			// Settings with our Tenant URL are there; they count only when Entra's Test
+			// Connection passes with them (a refused writer may have left a half-usable set).
+			verr := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
+			switch {
+			case verr == nil:
+				r.validated = true
+				r.res.Guide = nil
+				saved := NewSaved(got)
+				want := r.cfg.settings()
+				if n, ok := saved.Notifications(); ok {
+					if !r.cfg.EmailsSet {
+						want.Notifications.Emails = n.Emails
+					}
+					if !r.cfg.ThresholdSet {
+						want.Notifications.DeletionThreshold = n.DeletionThreshold
+					}
+				}
+				if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
+					if err := r.saveScopeKeys(ctx, want); err != nil {
+						return "", "", err
+					}
+				}
+				r.res.Notifications = want.Notifications.toJSON()
+				if err := r.recordWriter(WriterPortal); err != nil {
+					return "", "", err
+				}
+				return Updated, "configured in the portal; found after " + waited.Round(time.Second).String() + " and Entra's Test Connection passes", nil
+			case graph.IsAuth(verr):
+				return "", "", authErr("test the connection", PermSync, verr)
 			}
-			return Updated, "configured in the portal; found after " + waited.Round(time.Second).String(), nil
+			r.Progress.emit(Event{Kind: EventWait, Message: "settings with your Tenant URL are saved but Entra's Test Connection fails (" + shortMsg(verr) + "); still waiting"})
 		}
 		if waited >= limit {
 			g.Reason = fmt.Sprintf("no settings with Tenant URL %s appeared within %s", r.cfg.Endpoints.TenantURL, limit)
@@ -888,6 +923,16 @@ func (r *run) startJob(ctx context.Context) error {
 		}
 		if r.res.JobID == "" {
 			return WillStart, "POST …/jobs/{id}/start", nil
+		}
+		if r.freshJob && !r.cfg.DryRun {
+			// Created in this run, so Disabled (a new job always is): start it without a read.
+			err := r.waiter("the provisioning service").do(ctx, "start job", retrySync, true, func() error {
+				return r.Graph.StartJob(ctx, r.sp.ID, r.res.JobID)
+			})
+			if err != nil {
+				return "", "", authErr("start the provisioning job", PermSync, err)
+			}
+			return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
 		}
 		job, err := r.Graph.Job(ctx, r.sp.ID, r.res.JobID)
 		if err != nil {

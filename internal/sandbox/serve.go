@@ -1,14 +1,17 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +37,8 @@ type ServeOptions struct {
 	Faults Faults
 	// Throttle answers 429 to the next N requests whose path matches each route.
 	Throttle []Throttle
+	// OnSaveError is told when saving to StateDir fails (the sandbox keeps serving).
+	OnSaveError func(error)
 	// Quarantine, when set, sends every job Entra starts into quarantine with this reason
 	// (once per start), to rehearse status, doctor and job restart.
 	Quarantine string
@@ -189,7 +194,7 @@ func Serve(o ServeOptions) (*Served, error) {
 		}
 	}
 	s.servers = []*http.Server{
-		{Handler: s.afterWrites(t.Handler()), ReadHeaderTimeout: 10 * time.Second},
+		{Handler: s.afterWrites(s.withPortal(t.Handler())), ReadHeaderTimeout: 10 * time.Second},
 		{Handler: s.afterWrites(inv.Handler()), ReadHeaderTimeout: 10 * time.Second},
 	}
 	go func() { _ = s.servers[0].Serve(gl) }()
@@ -209,7 +214,9 @@ func (s *Served) afterWrites(h http.Handler) http.Handler {
 			s.quarantineStarted()
 		}
 		if s.opts.StateDir != "" {
-			_ = s.Save()
+			if err := s.Save(); err != nil && s.opts.OnSaveError != nil {
+				s.opts.OnSaveError(err)
+			}
 		}
 	})
 }
@@ -406,4 +413,106 @@ func Demo() ([]DemoUser, []DemoGroup) {
 		groups = append(groups, dg)
 	}
 	return users, groups
+}
+
+// portalPath is the sandbox's own route on the emulated Graph: "an admin saves the settings in
+// the portal" (see PortalSave). It exists only in `invicti-scim sandbox`, never in tests'
+// emulators, and requires the sandbox's Graph token.
+const portalPath = "/_sandbox/portal"
+
+// PortalResult is what the emulated portal saved.
+type PortalResult struct {
+	ServicePrincipalID string   `json:"servicePrincipalId"`
+	DisplayName        string   `json:"displayName"`
+	Keys               []string `json:"keys"`
+}
+
+// withPortal serves portalPath beside the Graph surface.
+func (s *Served) withPortal(graph http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != portalPath {
+			graph.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+s.GraphToken {
+			http.Error(w, "the sandbox's Graph token is required", http.StatusUnauthorized)
+			return
+		}
+		res, err := s.portalSave()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(res)
+	})
+}
+
+// portalSave configures the tool's app (the newest carrying the invicti-scim tag, else the
+// only app) the way an admin would in the Provisioning blade, with the emulated Invicti's
+// current values.
+func (s *Served) portalSave() (PortalResult, error) {
+	apps := s.Tenant.Apps()
+	var pick *struct{ id, name string }
+	for i := len(apps) - 1; i >= 0 && pick == nil; i-- {
+		for _, tag := range apps[i].Tags {
+			if tag == "invicti-scim" && apps[i].ServicePrincipalID != "" {
+				pick = &struct{ id, name string }{apps[i].ServicePrincipalID, apps[i].DisplayName}
+				break
+			}
+		}
+	}
+	if pick == nil && len(apps) == 1 && apps[0].ServicePrincipalID != "" {
+		pick = &struct{ id, name string }{apps[0].ServicePrincipalID, apps[0].DisplayName}
+	}
+	if pick == nil {
+		return PortalResult{}, errors.New("no enterprise app made by invicti-scim in the sandbox yet: run `invicti-scim setup` first")
+	}
+	secret, _ := s.Invicti.ClientSecret(ClientID)
+	s.Tenant.ConfigurePortalStyle(pick.id, map[string]string{
+		"BaseAddress":            s.Invicti.TenantURL(),
+		"Oauth2TokenExchangeUri": s.Invicti.TokenURL(),
+		"Oauth2ClientId":         ClientID,
+		"Oauth2ClientSecret":     secret,
+	})
+	res := PortalResult{ServicePrincipalID: pick.id, DisplayName: pick.name}
+	for _, a := range s.Tenant.Apps() {
+		if a.ServicePrincipalID == pick.id {
+			for k := range a.Secrets {
+				res.Keys = append(res.Keys, k)
+			}
+		}
+	}
+	slices.Sort(res.Keys)
+	_ = s.Save()
+	return res, nil
+}
+
+// PortalSave asks a running sandbox (at graphURL, with its token) to save the provisioning
+// settings of the tool's app as an admin would in the Entra portal: the way to rehearse the
+// guided step while `invicti-scim setup` waits for it.
+func PortalSave(ctx context.Context, graphURL, token string) (PortalResult, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(graphURL, "/")+portalPath, nil)
+	if err != nil {
+		return PortalResult{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return PortalResult{}, fmt.Errorf("no sandbox answers at %s (INVICTI_SCIM_GRAPH_URL): %w", graphURL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return PortalResult{}, fmt.Errorf("the sandbox at %s refused: HTTP %d: %s", graphURL, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var res PortalResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		return PortalResult{}, fmt.Errorf("the sandbox at %s answered: %w", graphURL, err)
+	}
+	return res, nil
 }
