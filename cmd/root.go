@@ -28,6 +28,10 @@ func Main(build BuildInfo) int {
 	return run(ctx, f, os.Args[1:])
 }
 
+// CommandTree builds the command tree for documentation generators (internal/docgen); it
+// runs nothing.
+func CommandTree() *cobra.Command { return newRootCmd(newFactory(BuildInfo{})) }
+
 func run(ctx context.Context, f *Factory, args []string) int {
 	root := newRootCmd(f)
 	root.SetArgs(args)
@@ -140,7 +144,6 @@ Environment:
 		newRotateSecretCmd(f),
 		newTeardownCmd(f),
 		newSandboxCmd(f),
-		newGenDocsCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.
