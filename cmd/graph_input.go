@@ -59,6 +59,10 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 			return graph.Cloud{}, "", "", flagErrorf("--graph-url: %v", err)
 		}
 		c.GraphURL = r
+		if !graph.IsMicrosoftGraphHost(r) && !graph.IsLoopbackURL(r) {
+			// validate runs once per command, so this warns once.
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: "+r+" is not a Microsoft Graph host", "your Graph sign-in token will be sent to it")
+		}
 	}
 	mode := graph.AuthMode(fl.Auth)
 	if mode == "" {
