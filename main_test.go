@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"github.com/invicti-scim/invicti-scim/cmd"
 	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // The end-to-end tests run the real binary (testscript re-executes this test binary as
@@ -33,6 +35,7 @@ const (
 type emulators struct {
 	tenant  *graphtest.Tenant
 	invicti *invictitest.Server
+	lock    *state.Lock // configlock hold
 }
 
 func TestScripts(t *testing.T) {
@@ -40,7 +43,8 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu": cmdEmu,
+			"emu":        cmdEmu,
+			"configlock": cmdConfigLock,
 		},
 	})
 }
@@ -195,5 +199,31 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	default:
 		ts.Fatalf("emu: unknown command %q", args[0])
+	}
+}
+
+// cmdConfigLock holds the config dir's lock as another invicti-scim run would:
+//
+//	configlock hold      take the lock on $INVICTI_SCIM_CONFIG_DIR (held until release or the end)
+//	configlock release
+func cmdConfigLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: configlock hold|release")
+	}
+	e := ts.Value("emu").(*emulators)
+	switch args[0] {
+	case "hold":
+		l, err := state.Store{Dir: ts.Getenv("INVICTI_SCIM_CONFIG_DIR")}.Lock(context.Background(), 0)
+		ts.Check(err)
+		ts.Defer(func() { _ = l.Unlock() })
+		e.lock = l
+	case "release":
+		if e.lock == nil {
+			ts.Fatalf("configlock release: not held")
+		}
+		ts.Check(e.lock.Unlock())
+		e.lock = nil
+	default:
+		ts.Fatalf("usage: configlock hold|release")
 	}
 }

@@ -30,7 +30,7 @@ func openApp(ctx context.Context, f *Factory, gf *graphFlags, af appFlags) (*app
 		return nil, err
 	}
 	s := &appSession{}
-	if s.store, s.st, err = f.loadState(); err != nil {
+	if s.store, s.st, err = f.loadState(ctx); err != nil {
 		return nil, err
 	}
 	s.sp = ui.NewSpinner(f.IO)

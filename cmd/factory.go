@@ -39,6 +39,12 @@ type Factory struct {
 	ConfigDir      string
 	Timeout        time.Duration
 	RequestTimeout time.Duration
+	// WaitLock is how long a writing command waits for another run's config-dir lock (--wait-lock).
+	WaitLock time.Duration
+
+	// writes is set for commands that change the tenant or the state: they take the lock.
+	writes bool
+	lock   *state.Lock
 
 	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
 	jsonDone bool
@@ -78,11 +84,21 @@ func (f *Factory) Store() (state.Store, error) {
 	return state.Store{Dir: dir, Now: f.Now}, nil
 }
 
-// loadState opens the state store and reads it.
-func (f *Factory) loadState() (state.Store, state.State, error) {
+// loadState opens the state store and reads it. A command that writes (see writingCommand)
+// first takes the config dir's lock and holds it until the process ends, so two runs cannot
+// interleave their Graph writes and state saves (two setups would make two apps).
+func (f *Factory) loadState(ctx context.Context) (state.Store, state.State, error) {
 	store, err := f.Store()
 	if err != nil {
 		return store, state.State{}, err
+	}
+	if f.writes && f.lock == nil {
+		l, err := store.Lock(ctx, f.WaitLock)
+		if err != nil {
+			return store, state.State{}, err
+		}
+		f.lock = l
+		f.addCleanup(func() { _ = l.Unlock() })
 	}
 	st, err := store.Load()
 	return store, st, err

@@ -111,6 +111,10 @@ Environment:
 			if f.ConfigDir == "" {
 				f.ConfigDir = f.Getenv("INVICTI_SCIM_CONFIG_DIR")
 			}
+			if f.WaitLock < 0 {
+				return flagErrorf("--wait-lock %s: must not be negative", f.WaitLock)
+			}
+			f.writes = cmd.Annotations[annotWrites] != ""
 			return nil
 		},
 	}
@@ -158,6 +162,13 @@ Environment:
 			}
 		}
 	}
+	// Commands that write take the config-dir lock (Factory.loadState) and may wait for it.
+	for _, c := range root.Commands() {
+		if writingCommand(c.Name()) {
+			c.Flags().DurationVar(&f.WaitLock, "wait-lock", 0, "When another invicti-scim run holds the config dir, wait this long for it (e.g. 5m) instead of failing at once")
+			c.Annotations = map[string]string{annotWrites: "true"}
+		}
+	}
 	// Exit codes are part of every command's interface: show them in each --help (restic does).
 	for _, c := range root.Commands() {
 		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
@@ -166,6 +177,19 @@ Environment:
 	}
 	return root
 }
+
+// writingCommand reports whether a command changes the tenant or the state file; those run
+// one at a time per config dir.
+func writingCommand(name string) bool {
+	switch name {
+	case "setup", "assign", "provision", "job", "rotate-secret", "teardown":
+		return true
+	}
+	return false
+}
+
+// annotWrites marks a command that takes the config-dir lock.
+const annotWrites = "invicti-scim/writes"
 
 func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

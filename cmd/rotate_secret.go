@@ -50,7 +50,7 @@ The secret comes from the usual sources, never from a flag value.`,
 }
 
 func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
-	store, st, err := f.loadState()
+	store, st, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}

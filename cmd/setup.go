@@ -107,7 +107,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 	}
-	store, st, err := f.loadState()
+	store, st, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}
