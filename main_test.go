@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,9 @@ func TestScripts(t *testing.T) {
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
+//	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
+//	emu add-registered-app NAME      an App-registrations app, no applicationTemplateId ($FOREIGN_SP)
+//	emu foreign-untouched            every App-registrations app exists, untagged, no job, no secret
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -197,6 +201,25 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) > 3 {
 			ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(list.String()), 0o600))
 		}
+	case "add-app":
+		// A same-named app from the non-gallery template that this tool did not make (no tag).
+		a := e.tenant.AddApp(args[1])
+		ts.Setenv("OTHER_SP", a.ServicePrincipalID)
+	case "add-registered-app":
+		a := e.tenant.AddRegisteredApp(args[1])
+		ts.Setenv("FOREIGN_SP", a.ServicePrincipalID)
+	case "foreign-untouched":
+		// Every App-registrations app still exists, untagged, with no job and no secret.
+		n := 0
+		for _, a := range apps {
+			if a.TemplateID != "" {
+				continue
+			}
+			n++
+			check(a.ServicePrincipalID != "" && !slices.Contains(a.Tags, "invicti-scim") && len(a.Jobs) == 0 && len(a.Secrets) == 0,
+				"foreign app %s touched: sp %q, tags %v, %d jobs, %d secrets", a.DisplayName, a.ServicePrincipalID, a.Tags, len(a.Jobs), len(a.Secrets))
+		}
+		check(n > 0, "no App-registrations app in the tenant")
 	default:
 		ts.Fatalf("emu: unknown command %q", args[0])
 	}

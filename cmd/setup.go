@@ -30,6 +30,7 @@ type setupOptions struct {
 	Yes          bool
 	Sandbox      bool
 	ShowSecret   bool
+	Adopt        string
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -41,8 +42,10 @@ func newSetupCmd(f *Factory) *cobra.Command {
 provisioning with the OAuth2 client credentials grant, in order:
 
   1. check the Invicti credentials directly (exit 3 before any Graph write if they fail)
-  2. find the app (state file, then its invicti-scim tag, then its name) or create it from
-     the non-gallery template, and wait for Entra to replicate it
+  2. find the app it made (state file, then its invicti-scim tag) or create it from the
+     non-gallery template, and wait for Entra to replicate it. An app with the same name that
+     it did not make (no invicti-scim tag, or not from the non-gallery template, such as an
+     App registrations app) is listed and left alone unless you name it with --adopt
   3. find or create the provisioning job (template "scim")
   4. save the provisioning settings (Tenant URL, Token Endpoint, client id and secret,
      SyncAll=false); if Graph refuses them, guide you through the portal instead
@@ -82,6 +85,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 	fs.BoolVar(&opts.Yes, "yes", false, "Apply without asking for confirmation")
 	fs.BoolVar(&opts.Sandbox, "sandbox", false, "Run against the built-in emulated Entra tenant and emulated Invicti (no account needed)")
 	fs.BoolVar(&opts.ShowSecret, "show-secret", false, "In the guided portal step, print the client secret so you can paste it")
+	fs.StringVar(&opts.Adopt, "adopt", "", "Configure this existing enterprise app (service principal object id or appId) although invicti-scim did not make it")
 	return cmd
 }
 
@@ -96,6 +100,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	if strings.IndexFunc(opts.AppName, unicode.IsControl) >= 0 || !utf8.ValidString(opts.AppName) {
 		return flagErrorf("--app-name %q: must not contain control characters or invalid UTF-8", opts.AppName)
+	}
+	if opts.Adopt != "" && !provision.IsGUID(opts.Adopt) {
+		return flagErrorf("--adopt %q: expected the service principal object id or appId (GUID) that setup listed", opts.Adopt)
 	}
 	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
@@ -161,7 +168,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
-		NoStart: opts.NoStart, DryRun: opts.DryRun,
+		NoStart: opts.NoStart, DryRun: opts.DryRun, Adopt: opts.Adopt,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
