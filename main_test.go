@@ -72,6 +72,10 @@ func TestScripts(t *testing.T) {
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
+//	emu add-user UPN NAME            a user; NAME takes Go escapes (\x1b...)
+//	emu rename-app NAME              rename the app behind the tool's back (Go escapes)
+//	emu fault-msg METHOD PATHRE STATUS MESSAGE  fail with this Graph error message (Go escapes)
+//	emu log UPN REASON               a failed provisioning log entry (Go escapes)
 //	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
 //	emu add-registered-app NAME      an App-registrations app, no applicationTemplateId ($FOREIGN_SP)
 //	emu foreign-untouched            every App-registrations app exists, untagged, no job, no secret
@@ -208,6 +212,16 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "add-registered-app":
 		a := e.tenant.AddRegisteredApp(args[1])
 		ts.Setenv("FOREIGN_SP", a.ServicePrincipalID)
+	case "add-user":
+		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b).
+		e.tenant.AddUser(graphtest.User{UserPrincipalName: args[1], DisplayName: unquote(ts, args[2]), AccountEnabled: true})
+	case "rename-app":
+		e.tenant.RenameBehindBack(app().ServicePrincipalID, unquote(ts, args[1]))
+	case "fault-msg":
+		e.tenant.InjectFault(graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3]), Message: unquote(ts, args[4])})
+	case "log":
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: args[1], Action: "create", Status: "failure",
+			ErrorCode: "SystemForCrossDomainIdentityManagementBadResponse", Reason: unquote(ts, args[2]), Time: time.Now()})
 	case "foreign-untouched":
 		// Every App-registrations app still exists, untagged, with no job and no secret.
 		n := 0
@@ -249,4 +263,11 @@ func cmdConfigLock(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: configlock hold|release")
 	}
+}
+
+// unquote reads Go escape sequences in a script argument, so scripts can hold control bytes.
+func unquote(ts *testscript.TestScript, s string) string {
+	u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+	ts.Check(err)
+	return u
 }

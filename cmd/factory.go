@@ -28,7 +28,6 @@ type Factory struct {
 	Getenv    func(string) string
 	Now       func() time.Time
 	Transport http.RoundTripper // base transport; tests may replace it
-	Redactor  *httpx.Redactor
 
 	// Global flag values, bound by the root command.
 	Output         string
@@ -55,11 +54,10 @@ type Factory struct {
 
 func newFactory(build BuildInfo) *Factory {
 	return &Factory{
-		IO:       iostreams.System(os.Getenv),
-		Build:    build,
-		Getenv:   os.Getenv,
-		Now:      time.Now,
-		Redactor: &httpx.Redactor{},
+		IO:     iostreams.System(os.Getenv),
+		Build:  build,
+		Getenv: os.Getenv,
+		Now:    time.Now,
 	}
 }
 
@@ -112,7 +110,7 @@ func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Du
 		rt = http.DefaultTransport
 	}
 	if f.Debug {
-		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.Redactor, Now: f.Now}
+		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.IO.Redactor, Now: f.Now}
 	}
 	if retry {
 		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}}

@@ -85,7 +85,7 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 		if token == "" {
 			return c, "", "", &AuthError{Msg: "--auth token: INVICTI_SCIM_GRAPH_TOKEN is empty", HintText: "export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)"}
 		}
-		f.Redactor.Add(token)
+		f.IO.Redactor.Add(token)
 	}
 	if (mode == graph.AuthBrowser || mode == graph.AuthDeviceCode) && !f.CanPrompt() && mode == graph.AuthBrowser {
 		return c, "", "", &AuthError{Msg: "browser sign-in needs a terminal", HintText: "without a terminal use --auth token (INVICTI_SCIM_GRAPH_TOKEN), --auth environment (AZURE_CLIENT_ID, AZURE_TENANT_ID and a secret, certificate or federated token) or --auth azure-cli"}
@@ -114,7 +114,7 @@ func (fl *graphFlags) connect(f *Factory, cloud graph.Cloud, mode graph.AuthMode
 	hc := f.HTTPClient(true, onWait)
 	opts := graph.AuthOptions{
 		Mode: mode, Cloud: cloud, Tenant: fl.Tenant, PublicClientID: fl.GraphClientID, Token: token,
-		Getenv: f.Getenv, Prompt: f.IO.ErrOut, HTTPClient: f.HTTPClient(false, nil),
+		Getenv: f.Getenv, Prompt: f.IO.Redactor.Writer(f.IO.ErrOut), HTTPClient: f.HTTPClient(false, nil),
 	}
 	cred, err := graph.NewCredential(opts)
 	if err != nil {

@@ -120,7 +120,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err := invicti.ValidateSecret(in.SecretSource, secret); err != nil {
 			return in, err
 		}
-		f.Redactor.Add(secret)
+		f.IO.Redactor.Add(secret)
 	}
 
 	region, rawURL := fl.Region, fl.URL
@@ -158,7 +158,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if ans.Secret != secret {
 			secret = ans.Secret
 			in.SecretSource = "prompt"
-			f.Redactor.Add(secret)
+			f.IO.Redactor.Add(secret)
 		}
 		missing = nil
 	}
@@ -175,6 +175,8 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	}
 	in.Endpoints = ep
 	in.Credentials = invicti.Credentials{ClientID: clientID, ClientSecret: secret}
+	// Entra and the direct check send these as HTTP Basic; a server may reflect the header.
+	f.IO.Redactor.AddBasic(clientID, secret)
 	return in, nil
 }
 

@@ -4,6 +4,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,14 +52,11 @@ func run(ctx context.Context, f *Factory, args []string) int {
 }
 
 func printError(f *Factory, err error, code int) {
-	msg := strings.TrimSpace(f.Redactor.Redact(err.Error()))
-	hint := f.Redactor.Redact(hintOf(err))
+	msg := strings.TrimSpace(f.IO.Redactor.Redact(err.Error()))
+	hint := f.IO.Redactor.Redact(hintOf(err))
 	if f.JSON() && !f.jsonDone {
 		doc := map[string]any{"error": map[string]any{"message": msg, "exitCode": code, "hint": hint}}
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(doc)
-		f.jsonDone = true
+		_ = printJSON(f, doc)
 	}
 	p := ui.Err(f.IO)
 	p.Errorf("%s", msg)
@@ -205,10 +203,17 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// printJSON writes the command's one JSON document to stdout.
+// printJSON writes the command's one JSON document to stdout. The data stays exact except
+// for secrets, which are masked in every string (steps[].detail, error messages) by the same
+// redactor as the text output.
 func printJSON(f *Factory, v any) error {
-	enc := json.NewEncoder(f.IO.Out)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	f.jsonDone = true
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := f.IO.Out.Write(f.IO.Redactor.JSON(buf.Bytes()))
+	return err
 }

@@ -213,7 +213,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			doc.Assign, doc.Provision = out.Extras.Assign, out.Extras.Provision
 		}
 		if err != nil {
-			doc.Error = &errorJSON{Message: f.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.Redactor.Redact(hintOf(err))}
+			doc.Error = &errorJSON{Message: f.IO.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.IO.Redactor.Redact(hintOf(err))}
 		}
 		if perr := printJSON(f, doc); perr != nil {
 			return perr
@@ -270,8 +270,8 @@ func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
 		}
 		return base(k)
 	}
-	f.Redactor.Add(env.ClientSecret)
-	f.Redactor.Add(env.GraphToken)
+	f.IO.Redactor.Add(env.ClientSecret)
+	f.IO.Redactor.Add(env.GraphToken)
 	opts.graph.Auth, opts.graph.GraphURL, opts.graph.Cloud = "token", env.GraphURL, "global"
 	opts.invicti.Region, opts.invicti.URL = "", env.InvictiURL
 	if len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {

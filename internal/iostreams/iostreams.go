@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"golang.org/x/term"
+
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 )
 
 // IOStreams bundles the standard streams with what was learned about them once at start-up.
@@ -17,6 +19,9 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Redactor is the one sanitiser every outside string passes on its way to Out or ErrOut
+	// (internal/ui applies it); secrets are registered on it as they are learned.
+	Redactor *safetext.Redactor
 
 	stdinTTY  bool
 	stdoutTTY bool
@@ -49,6 +54,7 @@ func System(getenv Env) *IOStreams {
 		In:        os.Stdin,
 		Out:       os.Stdout,
 		ErrOut:    os.Stderr,
+		Redactor:  &safetext.Redactor{},
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
@@ -102,7 +108,7 @@ func isTerminal(f *os.File) bool {
 // Test returns streams over buffers with every terminal flag off.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, Redactor: &safetext.Redactor{}}, in, out, errOut
 }
 
 // SetTTY flips every terminal flag, for tests.

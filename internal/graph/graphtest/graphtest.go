@@ -583,6 +583,19 @@ func (t *Tenant) DeleteAppBehindBack(spID string) {
 	}
 }
 
+// RenameBehindBack changes the enterprise app's display name as an administrator may in the
+// portal (Enterprise applications > Properties > Name, which PATCHes the servicePrincipal's
+// displayName: https://learn.microsoft.com/graph/api/serviceprincipal-update). Display names
+// are free text, control characters included, so tests use it to feed hostile names.
+func (t *Tenant) RenameBehindBack(spID, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sp := t.findSP(spID); sp != nil {
+		sp.displayName = name
+		sp.app.displayName = name
+	}
+}
+
 // AddProvisioningLog records a provisioning log entry for the service principal.
 func (t *Tenant) AddProvisioningLog(spID string, e LogEntry) {
 	t.mu.Lock()
