@@ -102,20 +102,26 @@ func (f *Factory) loadState(ctx context.Context) (state.Store, state.State, erro
 	return store, st, err
 }
 
+// MaxResponseBytes bounds every HTTP answer the tool reads (docs/security.md): the largest
+// real ones are Graph pages of 999 directory objects, a few MiB. Invicti answers have their
+// own 1 MiB limit in internal/invicti.
+const MaxResponseBytes = 32 << 20
+
 // HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and
-// for Graph the throttling retry.
+// for Graph the throttling retry. Every client refuses redirects and bounds answers.
 func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Duration)) *http.Client {
 	rt := f.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	rt = &httpx.Limit{Next: rt, Max: MaxResponseBytes}
 	if f.Debug {
 		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.IO.Redactor, Now: f.Now}
 	}
 	if retry {
-		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}}
+		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}, CheckRedirect: httpx.RefuseRedirects}
 	}
-	return &http.Client{Transport: rt, Timeout: f.requestTimeout()}
+	return &http.Client{Transport: rt, Timeout: f.requestTimeout(), CheckRedirect: httpx.RefuseRedirects}
 }
 
 // Checker is the direct Invicti check, over the same traced HTTP client as everything else.

@@ -66,6 +66,11 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	// Graph never redirects API calls, and Go would carry the token along to the same host on
+	// another port or scheme: refuse every redirect.
+	own := *hc
+	own.CheckRedirect = httpx.RefuseRedirects
+	hc = &own
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
 	// order its retry handler before compression (kiota-http-go#183); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(

@@ -1,6 +1,15 @@
 package graph
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/invicti-scim/invicti-scim/internal/httpx"
+)
 
 func TestValidateRootURLLoopbackOnlyForHTTP(t *testing.T) {
 	ok := map[string]string{
@@ -45,5 +54,33 @@ func TestIsMicrosoftGraphHost(t *testing.T) {
 		if got := IsMicrosoftGraphHost(in); got != want {
 			t.Errorf("IsMicrosoftGraphHost(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestClientRefusesRedirects(t *testing.T) {
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"x"}`))
+	}))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	c, err := New(Options{RootURL: redirector.URL, Credential: StaticToken("secret-token-value"), HTTPClient: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ServicePrincipal(context.Background(), "00000000-0000-0000-0000-000000000001")
+	var re *httpx.RedirectError
+	if !errors.As(err, &re) {
+		t.Fatalf("ServicePrincipal through a redirect = %v, want a RedirectError", err)
+	}
+	if n := leaked.Load(); n > 0 {
+		t.Fatalf("the token reached the redirect target %d times", n)
 	}
 }

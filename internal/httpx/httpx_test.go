@@ -3,6 +3,7 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -189,5 +190,27 @@ func TestTracerKeepsTheCallersReadLimit(t *testing.T) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if len(b) != 1<<20 || strings.Trim(string(b), "x") != "" {
 		t.Fatalf("the caller read %d bytes, want its own 1 MiB limit intact", len(b))
+	}
+}
+
+func TestLimitBoundsEveryAnswer(t *testing.T) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			// ContentLength -1: a chunked answer that does not say how big it is.
+			return &http.Response{StatusCode: 200, ContentLength: -1, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", size))), Request: r}, nil
+		})
+		req, _ := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0/users", nil)
+		resp, err := (&Limit{Next: next, Max: 1 << 10}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		var tl *TooLargeError
+		switch {
+		case size <= 1<<10 && (err != nil || len(b) != size):
+			t.Errorf("a %d-byte answer under the limit: %d bytes, %v", size, len(b), err)
+		case size > 1<<10 && !errors.As(err, &tl):
+			t.Errorf("a %d-byte answer over the 1 KiB limit: %d bytes read, err %v; want a TooLargeError", size, len(b), err)
+		}
 	}
 }
