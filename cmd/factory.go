@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
@@ -119,9 +120,22 @@ func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Du
 		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.IO.Redactor, Now: f.Now}
 	}
 	if retry {
-		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}, CheckRedirect: httpx.RefuseRedirects}
+		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout(), Resend: graphResend}, CheckRedirect: httpx.RefuseRedirects}
 	}
 	return &http.Client{Transport: rt, Timeout: f.requestTimeout(), CheckRedirect: httpx.RefuseRedirects}
+}
+
+// graphResend says which Graph requests the transport may send again after a 503 or 504:
+// reads and idempotent methods, plus two POSTs that are safe twice: validateCredentials (a
+// check that changes nothing) and $batch (reads, and app role assignments whose duplicate Graph
+// refuses as "already exists", which assign counts as done). Creates (instantiate, a new job)
+// and start are not resent; the use case looks before it sends again.
+func graphResend(req *http.Request) bool {
+	if httpx.SafeToResend(req) {
+		return true
+	}
+	p := req.URL.Path
+	return req.Method == http.MethodPost && (strings.HasSuffix(p, "/validateCredentials") || strings.HasSuffix(p, "/$batch"))
 }
 
 // Checker is the direct Invicti check, over the same traced HTTP client as everything else.

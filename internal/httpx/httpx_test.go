@@ -214,3 +214,36 @@ func TestLimitBoundsEveryAnswer(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryResendsOnlyWhatIsSafeTwice(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		status int
+		sends  int
+	}{
+		{http.MethodPost, 503, 1}, // instantiate: Graph may have made the app
+		{http.MethodPost, 504, 1},
+		{http.MethodPost, 429, 2}, // throttled: refused unapplied
+		{http.MethodPut, 503, 2},
+		{http.MethodPatch, 504, 2},
+		{http.MethodGet, 503, 2},
+	} {
+		sends := 0
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sends++
+			status := c.status
+			if sends > 1 {
+				status = 200
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+		})
+		rt := &Retry{Next: next, Sleep: func(context.Context, time.Duration) error { return nil }}
+		req, _ := http.NewRequest(c.method, "https://graph.microsoft.com/v1.0/applicationTemplates/x/instantiate", strings.NewReader(`{"displayName":"x"}`))
+		if _, err := rt.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if sends != c.sends {
+			t.Errorf("%s answered %d: sent %d times, want %d", c.method, c.status, sends, c.sends)
+		}
+	}
+}

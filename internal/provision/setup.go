@@ -530,7 +530,19 @@ func (r *run) ensureJob(ctx context.Context) error {
 		if err := r.markPending("create-job", r.sp.ID); err != nil {
 			return "", "", err
 		}
+		sent := false
 		err = r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
+			if sent {
+				// The last create failed with an answer that may have come after Graph made the
+				// job (503, 504): look before sending it again, so there is never a twin.
+				if jobs, e := r.Graph.Jobs(ctx, r.sp.ID); e == nil {
+					if j := pickJob(jobs, ""); j != nil {
+						job = *j
+						return nil
+					}
+				}
+			}
+			sent = true
 			return detached(ctx, func(ctx context.Context) error {
 				var e error
 				job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
