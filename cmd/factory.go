@@ -24,9 +24,12 @@ type BuildInfo struct {
 // Factory hands commands their dependencies. Everything that does I/O is built lazily, so
 // --help, version and flag errors never sign in or dial.
 type Factory struct {
-	IO        *iostreams.IOStreams
-	Build     BuildInfo
-	Getenv    func(string) string
+	IO     *iostreams.IOStreams
+	Build  BuildInfo
+	Getenv func(string) string
+	// Unsetenv removes a variable from the environment child processes inherit (os.Unsetenv;
+	// nil in tests: nothing to remove).
+	Unsetenv  func(string) error
 	Now       func() time.Time
 	Transport http.RoundTripper // base transport; tests may replace it
 
@@ -54,12 +57,31 @@ type Factory struct {
 }
 
 func newFactory(build BuildInfo) *Factory {
+	getenv := envSnapshot(os.Environ())
 	return &Factory{
-		IO:     iostreams.System(os.Getenv),
-		Build:  build,
-		Getenv: os.Getenv,
-		Now:    time.Now,
+		IO:       iostreams.System(getenv),
+		Build:    build,
+		Getenv:   getenv,
+		Unsetenv: os.Unsetenv,
+		Now:      time.Now,
 	}
+}
+
+// secretEnv are the tool's own secret variables, taken out of the process environment once
+// read so no child process sees them.
+var secretEnv = []string{"INVICTI_SCIM_CLIENT_SECRET", "INVICTI_SCIM_GRAPH_TOKEN"}
+
+// envSnapshot is a getenv over the environment as it was at start-up.
+func envSnapshot(environ []string) func(string) string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if _, dup := m[k]; !dup {
+				m[k] = v
+			}
+		}
+	}
+	return func(k string) string { return m[k] }
 }
 
 // JSON reports whether -o json was asked for.
@@ -165,4 +187,11 @@ func (f *Factory) context(ctx context.Context) (context.Context, context.CancelF
 		return context.WithTimeout(ctx, f.Timeout)
 	}
 	return context.WithCancel(ctx)
+}
+
+// unsetenv removes k from the environment child processes inherit (see Unsetenv).
+func (f *Factory) unsetenv(k string) {
+	if f.Unsetenv != nil {
+		_ = f.Unsetenv(k)
+	}
 }

@@ -111,6 +111,12 @@ func (fl *graphFlags) defaultMode(f *Factory) (graph.AuthMode, error) {
 
 // connect builds the Graph client (no I/O yet: the first call signs in).
 func (fl *graphFlags) connect(f *Factory, cloud graph.Cloud, mode graph.AuthMode, token string, onWait func(*http.Request, int, time.Duration)) (*graphConn, error) {
+	if mode == graph.AuthAzureCLI {
+		// azidentity runs `az` with this process's environment; az needs none of these.
+		for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
+			f.unsetenv(k)
+		}
+	}
 	hc := f.HTTPClient(true, onWait)
 	opts := graph.AuthOptions{
 		Mode: mode, Cloud: cloud, Tenant: fl.Tenant, PublicClientID: fl.GraphClientID, Token: token,

@@ -26,6 +26,11 @@ func Main(build BuildInfo) int {
 	// must not kill the process before it reports its exit code.
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := newFactory(build)
+	// Child processes (az for --auth azure-cli, the browser opener) inherit the process
+	// environment: the tool reads its secrets from a snapshot and takes them out of it.
+	for _, k := range secretEnv {
+		f.unsetenv(k)
+	}
 	return run(ctx, f, os.Args[1:])
 }
 

@@ -111,8 +111,7 @@ var patterns = []struct {
 }{
 	// Authorization / Proxy-Authorization header lines, any scheme.
 	{regexp.MustCompile(`(?i)((?:proxy-)?authorization\s*[:=]\s*"?\s*(?:bearer|basic)?\s*)[^"\s,]+`), "${1}" + Mask},
-	// A Bearer or Basic credential anywhere (a reflected header in a body or an error).
-	{regexp.MustCompile(`(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9\-._~+/]+=*`), "${1}" + Mask},
+
 	// JSON members that carry secrets ("code" is left out: Graph's error objects use it).
 	{regexp.MustCompile(`(?i)("(?:access_?token|refresh_?token|id_?token|client_?secret|client_?assertion|assertion|code_?verifier|device_?code|password|secret|token)"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
 	// Synchronization secrets: {"key":"Oauth2ClientSecret","value":"..."}.
@@ -139,8 +138,19 @@ func (r *Redactor) Redact(s string) string {
 	for _, p := range patterns {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
-	return s
+	// A Bearer or Basic credential anywhere (a reflected header in a body or an error). A
+	// lower-case word after it is prose ("Bearer tokens from …", "Basic authentication"), not
+	// a credential: tokens and base64 always mix in capitals, digits or symbols.
+	return schemeCred.ReplaceAllStringFunc(s, func(m string) string {
+		sub := schemeCred.FindStringSubmatch(m)
+		if strings.Trim(sub[2], "abcdefghijklmnopqrstuvwxyz") == "" {
+			return m
+		}
+		return sub[1] + Mask
+	})
 }
+
+var schemeCred = regexp.MustCompile(`(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9\-._~+/]+=*)`)
 
 // Text redacts s and escapes every control character except newline and tab: for messages and
 // traces that span lines.

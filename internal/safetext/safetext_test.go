@@ -120,3 +120,10 @@ func TestWriter(t *testing.T) {
 		t.Errorf("Writer wrote %q", got)
 	}
 }
+
+func TestSchemeWordsInProseStay(t *testing.T) {
+	in := "Bearer tokens from the token endpoint; Basic authentication"
+	if got := (*Redactor)(nil).Redact(in); got != in {
+		t.Errorf("Redact(%q) = %q", in, got)
+	}
+}
