@@ -76,8 +76,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	var secret string
 	switch {
 	case fl.SecretStdin:
-		data, err := io.ReadAll(io.LimitReader(f.IO.In, 64*1024))
+		data, err := f.IO.ReadSecret(ctx, "Invicti client secret (input hidden): ", maxSecretFile)
 		if err != nil {
+			if ctx.Err() != nil {
+				return in, ctx.Err()
+			}
 			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
 		}
 		secret = invicti.TrimSecret(string(data))

@@ -5,6 +5,8 @@ package iostreams
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -168,4 +170,52 @@ func (s *IOStreams) Width() int {
 		return s.width
 	}
 	return 80
+}
+
+// ReadSecret reads a secret from stdin, at most limit bytes. On a terminal it prompts on
+// stderr and reads one line without echo; elsewhere it reads stdin to its end. Either way the
+// read gives up when ctx ends (Ctrl-C), restoring the terminal, so a run waiting for a secret
+// nobody types can always be interrupted.
+func (s *IOStreams) ReadSecret(ctx context.Context, prompt string, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	f, isFile := s.In.(*os.File)
+	if s.stdinTTY && isFile {
+		fd := int(f.Fd())
+		old, err := term.GetState(fd)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprint(s.ErrOut, prompt)
+		go func() {
+			b, err := term.ReadPassword(fd)
+			done <- result{b, err}
+		}()
+		select {
+		case r := <-done:
+			fmt.Fprintln(s.ErrOut)
+			if int64(len(r.data)) > limit {
+				r.data = r.data[:limit]
+			}
+			return r.data, r.err
+		case <-ctx.Done():
+			// ReadPassword restores the echo only when it returns; it may never return.
+			_ = term.Restore(fd, old)
+			fmt.Fprintln(s.ErrOut)
+			return nil, ctx.Err()
+		}
+	}
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(s.In, limit))
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
