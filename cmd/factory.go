@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"strings"
@@ -48,6 +49,8 @@ type Factory struct {
 	// writes is set for commands that change the tenant or the state: they take the lock.
 	writes bool
 	lock   *state.Lock
+	// timedOut reports whether --timeout (not one request's --request-timeout) ended the command.
+	timedOut func() bool
 
 	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
 	jsonDone bool
@@ -184,7 +187,9 @@ func (f *Factory) cleanup() {
 // context applies --timeout to a command's context.
 func (f *Factory) context(ctx context.Context) (context.Context, context.CancelFunc) {
 	if f.Timeout > 0 {
-		return context.WithTimeout(ctx, f.Timeout)
+		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		f.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+		return ctx, cancel
 	}
 	return context.WithCancel(ctx)
 }

@@ -161,8 +161,16 @@ func checkTenant(conn *graphConn, st *state.State) error {
 // throttleNotice tells the admin when Graph throttles us, instead of going quiet.
 func throttleNotice(sp *ui.Spinner) func(*http.Request, int, time.Duration) {
 	return func(req *http.Request, status int, wait time.Duration) {
-		if sp != nil {
-			sp.Set("Graph answered " + http.StatusText(status) + "; waiting " + wait.Round(time.Second).String() + " as it asked (Retry-After)")
+		if sp == nil {
+			return
+		}
+		switch {
+		case status == 0:
+			sp.Set("no answer from Graph within --request-timeout; asking again")
+		case wait <= 0:
+			sp.Set(fmt.Sprintf("Graph answered %d %s; asking again", status, http.StatusText(status)))
+		default:
+			sp.Set(fmt.Sprintf("Graph answered %d %s; waiting %s before asking again", status, http.StatusText(status), wait.Round(time.Second)))
 		}
 	}
 }

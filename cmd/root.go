@@ -45,15 +45,26 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		err = fmt.Errorf("%w (state is saved; run the same command again to resume)", context.Canceled)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
-	}
+	err = explainDeadline(f, err)
 	code := exitCode(err)
 	var se *silentError
 	if err != nil && !errors.As(err, &se) {
 		printError(f, err, code)
 	}
 	return code
+}
+
+// explainDeadline names the timeout that ended the command: --timeout only when the command's
+// own deadline passed; otherwise one request stalled past --request-timeout (a 2 s stall must
+// not read "timed out after 30m0s").
+func explainDeadline(f *Factory, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if f.timedOut != nil && f.timedOut() {
+		return fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
+	}
+	return fmt.Errorf("no answer within %s (--request-timeout); state is saved, run the same command again to resume: %w", f.requestTimeout(), err)
 }
 
 func printError(f *Factory, err error, code int) {

@@ -70,6 +70,7 @@ func New(opts Options) (*Client, error) {
 	// another port or scheme: refuse every redirect.
 	own := *hc
 	own.CheckRedirect = httpx.RefuseRedirects
+	own.Transport = &nonJSONErrors{next: hc.Transport}
 	hc = &own
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
 	// order its retry handler before compression (kiota-http-go#183); our transport retries.

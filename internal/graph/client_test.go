@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -82,5 +83,26 @@ func TestClientRefusesRedirects(t *testing.T) {
 	}
 	if n := leaked.Load(); n > 0 {
 		t.Fatalf("the token reached the redirect target %d times", n)
+	}
+}
+
+func TestProxyHTMLErrorIsNamed(t *testing.T) {
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"))
+	}))
+	defer proxy.Close()
+	c, err := New(Options{RootURL: proxy.URL, Credential: StaticToken("tok-1234"), HTTPClient: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ServicePrincipal(context.Background(), "00000000-0000-0000-0000-000000000001")
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Status != http.StatusBadGateway {
+		t.Fatalf("err = %v, want a graph.Error with status 502", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, `a text/html page titled "502 Bad Gateway"`) || strings.Contains(msg, "contentType") {
+		t.Fatalf("message %q does not say what came back", msg)
 	}
 }
