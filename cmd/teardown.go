@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -82,25 +83,20 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	}
 	store, st, sp, conn, spID := s.store, s.st, s.sp, s.conn, s.spID
 	out := teardownJSON{ServicePrincipalID: spID}
-	recorded := ""
 	if st.App != nil && st.App.ServicePrincipalID == spID {
 		// Names for the report only: the application id deleted is always the one Graph
 		// confirms below, never one read from a file.
 		out.AppID, out.AppName = st.App.AppID, st.App.DisplayName
-		recorded = spID
 	}
 	sp.Set("Looking up the app")
-	spObj, err := conn.Client.ServicePrincipal(ctx, spID)
+	spObj, err := ownedApp(ctx, conn, spID, st, "teardown deletes only apps invicti-scim made", "delete it in the Entra portal if you are sure it should go")
+	var he *hintedError
+	if errors.As(err, &he) {
+		return err
+	}
 	switch {
 	case err == nil:
 		out.AppID, out.AppName = spObj.AppID, spObj.DisplayName
-		if !provision.Owned(spObj, conn.Cloud.TemplateID, recorded) {
-			c := provision.CandidateOf(spObj, conn.Cloud.TemplateID)
-			return &hintedError{
-				err:  fmt.Errorf("teardown deletes only apps invicti-scim made, and %q (servicePrincipal %s, appId %s) is %s; nothing was deleted", c.DisplayName, c.ServicePrincipalID, c.AppID, c.Why),
-				hint: "delete it in the Entra portal if you are sure it should go",
-			}
-		}
 		app, aerr := conn.Client.ApplicationByAppID(ctx, spObj.AppID)
 		if aerr != nil && !graph.IsNotFound(aerr) {
 			return permissionHint(aerr, provision.PermApplication)
