@@ -64,6 +64,18 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 			ui.Err(f.IO).Check(ui.SymWarn, "warning: "+r+" is not a Microsoft Graph host", "your Graph sign-in token will be sent to it")
 		}
 	}
+	if host := f.Getenv("AZURE_AUTHORITY_HOST"); host != "" {
+		// azidentity's own variable for another authority host; it needs an explicit cloud
+		// configuration here because the tool always passes one.
+		h, err := graph.ValidateLoginURL(host)
+		if err != nil {
+			return graph.Cloud{}, "", "", flagErrorf("AZURE_AUTHORITY_HOST: %v", err)
+		}
+		c.LoginURL = h
+		if c.CustomLogin() && !graph.IsLoopbackURL(h) {
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: AZURE_AUTHORITY_HOST "+h+" is not a Microsoft sign-in host", "your sign-in credentials will be sent to it")
+		}
+	}
 	mode := graph.AuthMode(fl.Auth)
 	if mode == "" {
 		mode, err = fl.defaultMode(f)
