@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -130,7 +131,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	if interactive && !appNameSet && !opts.Sandbox {
 		def := opts.AppName
-		if st.App != nil && st.App.DisplayName != "" {
+		if st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 			def = st.App.DisplayName
 		}
 		name, err := wizard.AskText(ctx, f.wizardIO(), "Enterprise app name", "The Entra enterprise app that provisions into Invicti; an existing one with this name is reused.", def,
@@ -144,7 +145,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 		opts.AppName = name
-	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" {
+	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 		opts.AppName = st.App.DisplayName
 	}
 
@@ -455,6 +456,12 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr
 	for i, s := range steps {
 		p.Printf("  %d. %s\n", i+1, s)
 	}
+}
+
+// safeName reports whether a name read back from the tenant (through the state) may be offered
+// as the app name: the wizard's form shows it raw, and --app-name refuses control characters.
+func safeName(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 && safetext.Escape(s, false) == s
 }
 
 func dash(s string) string {
