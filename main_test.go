@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +43,7 @@ type emulators struct {
 	tenant  *graphtest.Tenant
 	invicti *invictitest.Server
 	lock    *state.Lock // configlock hold
+	leaked  *atomic.Int32 // hostile redirect: requests that reached the redirect target with a token
 }
 
 func TestScripts(t *testing.T) {
@@ -46,6 +53,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":        cmdEmu,
 			"configlock": cmdConfigLock,
+			"hostile":    cmdHostile,
 		},
 	})
 }
@@ -270,4 +278,79 @@ func unquote(ts *testscript.TestScript, s string) string {
 	u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
 	ts.Check(err)
 	return u
+}
+
+// cmdHostile puts a hostile network path between the tool and the emulated Graph: a proxy on
+// loopback that forwards everything except requests whose path matches PATHRE, which it answers
+// itself. It sets INVICTI_SCIM_GRAPH_URL to the proxy.
+//
+//	hostile redirect PATHRE   307 to another port on the same host (Go would forward Authorization)
+//	hostile huge PATHRE       200 application/json with a 40 MiB body
+//	hostile html502 PATHRE    502 text/html, as a proxy's error page
+//	hostile leaked N          exactly N requests reached the redirect target carrying a token
+func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulators)
+	if len(args) != 2 {
+		ts.Fatalf("usage: hostile redirect|huge|html502 PATHRE, or hostile leaked N")
+	}
+	if args[0] == "leaked" {
+		n := 0
+		if e.leaked != nil {
+			n = int(e.leaked.Load())
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if (n == want) == neg {
+			ts.Fatalf("leaked: %d requests carried a token to the redirect target, want %d", n, want)
+		}
+		return
+	}
+	if neg {
+		ts.Fatalf("usage: hostile MODE PATHRE")
+	}
+	re := regexp.MustCompile(args[1])
+	target, err := url.Parse(e.tenant.URL)
+	ts.Check(err)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	if e.leaked == nil {
+		e.leaked = &atomic.Int32{}
+	}
+	leaked := e.leaked
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"value":[]}`)
+	}))
+	ts.Defer(sink.Close)
+	mode := args[0]
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !re.MatchString(r.URL.Path) {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		switch mode {
+		case "redirect":
+			http.Redirect(w, r, sink.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		case "huge":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"value":[{"displayName":"`)
+			chunk := []byte(strings.Repeat("x", 1<<20))
+			for i := 0; i < 40; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			_, _ = io.WriteString(w, `"}]}`)
+		case "html502":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>")
+		default:
+			ts.Fatalf("hostile: unknown mode %q", mode)
+		}
+	}))
+	ts.Defer(proxy.Close)
+	ts.Setenv("INVICTI_SCIM_GRAPH_URL", proxy.URL)
 }
