@@ -42,7 +42,7 @@ const (
 type emulators struct {
 	tenant  *graphtest.Tenant
 	invicti *invictitest.Server
-	lock    *state.Lock // configlock hold
+	lock    *state.Lock   // configlock hold
 	leaked  *atomic.Int32 // hostile redirect: requests that reached the redirect target with a token
 }
 
