@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +22,7 @@ import (
 	"github.com/invicti-scim/invicti-scim/cmd"
 	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // The end-to-end tests run the real binary (testscript re-executes this test binary as
@@ -34,6 +42,8 @@ const (
 type emulators struct {
 	tenant  *graphtest.Tenant
 	invicti *invictitest.Server
+	lock    *state.Lock   // configlock hold
+	leaked  *atomic.Int32 // hostile redirect: requests that reached the redirect target with a token
 }
 
 func TestScripts(t *testing.T) {
@@ -41,9 +51,11 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":      cmdEmu,
-			"waitfile": cmdWaitFile,
-			"loadenv":  cmdLoadEnv,
+			"emu":        cmdEmu,
+			"waitfile":   cmdWaitFile,
+			"loadenv":    cmdLoadEnv,
+			"configlock": cmdConfigLock,
+			"hostile":    cmdHostile,
 		},
 	})
 }
@@ -107,6 +119,13 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	                                 AuthenticationType, no SyncNotificationSettings)
 //	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
 //	emu token-before-probe           every SCIM query Invicti saw came after a token request
+//	emu add-user UPN NAME            a user; NAME takes Go escapes (\x1b...)
+//	emu rename-app NAME              rename the app behind the tool's back (Go escapes)
+//	emu fault-msg METHOD PATHRE STATUS MESSAGE  fail with this Graph error message (Go escapes)
+//	emu log UPN REASON               a failed provisioning log entry (Go escapes)
+//	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
+//	emu add-registered-app NAME      an App-registrations app, no applicationTemplateId ($FOREIGN_SP)
+//	emu foreign-untouched            every App-registrations app exists, untagged, no job, no secret
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -284,7 +303,144 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) > 3 {
 			ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(list.String()), 0o600))
 		}
+	case "add-app":
+		// A same-named app from the non-gallery template that this tool did not make (no tag).
+		a := e.tenant.AddApp(args[1])
+		ts.Setenv("OTHER_SP", a.ServicePrincipalID)
+	case "add-registered-app":
+		a := e.tenant.AddRegisteredApp(args[1])
+		ts.Setenv("FOREIGN_SP", a.ServicePrincipalID)
+	case "add-user":
+		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b).
+		e.tenant.AddUser(graphtest.User{UserPrincipalName: args[1], DisplayName: unquote(ts, args[2]), AccountEnabled: true})
+	case "rename-app":
+		e.tenant.RenameBehindBack(app().ServicePrincipalID, unquote(ts, args[1]))
+	case "fault-msg":
+		e.tenant.InjectFault(graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3]), Message: unquote(ts, args[4])})
+	case "log":
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: args[1], Action: "create", Status: "failure",
+			ErrorCode: "SystemForCrossDomainIdentityManagementBadResponse", Reason: unquote(ts, args[2]), Time: time.Now()})
+	case "foreign-untouched":
+		// Every App-registrations app still exists, untagged, with no job and no secret.
+		n := 0
+		for _, a := range apps {
+			if a.TemplateID != "" {
+				continue
+			}
+			n++
+			check(a.ServicePrincipalID != "" && !slices.Contains(a.Tags, "invicti-scim") && len(a.Jobs) == 0 && len(a.Secrets) == 0,
+				"foreign app %s touched: sp %q, tags %v, %d jobs, %d secrets", a.DisplayName, a.ServicePrincipalID, a.Tags, len(a.Jobs), len(a.Secrets))
+		}
+		check(n > 0, "no App-registrations app in the tenant")
 	default:
 		ts.Fatalf("emu: unknown command %q", args[0])
 	}
+}
+
+// cmdConfigLock holds the config dir's lock as another invicti-scim run would:
+//
+//	configlock hold      take the lock on $INVICTI_SCIM_CONFIG_DIR (held until release or the end)
+//	configlock release
+func cmdConfigLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: configlock hold|release")
+	}
+	e := ts.Value("emu").(*emulators)
+	switch args[0] {
+	case "hold":
+		l, err := state.Store{Dir: ts.Getenv("INVICTI_SCIM_CONFIG_DIR")}.Lock(context.Background(), 0)
+		ts.Check(err)
+		ts.Defer(func() { _ = l.Unlock() })
+		e.lock = l
+	case "release":
+		if e.lock == nil {
+			ts.Fatalf("configlock release: not held")
+		}
+		ts.Check(e.lock.Unlock())
+		e.lock = nil
+	default:
+		ts.Fatalf("usage: configlock hold|release")
+	}
+}
+
+// unquote reads Go escape sequences in a script argument, so scripts can hold control bytes.
+func unquote(ts *testscript.TestScript, s string) string {
+	u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+	ts.Check(err)
+	return u
+}
+
+// cmdHostile puts a hostile network path between the tool and the emulated Graph: a proxy on
+// loopback that forwards everything except requests whose path matches PATHRE, which it answers
+// itself. It sets INVICTI_SCIM_GRAPH_URL to the proxy.
+//
+//	hostile redirect PATHRE   307 to another port on the same host (Go would forward Authorization)
+//	hostile huge PATHRE       200 application/json with a 40 MiB body
+//	hostile html502 PATHRE    502 text/html, as a proxy's error page
+//	hostile leaked N          exactly N requests reached the redirect target carrying a token
+func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulators)
+	if len(args) != 2 {
+		ts.Fatalf("usage: hostile redirect|huge|html502 PATHRE, or hostile leaked N")
+	}
+	if args[0] == "leaked" {
+		n := 0
+		if e.leaked != nil {
+			n = int(e.leaked.Load())
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if (n == want) == neg {
+			ts.Fatalf("leaked: %d requests carried a token to the redirect target, want %d", n, want)
+		}
+		return
+	}
+	if neg {
+		ts.Fatalf("usage: hostile MODE PATHRE")
+	}
+	re := regexp.MustCompile(args[1])
+	target, err := url.Parse(e.tenant.URL)
+	ts.Check(err)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	if e.leaked == nil {
+		e.leaked = &atomic.Int32{}
+	}
+	leaked := e.leaked
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"value":[]}`)
+	}))
+	ts.Defer(sink.Close)
+	mode := args[0]
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !re.MatchString(r.URL.Path) {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		switch mode {
+		case "redirect":
+			http.Redirect(w, r, sink.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		case "huge":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"value":[{"displayName":"`)
+			chunk := []byte(strings.Repeat("x", 1<<20))
+			for i := 0; i < 40; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			_, _ = io.WriteString(w, `"}]}`)
+		case "html502":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>")
+		default:
+			ts.Fatalf("hostile: unknown mode %q", mode)
+		}
+	}))
+	ts.Defer(proxy.Close)
+	ts.Setenv("INVICTI_SCIM_GRAPH_URL", proxy.URL)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"unicode"
@@ -75,9 +74,9 @@ a line per item (or a list with -o json) so a script can retry just the failures
 
 func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 	if opts.FromFile != "" {
-		data, err := os.ReadFile(opts.FromFile)
+		data, err := readInputFile(opts.FromFile, maxPrincipalFile)
 		if err != nil {
-			return flagErrorf("--from-file %s: %v", opts.FromFile, unwrapPathErr(err))
+			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}
 		users, groups, err := ParsePrincipalFile(strings.NewReader(string(data)))
 		if err != nil {
