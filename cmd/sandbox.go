@@ -217,10 +217,9 @@ func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 		p.Println("Point every command at it:")
 		p.Println("  set -a; . " + opts.EnvFile + "; set +a")
 	} else {
-		p.Println("Point every command at it (sandbox-only values; or use --env-file):")
-		for _, e := range s.EnvVars() {
-			p.Printf("  export %s='%s'\n", e.Key, e.Value)
-		}
+		// Tokens and secrets never reach a terminal, not even the sandbox's: --env-file
+		// carries them to the shell.
+		p.Println("Start it with --env-file FILE to point every command at it (set -a; . FILE; set +a).")
 	}
 	p.Println("Then try:")
 	for _, c := range []string{
