@@ -107,6 +107,10 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	                                 AuthenticationType, no SyncNotificationSettings)
 //	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
 //	emu token-before-probe           every SCIM query Invicti saw came after a token request
+//	emu sso MODE [IDENTIFIER REPLY]  SSO mode ("" = unset) and, given, the app's only identifier and reply URL
+//	emu sso-certs N                  the app has N token-signing certificates
+//	emu age-cert DURATION            every signing certificate now expires after DURATION
+//	emu invicti-email UPN EMAIL      the Invicti user's work e-mail ("" = none)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -285,6 +289,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(list.String()), 0o600))
 		}
 	default:
-		ts.Fatalf("emu: unknown command %q", args[0])
+		if !cmdEmuSSO(ts, e, neg, args) { // sso_emu_test.go
+			ts.Fatalf("emu: unknown command %q", args[0])
+		}
 	}
 }

@@ -140,6 +140,8 @@ Environment:
 		newRotateSecretCmd(f),
 		newTeardownCmd(f),
 		newSandboxCmd(f),
+		newSSOCmd(f),
+		newMappingsCmd(f),
 		newGenDocsCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
