@@ -69,8 +69,8 @@ func (m Mappings) normalize() Mappings {
 		for _, a := range in {
 			a.Source = mappingexpr.Canonical(a.Source)
 			a.Target = strings.TrimSpace(a.Target)
-			if a.FlowType == "" {
-				a.FlowType = "Always"
+			if a.FlowType == "Always" {
+				a.FlowType = "" // the default: left out of files and comparisons
 			}
 			out = append(out, a)
 		}
@@ -275,7 +275,7 @@ func (c *MappingCheck) Fixed() (Mappings, bool) {
 		}
 		i := slices.IndexFunc(m.Users, func(a graph.AttributeMapping) bool { return a.Target == f.Target })
 		if i < 0 {
-			m.Users = append(m.Users, graph.AttributeMapping{Target: f.Target, Source: f.Fix, FlowType: "Always"})
+			m.Users = append(m.Users, graph.AttributeMapping{Target: f.Target, Source: f.Fix})
 		} else {
 			m.Users[i].Source = f.Fix
 		}
