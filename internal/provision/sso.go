@@ -266,6 +266,13 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 		res.Certificate = c.certInfo(cert.SigningKey)
 		res.Certificate.PEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.DER}))
 	} else if active != nil {
+		// A certificate exists but is not the preferred one (an earlier run stopped between
+		// creating and activating it): activate it rather than make another.
+		if step("activate token-signing certificate", !strings.EqualFold(sso.Thumbprint, active.Thumbprint), active.Thumbprint) {
+			if err := c.Graph.SetSigningThumbprint(ctx, req.ServicePrincipalID, active.Thumbprint); err != nil {
+				return res, err
+			}
+		}
 		res.Certificate = c.certInfo(*active)
 	}
 	res.Enabled, res.Mode = true, "saml"
