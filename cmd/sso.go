@@ -95,21 +95,27 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	if opts.Disable && (opts.Identifier != "" || opts.ReplyURL != "" || opts.NewCertificate || opts.CertOut != "" || opts.PrintCert) {
 		return flagErrorf("--disable takes no --identifier, --reply-url, --new-certificate, --cert-out or --print-cert")
 	}
-	s, err := openApp(ctx, f, &opts.graph, opts.app)
-	defer s.stop()
+	// The inputs are checked (and asked for) before any Graph call: the Invicti host comes
+	// from the state file.
+	_, st, err := f.loadState()
 	if err != nil {
 		return err
 	}
 	host := ""
-	if s.st.Invicti != nil && s.st.Invicti.BaseURL != "" {
-		if u, err := url.Parse(s.st.Invicti.BaseURL); err == nil {
+	if st.Invicti != nil && st.Invicti.BaseURL != "" {
+		if u, err := url.Parse(st.Invicti.BaseURL); err == nil {
 			host = u.Host
 		}
 	}
 	if !opts.Disable {
-		if err := askSSOInput(ctx, f, s, opts, host); err != nil {
+		if err := askSSOInput(ctx, f, opts, host); err != nil {
 			return err
 		}
+	}
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
+	if err != nil {
+		return err
 	}
 	req, err := ssoRequest(ctx, s.conn.Client, s.st, s.spID)
 	if err != nil {
@@ -148,7 +154,7 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 }
 
 // askSSOInput validates --identifier and --reply-url, asking for them when interactive.
-func askSSOInput(ctx context.Context, f *Factory, s *appSession, opts *ssoOptions, host string) error {
+func askSSOInput(ctx context.Context, f *Factory, opts *ssoOptions, host string) error {
 	for _, in := range []struct {
 		flag, title, desc string
 		v                 *string
@@ -160,7 +166,6 @@ func askSSOInput(ctx context.Context, f *Factory, s *appSession, opts *ssoOption
 			if !f.CanPrompt() {
 				return flagErrorf("%s is required: copy it from %s", in.flag, in.desc)
 			}
-			s.sp.Stop()
 			val, err := wizard.AskText(ctx, f.wizardIO(), in.title, in.desc, "", func(v string) error {
 				_, err := provision.ValidateSSOURL(in.flag, v, host)
 				return err
