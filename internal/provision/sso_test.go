@@ -26,8 +26,10 @@ func (f *fakeSSO) err(op string) error {
 	return nil
 }
 
-func (f *fakeSSO) ServicePrincipalSSO(context.Context, string) (graph.SPSSO, error) { return f.sso, nil }
-func (f *fakeSSO) ApplicationSAML(context.Context, string) (graph.AppSAML, error)   { return f.app, nil }
+func (f *fakeSSO) ServicePrincipalSSO(context.Context, string) (graph.SPSSO, error) {
+	return f.sso, nil
+}
+func (f *fakeSSO) ApplicationSAML(context.Context, string) (graph.AppSAML, error) { return f.app, nil }
 func (f *fakeSSO) SetSSOMode(_ context.Context, _, mode string) error {
 	f.writes = append(f.writes, "mode="+mode)
 	f.sso.Mode = mode
