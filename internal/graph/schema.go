@@ -205,19 +205,40 @@ func (c *Client) PutSchema(ctx context.Context, spID, jobID string, s JobSchema,
 	return c.raw(ctx, "PUT synchronization schema", http.MethodPut, c.syncPath(spID)+"/jobs/"+PathEscape(jobID)+"/schema", nil, doc, nil)
 }
 
-// SourceUserSelect is what SourceUser reads: the user attributes that provisioning mappings
+// SourceUserSelect is what SourceUsers reads: the user attributes that provisioning mappings
 // commonly use as sources.
 var SourceUserSelect = []string{"id", "userPrincipalName", "mail", "mailNickname", "displayName", "givenName",
 	"surname", "accountEnabled", "userType", "otherMails", "jobTitle", "preferredLanguage"}
 
-// SourceUser reads a user's mapping-relevant attributes as name → value (Graph's property
-// names; an absent or null property is missing). otherMails gives its first entry.
-func (c *Client) SourceUser(ctx context.Context, id string) (map[string]string, error) {
-	var raw map[string]any
-	q := url.Values{"$select": {strings.Join(SourceUserSelect, ",")}}
-	if err := c.raw(ctx, "get user "+id, http.MethodGet, "/users/"+PathEscape(id), q, nil, &raw); err != nil {
-		return nil, err
+// SourceUsers reads users' mapping-relevant attributes, in the order of ids, as name → value
+// (Graph's property names; an absent, null or empty property is missing; otherMails gives its
+// first entry; objectId repeats id under the schema's name). The reads go in $batch round
+// trips of 20 (json-batching.md), four at a time, retrying throttled items.
+func (c *Client) SourceUsers(ctx context.Context, ids []string) ([]map[string]string, error) {
+	reqs := make([]BatchRequest, len(ids))
+	q := url.Values{"$select": {strings.Join(SourceUserSelect, ",")}}.Encode()
+	for i, id := range ids {
+		reqs[i] = BatchRequest{ID: strconv.Itoa(i + 1), Method: http.MethodGet, URL: "/users/" + PathEscape(id) + "?" + q}
 	}
+	res, _, err := c.BatchAll(ctx, reqs, 4, 6)
+	if err != nil {
+		return nil, fmt.Errorf("read users' attributes: %w", err)
+	}
+	out := make([]map[string]string, len(ids))
+	for i, r := range res {
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("read user %s: %w", ids[i], err)
+		}
+		var raw map[string]any
+		if err := r.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("read user %s: decode answer: %w", ids[i], err)
+		}
+		out[i] = sourceAttrs(raw)
+	}
+	return out, nil
+}
+
+func sourceAttrs(raw map[string]any) map[string]string {
 	out := map[string]string{}
 	for k, v := range raw {
 		switch x := v.(type) {
@@ -238,5 +259,5 @@ func (c *Client) SourceUser(ctx context.Context, id string) (map[string]string, 
 	if id, ok := out["id"]; ok {
 		out["objectId"] = id // the provisioning schema's name for the object id
 	}
-	return out, nil
+	return out
 }

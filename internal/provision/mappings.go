@@ -25,7 +25,7 @@ type MappingsGraph interface {
 	PutSchema(ctx context.Context, spID, jobID string, s graph.JobSchema, objects []graph.ObjectMapping) error
 	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
 	GroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
-	SourceUser(ctx context.Context, id string) (map[string]string, error)
+	SourceUsers(ctx context.Context, ids []string) ([]map[string]string, error)
 }
 
 // Mappings is the tool's view of the job's user and group attribute mappings: what `mappings
@@ -336,11 +336,11 @@ func CheckMappings(ctx context.Context, g MappingsGraph, spID, jobID string) (*M
 		}
 		targets = append(targets, t)
 	}
-	for _, id := range ids {
-		attrs, err := g.SourceUser(ctx, id)
-		if err != nil {
-			return nil, err
-		}
+	users, err := g.SourceUsers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, attrs := range users {
 		res.UsersChecked++
 		get := func(name string) string {
 			for k, v := range attrs {

@@ -77,8 +77,12 @@ func (f *fakeMappings) Assignments(context.Context, string) ([]graph.Assignment,
 func (f *fakeMappings) GroupMembers(_ context.Context, id string) ([]graph.User, error) {
 	return f.members[id], nil
 }
-func (f *fakeMappings) SourceUser(_ context.Context, id string) (map[string]string, error) {
-	return f.attrs[id], nil
+func (f *fakeMappings) SourceUsers(_ context.Context, ids []string) ([]map[string]string, error) {
+	var out []map[string]string
+	for _, id := range ids {
+		out = append(out, f.attrs[id])
+	}
+	return out, nil
 }
 
 func TestCheckMappingsFindsUsersWithoutMail(t *testing.T) {
