@@ -223,7 +223,11 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	}
 
 	// 1. The SSO mode.
-	if step("single sign-on mode saml", sso.Mode != "saml", "was "+dashIfEmpty(sso.Mode)) {
+	modeDetail := "already saml"
+	if sso.Mode != "saml" {
+		modeDetail = "was " + dashIfEmpty(sso.Mode)
+	}
+	if step("single sign-on mode saml", sso.Mode != "saml", modeDetail) {
 		if err := c.Graph.SetSSOMode(ctx, req.ServicePrincipalID, "saml"); err != nil {
 			return res, err
 		}
@@ -254,7 +258,11 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	case req.NewCertificate:
 		reason = "--new-certificate"
 	}
-	if step("token-signing certificate", reason != "", dashIfEmpty(reason)) {
+	certDetail := reason
+	if reason == "" {
+		certDetail = fmt.Sprintf("%s valid until %s", active.Thumbprint, active.End.Format("2006-01-02"))
+	}
+	if step("token-signing certificate", reason != "", certDetail) {
 		cert, err := c.Graph.AddTokenSigningCertificate(ctx, req.ServicePrincipalID, SSOCertSubject, time.Time{})
 		if err != nil {
 			return res, err
@@ -268,7 +276,8 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	} else if active != nil {
 		// A certificate exists but is not the preferred one (an earlier run stopped between
 		// creating and activating it): activate it rather than make another.
-		if step("activate token-signing certificate", !strings.EqualFold(sso.Thumbprint, active.Thumbprint), active.Thumbprint) {
+		if !strings.EqualFold(sso.Thumbprint, active.Thumbprint) &&
+			step("activate token-signing certificate", true, active.Thumbprint) {
 			if err := c.Graph.SetSigningThumbprint(ctx, req.ServicePrincipalID, active.Thumbprint); err != nil {
 				return res, err
 			}
@@ -285,7 +294,7 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 
 func (c *SSOConfigurator) disable(ctx context.Context, req SSORequest, sso graph.SPSSO, app graph.AppSAML, res *SSOResult,
 	step func(string, bool, string) bool) (*SSOResult, error) {
-	if step("single sign-on mode off", sso.Mode == "saml", "was "+dashIfEmpty(sso.Mode)) {
+	if step("single sign-on mode off", sso.Mode == "saml", "now "+dashIfEmpty(sso.Mode)) {
 		if err := c.Graph.SetSSOMode(ctx, req.ServicePrincipalID, ""); err != nil {
 			return res, err
 		}
