@@ -86,7 +86,7 @@ type SSOResult struct {
 	IdentifierURIs []string        `json:"identifierUris"`
 	ReplyURLs      []string        `json:"replyUrls"`
 	Certificate    *SSOCertificate `json:"certificate,omitempty"`
-	Steps          []SSOStep       `json:"steps"`
+	Steps          []SSOStep       `json:"steps,omitempty"`
 	Changed        bool            `json:"changed"`
 	DryRun         bool            `json:"dryRun,omitempty"`
 	// For Invicti: SAML 2.0 Endpoint, IdP Identifier; and the metadata URL Entra publishes.
