@@ -126,6 +126,10 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
 //	emu add-registered-app NAME      an App-registrations app, no applicationTemplateId ($FOREIGN_SP)
 //	emu foreign-untouched            every App-registrations app exists, untagged, no job, no secret
+//	emu sso MODE [IDENTIFIER REPLY]  SSO mode ("" = unset) and, given, the app's only identifier and reply URL
+//	emu sso-certs N                  the app has N token-signing certificates
+//	emu age-cert DURATION            every signing certificate now expires after DURATION
+//	emu invicti-email UPN EMAIL      the Invicti user's work e-mail ("" = none)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -333,7 +337,9 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		check(n > 0, "no App-registrations app in the tenant")
 	default:
-		ts.Fatalf("emu: unknown command %q", args[0])
+		if !cmdEmuSSO(ts, e, neg, args) { // sso_emu_test.go
+			ts.Fatalf("emu: unknown command %q", args[0])
+		}
 	}
 }
 

@@ -73,6 +73,8 @@ var commandPermissions = []struct {
 	{"status / job / rotate-secret", []string{provision.PermSync}},
 	{"logs", []string{provision.PermAuditLog}},
 	{"teardown", []string{provision.PermApplication}},
+	{"sso", []string{provision.PermApplication}},
+	{"mappings", []string{provision.PermSync, provision.PermUsers, provision.PermGroups}},
 }
 
 // Directory roles that can configure provisioning, by template id.
@@ -297,12 +299,18 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			if st.App.JobID != "" {
 				if _, err := conn.Client.Job(ctx, st.App.ServicePrincipalID, st.App.JobID); err == nil {
 					add(doctorCheck{Name: "Job in state", OK: true, Detail: st.App.JobID + " exists"})
+					// mappings check (sso_checks.go).
+					sp.Set("Checking the attribute mappings")
+					add(mappingsDoctorCheck(ctx, conn, st.App.ServicePrincipalID, st.App.JobID))
 				} else if graph.IsNotFound(err) {
 					add(doctorCheck{Name: "Job in state", Detail: st.App.JobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
 				} else {
 					add(doctorCheck{Name: "Job in state", Detail: explainGraph(err), Fix: "needs " + provision.PermSync})
 				}
 			}
+			// SAML single sign-on (sso_checks.go).
+			sp.Set("Checking single sign-on")
+			add(ssoDoctorCheck(ctx, f, conn, st, st.App.ServicePrincipalID))
 		case graph.IsNotFound(err):
 			add(doctorCheck{Name: "App in state", Detail: "the app recorded in state (servicePrincipal " + st.App.ServicePrincipalID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
 		default:

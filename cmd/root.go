@@ -162,6 +162,8 @@ Environment:
 		newRotateSecretCmd(f),
 		newTeardownCmd(f),
 		newSandboxCmd(f),
+		newSSOCmd(f),
+		newMappingsCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.

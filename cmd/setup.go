@@ -231,6 +231,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	out := &setupOutcome{SetupResult: res}
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
 		out.Extras, err = assignAfterSetup(ctx, conn, res, opts, sp)
+		if err == nil {
+			mappingsAfterAssign(ctx, f, conn, res.ServicePrincipalID, res.JobID) // mappings_hook.go
+		}
 	}
 	if opts.Sandbox {
 		out.Sandbox = sandboxReport(f)

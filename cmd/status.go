@@ -21,7 +21,9 @@ type statusOptions struct {
 type statusJSON struct {
 	*provision.Status
 	Invicti *layerJSON `json:"invicti"`
-	OK      bool       `json:"ok"`
+	// SSO is the app's SAML single sign-on state (sso_checks.go); nil when it could not be read.
+	SSO *provision.SSOResult `json:"sso,omitempty"`
+	OK  bool                 `json:"ok"`
 }
 
 func newStatusCmd(f *Factory) *cobra.Command {
@@ -65,6 +67,15 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 		return err
 	}
 	out := statusJSON{Status: status}
+	if status.Health != provision.Missing {
+		sp.Set("Reading single sign-on")
+		if sso, err := readSSO(ctx, f, s.conn, st, s.spID); err == nil {
+			out.SSO = sso
+			if _, problem := ssoStatusLines(sso); problem != "" {
+				status.Problems = append(status.Problems, problem)
+			}
+		}
+	}
 	// The Invicti side, when a secret is at hand; status never prompts for it.
 	in, ierr := opts.invicti.resolve(ctx, f, &st, false)
 	if ierr == nil {
@@ -170,6 +181,10 @@ func printStatus(f *Factory, s statusJSON) {
 		}
 	}
 	add("Assigned", plural(s.AssignedUsers, "user")+", "+plural(s.AssignedGroups, "group"))
+	ssoLines, _ := ssoStatusLines(s.SSO)
+	for _, l := range ssoLines {
+		add(l[0], l[1])
+	}
 	if s.Invicti != nil {
 		switch {
 		case s.Invicti.Skipped:

@@ -25,6 +25,7 @@ type application struct {
 	roles                              []appRole
 	created                            time.Time
 	sp                                 *servicePrincipal
+	identifierURIs, redirectURIs       []string // SAML identifier and reply URLs (sso.go)
 }
 
 type servicePrincipal struct {
@@ -39,6 +40,9 @@ type servicePrincipal struct {
 	jobs                               []*job
 	assignments                        []*assignment
 	replFlip                           int
+	ssoMode                            *string   // preferredSingleSignOnMode (sso.go)
+	signingThumbprint                  string    // preferredTokenSigningKeyThumbprint
+	keyCreds                           []keyCred // token-signing certificates
 }
 
 type secret struct{ key, value string }
@@ -121,36 +125,45 @@ func rolesJSON(roles []appRole) []map[string]any {
 var spProps = []string{"id", "deletedDateTime", "accountEnabled", "appDisplayName", "appId", "applicationTemplateId",
 	"appOwnerOrganizationId", "appRoleAssignmentRequired", "appRoles", "displayName", "homepage", "loginUrl",
 	"logoutUrl", "notes", "notificationEmailAddresses", "preferredSingleSignOnMode", "replyUrls",
-	"servicePrincipalNames", "servicePrincipalType", "signInAudience", "tags", "oauth2PermissionScopes"}
+	"servicePrincipalNames", "servicePrincipalType", "signInAudience", "tags", "oauth2PermissionScopes",
+	"keyCredentials", "preferredTokenSigningKeyThumbprint"}
 
 func (t *Tenant) spJSON(sp *servicePrincipal) map[string]any {
-	var notes any
+	var notes, ssoMode, thumb any
 	if sp.notes != nil {
 		notes = *sp.notes
 	}
+	if sp.ssoMode != nil {
+		ssoMode = *sp.ssoMode
+	}
+	if sp.signingThumbprint != "" {
+		thumb = sp.signingThumbprint
+	}
 	return map[string]any{
-		"id":                         sp.id,
-		"deletedDateTime":            nil,
-		"accountEnabled":             true,
-		"appDisplayName":             sp.app.displayName,
-		"appId":                      sp.appID,
-		"applicationTemplateId":      nullable(sp.templateID),
-		"appOwnerOrganizationId":     t.tenantID,
-		"appRoleAssignmentRequired":  sp.assignmentRequired,
-		"appRoles":                   rolesJSON(sp.roles),
-		"displayName":                sp.displayName,
-		"homepage":                   nil,
-		"loginUrl":                   nil,
-		"logoutUrl":                  nil,
-		"notes":                      notes,
-		"notificationEmailAddresses": []string{},
-		"preferredSingleSignOnMode":  nil,
-		"replyUrls":                  []string{},
-		"servicePrincipalNames":      []string{sp.appID},
-		"servicePrincipalType":       "Application",
-		"signInAudience":             "AzureADMyOrg",
-		"tags":                       slices.Clone(sp.tags),
-		"oauth2PermissionScopes":     []any{},
+		"id":                                 sp.id,
+		"deletedDateTime":                    nil,
+		"accountEnabled":                     true,
+		"appDisplayName":                     sp.app.displayName,
+		"appId":                              sp.appID,
+		"applicationTemplateId":              nullable(sp.templateID),
+		"appOwnerOrganizationId":             t.tenantID,
+		"appRoleAssignmentRequired":          sp.assignmentRequired,
+		"appRoles":                           rolesJSON(sp.roles),
+		"displayName":                        sp.displayName,
+		"homepage":                           nil,
+		"loginUrl":                           nil,
+		"logoutUrl":                          nil,
+		"notes":                              notes,
+		"notificationEmailAddresses":         []string{},
+		"preferredSingleSignOnMode":          ssoMode,
+		"preferredTokenSigningKeyThumbprint": thumb,
+		"keyCredentials":                     keyCredsJSON(sp.keyCreds),
+		"replyUrls":                          slices.Clone(sp.app.redirectURIs),
+		"servicePrincipalNames":              []string{sp.appID},
+		"servicePrincipalType":               "Application",
+		"signInAudience":                     "AzureADMyOrg",
+		"tags":                               slices.Clone(sp.tags),
+		"oauth2PermissionScopes":             []any{},
 	}
 }
 
@@ -169,9 +182,9 @@ func (t *Tenant) appJSON(a *application) map[string]any {
 		"notes":                 nil,
 		"signInAudience":        "AzureADMyOrg",
 		"tags":                  []string{},
-		"identifierUris":        []string{},
+		"identifierUris":        append([]string{}, a.identifierURIs...),
 		"appRoles":              rolesJSON(a.roles),
-		"web": map[string]any{"homePageUrl": nil, "logoutUrl": nil, "redirectUris": []string{},
+		"web": map[string]any{"homePageUrl": nil, "logoutUrl": nil, "redirectUris": append([]string{}, a.redirectURIs...),
 			"implicitGrantSettings": map[string]any{"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false}},
 	}
 }
@@ -321,8 +334,12 @@ func hSPPatch(t *Tenant, req *request, p params) *response {
 	if e != nil {
 		return t.errorResponse(req, e)
 	}
-	body, e := req.bodyObject("servicePrincipal", "tags", "displayName", "notes", "appRoleAssignmentRequired")
+	body, e := req.bodyObject("servicePrincipal", "tags", "displayName", "notes", "appRoleAssignmentRequired",
+		"preferredSingleSignOnMode", "preferredTokenSigningKeyThumbprint")
 	if e != nil {
+		return t.errorResponse(req, e)
+	}
+	if e := patchSPSSO(sp, body); e != nil {
 		return t.errorResponse(req, e)
 	}
 	var (

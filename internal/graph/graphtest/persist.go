@@ -30,6 +30,7 @@ type appSnapshot struct {
 	Roles                              []roleSnapshot
 	Created                            time.Time
 	SP                                 *spSnapshot `json:",omitempty"`
+	IdentifierURIs, RedirectURIs       []string    `json:",omitempty"`
 }
 
 type spSnapshot struct {
@@ -42,6 +43,9 @@ type spSnapshot struct {
 	Secrets                            [][2]string
 	Jobs                               []jobSnapshot
 	Assignments                        []assignmentSnapshot
+	SSOMode                            *string   `json:",omitempty"`
+	SigningThumbprint                  string    `json:",omitempty"`
+	KeyCreds                           []keyCred `json:",omitempty"`
 }
 
 type jobSnapshot struct {
@@ -54,6 +58,7 @@ type jobSnapshot struct {
 	StartCalls, StartWhileActive        int
 	PodTimes                            []time.Time
 	EntryCounts                         map[string]int
+	UserMappings, GroupMappings         []mapping `json:",omitempty"`
 }
 
 type quarantineSnapshot struct {
@@ -132,17 +137,20 @@ func (t *Tenant) Snapshot() ([]byte, error) {
 		s.Groups = append(s.Groups, copyGroup(g))
 	}
 	for _, a := range t.apps {
-		as := appSnapshot{ID: a.id, AppID: a.appID, DisplayName: a.displayName, TemplateID: a.templateID, Roles: rolesOut(a.roles), Created: a.created}
+		as := appSnapshot{ID: a.id, AppID: a.appID, DisplayName: a.displayName, TemplateID: a.templateID, Roles: rolesOut(a.roles), Created: a.created,
+			IdentifierURIs: a.identifierURIs, RedirectURIs: a.redirectURIs}
 		if sp := a.sp; sp != nil {
 			ss := &spSnapshot{ID: sp.id, AppID: sp.appID, DisplayName: sp.displayName, TemplateID: sp.templateID, Tags: sp.tags,
-				Notes: sp.notes, Roles: rolesOut(sp.roles), AssignmentRequired: sp.assignmentRequired, Created: sp.created}
+				Notes: sp.notes, Roles: rolesOut(sp.roles), AssignmentRequired: sp.assignmentRequired, Created: sp.created,
+				SSOMode: sp.ssoMode, SigningThumbprint: sp.signingThumbprint, KeyCreds: sp.keyCreds}
 			for _, sec := range sp.secrets {
 				ss.Secrets = append(ss.Secrets, [2]string{sec.key, sec.value})
 			}
 			for _, j := range sp.jobs {
 				js := jobSnapshot{ID: j.id, TemplateID: j.templateID, RuleID: j.ruleID, Created: j.created, ScheduleState: j.scheduleState,
 					Interval: j.interval, StatusCode: j.statusCode, SteadyFirst: j.steadyFirst, SteadyLast: j.steadyLast,
-					StartCalls: j.startCalls, StartWhileActive: j.startWhileActive, PodTimes: j.podTimes, EntryCounts: j.entryCounts}
+					StartCalls: j.startCalls, StartWhileActive: j.startWhileActive, PodTimes: j.podTimes, EntryCounts: j.entryCounts,
+					UserMappings: j.userMappings, GroupMappings: j.groupMappings}
 				if q := j.quarantine; q != nil {
 					js.Quarantine = &quarantineSnapshot{q.reason, q.currentBegan, q.nextAttempt, q.seriesBegan, q.seriesCount, q.errCode, q.errMessage}
 				}
@@ -205,17 +213,20 @@ func (t *Tenant) Restore(data []byte) error {
 		t.groups = append(t.groups, &g)
 	}
 	for _, as := range s.Apps {
-		a := &application{id: as.ID, appID: as.AppID, displayName: as.DisplayName, templateID: as.TemplateID, roles: rolesIn(as.Roles), created: as.Created}
+		a := &application{id: as.ID, appID: as.AppID, displayName: as.DisplayName, templateID: as.TemplateID, roles: rolesIn(as.Roles), created: as.Created,
+			identifierURIs: as.IdentifierURIs, redirectURIs: as.RedirectURIs}
 		if ss := as.SP; ss != nil {
 			sp := &servicePrincipal{id: ss.ID, appID: ss.AppID, displayName: ss.DisplayName, templateID: ss.TemplateID, app: a, tags: ss.Tags,
-				notes: ss.Notes, roles: rolesIn(ss.Roles), assignmentRequired: ss.AssignmentRequired, created: ss.Created}
+				notes: ss.Notes, roles: rolesIn(ss.Roles), assignmentRequired: ss.AssignmentRequired, created: ss.Created,
+				ssoMode: ss.SSOMode, signingThumbprint: ss.SigningThumbprint, keyCreds: ss.KeyCreds}
 			for _, kv := range ss.Secrets {
 				sp.secrets = append(sp.secrets, secret{key: kv[0], value: kv[1]})
 			}
 			for _, js := range ss.Jobs {
 				j := &job{id: js.ID, templateID: js.TemplateID, ruleID: js.RuleID, created: js.Created, scheduleState: js.ScheduleState,
 					interval: js.Interval, statusCode: js.StatusCode, steadyFirst: js.SteadyFirst, steadyLast: js.SteadyLast,
-					startCalls: js.StartCalls, startWhileActive: js.StartWhileActive, podTimes: js.PodTimes, entryCounts: js.EntryCounts}
+					startCalls: js.StartCalls, startWhileActive: js.StartWhileActive, podTimes: js.PodTimes, entryCounts: js.EntryCounts,
+					userMappings: js.UserMappings, groupMappings: js.GroupMappings}
 				if q := js.Quarantine; q != nil {
 					j.quarantine = &quarantine{q.Reason, q.CurrentBegan, q.NextAttempt, q.SeriesBegan, q.SeriesCount, q.ErrCode, q.ErrMessage}
 				}

@@ -101,6 +101,7 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 		p.appID = s[1]
 		return methods{
 			"GET":    {perms: permAppRead, fn: hAppGet},
+			"PATCH":  {perms: permAppWrite, write: true, fn: hAppPatch},
 			"DELETE": {perms: permAppWrite, write: true, fn: hAppDelete},
 		}, p, tooLong(2)
 
@@ -131,6 +132,9 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 			}, p, tooLong(4)
 		case eq(s[2], "synchronization"):
 			return t.routeSync(s, p)
+		case eq(s[2], "addTokenSigningCertificate"):
+			// serviceprincipal-addtokensigningcertificate.md: Application.ReadWrite.All.
+			return methods{"POST": {perms: permAppWrite, write: true, fn: hAddTokenSigningCertificate}}, p, tooLong(3)
 		}
 		return nil, p, segmentNotFound(s[2])
 
@@ -230,7 +234,7 @@ func (t *Tenant) routeSync(s []string, p params) (methods, params, *apiError) {
 	}
 	switch {
 	case eq(s[5], "schema"):
-		return methods{"GET": rd(hJobSchema)}, p, tooLong(6)
+		return methods{"GET": rd(hJobSchema), "PUT": wr(hJobSchemaPut)}, p, tooLong(6)
 	case eq(s[5], "start"):
 		return methods{"POST": wr(hJobStart)}, p, tooLong(6)
 	case eq(s[5], "pause"):

@@ -321,6 +321,7 @@ type podPlan struct {
 	members                    []User
 	entitled                   bool
 	creds                      map[string]string
+	userMaps                   []mapping // the job's user mappings (mappings.go)
 }
 
 // userOutcome is the verdict for one user (or the group itself).
@@ -358,7 +359,7 @@ func hProvisionOnDemand(t *Tenant, req *request, p params) *response {
 			main = t.importSteps(plan)
 			main.result, main.action, main.errorCode, main.errorMessage = "Failure", "Other", e.code, e.message
 		case plan.kind == "User":
-			main = t.provisionUser(req.ctx, c, token, plan.user)
+			main = t.provisionUser(req.ctx, c, token, plan.user, plan.userMaps)
 		default:
 			main, members = t.provisionGroup(req.ctx, c, token, plan)
 		}
@@ -553,7 +554,7 @@ func (t *Tenant) podPlan(req *request, p params) (*podPlan, *apiError) {
 	}
 
 	plan := &podPlan{spID: sp.id, spName: sp.displayName, appID: sp.appID, jobID: j.id, kind: typeName,
-		creds: sp.secretMap()}
+		creds: sp.secretMap(), userMaps: j.userMaps()}
 	if typeName == "User" {
 		u := t.findUser(objectID)
 		if u == nil {
@@ -678,33 +679,46 @@ func failureCode(status int) string {
 	return codeBadRequest
 }
 
-// desiredUser is the SCIM representation Entra's default attribute mappings produce.
-// desiredUser is what the default mapping sends for a user. The default user mapping takes
-// emails[type eq "work"].value from mail (use-scim-to-provision-users-and-groups.md, the
-// attribute table), and Entra sends no attribute whose source is empty: a user without a
-// mailbox gets no emails value (no fallback to the UPN unless the mapping says so).
-func desiredUser(u User) map[string]any {
+// desiredUser is what the job's user mappings send for a user (mappings.go evaluates them).
+// With the default mapping emails[type eq "work"].value comes from mail
+// (use-scim-to-provision-users-and-groups.md, the attribute table), and Entra sends no
+// attribute whose source is empty: a user without a mailbox gets no emails value unless the
+// mapping falls back, e.g. Coalesce([mail], [userPrincipalName]). active follows the account.
+func desiredUser(u User, maps []mapping) map[string]any {
+	v := mappedUser(u, maps)
 	m := map[string]any{
-		"schemas":     []string{scimUserSchema},
-		"userName":    u.UserPrincipalName,
-		"active":      u.AccountEnabled,
-		"displayName": u.DisplayName,
-		"externalId":  u.MailNickname,
+		"schemas": []string{scimUserSchema},
+		"active":  u.AccountEnabled,
 	}
-	if u.Mail != "" {
-		m["emails"] = []map[string]any{{"type": "work", "primary": true, "value": u.Mail}}
+	for target, key := range map[string]string{"userName": "userName", "displayName": "displayName", "externalId": "externalId"} {
+		if v[target] != "" {
+			m[key] = v[target]
+		}
+	}
+	if mail := v[`emails[type eq "work"].value`]; mail != "" {
+		m["emails"] = []map[string]any{{"type": "work", "primary": true, "value": mail}}
 	}
 	name := map[string]any{}
-	if u.GivenName != "" {
-		name["givenName"] = u.GivenName
+	if g := v["name.givenName"]; g != "" {
+		name["givenName"] = g
 	}
-	if u.Surname != "" {
-		name["familyName"] = u.Surname
+	if f := v["name.familyName"]; f != "" {
+		name["familyName"] = f
 	}
 	if len(name) > 0 {
 		m["name"] = name
 	}
 	return m
+}
+
+// wantEmail is the work e-mail a desiredUser carries ("" when none).
+func wantEmail(want map[string]any) string {
+	list, _ := want["emails"].([]map[string]any)
+	if len(list) == 0 {
+		return ""
+	}
+	s, _ := list[0]["value"].(string)
+	return s
 }
 
 func strField(m map[string]any, path ...string) string {
@@ -747,7 +761,7 @@ func activeField(m map[string]any) bool {
 }
 
 // provisionUser matches and creates or updates one user in the SCIM target.
-func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u User) userOutcome {
+func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u User, maps []mapping) userOutcome {
 	o := t.importSteps(&podPlan{kind: "User", user: u})
 	add := func(name, typ, status, desc string) {
 		o.steps = append(o.steps, step{name: name, typ: typ, status: status, description: desc, at: t.now(),
@@ -778,7 +792,7 @@ func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u
 		o.errorMessage = "The SCIM endpoint did not return a ListResponse. " + lookup.describe()
 		return o
 	}
-	want := desiredUser(u)
+	want := desiredUser(u, maps)
 	if len(found) == 0 {
 		add("EntryImportByMatch", "Matching", "Success",
 			fmt.Sprintf("User '%s' was not found in %s", u.UserPrincipalName, targetDirectory))
@@ -793,11 +807,11 @@ func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u
 		o.targetID = strField(res, "id")
 		add("EntryExportAdd", "Export", "Success", fmt.Sprintf("User '%s' was created in %s", u.UserPrincipalName, targetDirectory))
 		o.result, o.created = "Success", true
-		email := strField(want["emails"].([]map[string]any)[0], "value")
 		o.modified = []modProp{
-			{"userName", nil, u.UserPrincipalName}, {"active", nil, boolString(u.AccountEnabled)},
-			{"displayName", nil, u.DisplayName}, {`emails[type eq "work"].value`, nil, email},
-			{"name.givenName", nil, u.GivenName}, {"name.familyName", nil, u.Surname}, {"externalId", nil, u.MailNickname},
+			{"userName", nil, strField(want, "userName")}, {"active", nil, boolString(u.AccountEnabled)},
+			{"displayName", nil, strField(want, "displayName")}, {`emails[type eq "work"].value`, nil, wantEmail(want)},
+			{"name.givenName", nil, strField(want, "name", "givenName")}, {"name.familyName", nil, strField(want, "name", "familyName")},
+			{"externalId", nil, strField(want, "externalId")},
 		}
 		return o
 	}
@@ -818,14 +832,18 @@ func (t *Tenant) provisionUser(ctx context.Context, c scimCreds, token string, u
 		o.modified = append(o.modified, modProp{path, old, newVal})
 	}
 	diff("active", activeField(cur), u.AccountEnabled)
-	diff("displayName", strField(cur, "displayName"), u.DisplayName)
-	if u.GivenName != "" {
-		diff("name.givenName", strField(cur, "name", "givenName"), u.GivenName)
+	if d := strField(want, "displayName"); d != "" {
+		diff("displayName", strField(cur, "displayName"), d)
 	}
-	if u.Surname != "" {
-		diff("name.familyName", strField(cur, "name", "familyName"), u.Surname)
+	if g := strField(want, "name", "givenName"); g != "" {
+		diff("name.givenName", strField(cur, "name", "givenName"), g)
 	}
-	diff(`emails[type eq "work"].value`, workEmail(cur), strField(want["emails"].([]map[string]any)[0], "value"))
+	if f := strField(want, "name", "familyName"); f != "" {
+		diff("name.familyName", strField(cur, "name", "familyName"), f)
+	}
+	if mail := wantEmail(want); mail != "" {
+		diff(`emails[type eq "work"].value`, workEmail(cur), mail)
+	}
 	if len(ops) == 0 {
 		add("EntrySynchronizationSkip", "Export", "Skipped", "The state of the user in both the source and target systems already match.")
 		o.result, o.action, o.errorCode = "Skipped", "Other", "RedundantExport"
@@ -862,7 +880,7 @@ func (t *Tenant) provisionGroup(ctx context.Context, c scimCreds, token string, 
 	var members []userOutcome
 	var memberIDs []string
 	for _, u := range plan.members {
-		mo := t.provisionUser(ctx, c, token, u)
+		mo := t.provisionUser(ctx, c, token, u, plan.userMaps)
 		members = append(members, mo)
 		if mo.result == "Failure" {
 			o.result, o.errorCode = "Failure", mo.errorCode

@@ -66,6 +66,8 @@ type job struct {
 	startCalls, startWhileActive  int
 	podTimes                      []time.Time
 	entryCounts                   map[string]int
+	// userMappings and groupMappings are what a schema PUT saved; nil means Entra's defaults.
+	userMappings, groupMappings []mapping
 }
 
 type quarantine struct {
@@ -244,41 +246,19 @@ func jobJSON(j *job) map[string]any {
 	}
 }
 
-func attrMapping(source, target string, matching bool) map[string]any {
-	prec := 0
-	if matching {
-		prec = 1
-	}
-	return map[string]any{
-		"defaultValue": nil, "exportMissingReferences": false, "flowBehavior": "FlowWhenChanged", "flowType": "Always",
-		"matchingPriority": prec, "targetAttributeName": target,
-		"source": map[string]any{"expression": "[" + source + "]", "name": source, "type": "Attribute", "parameters": []any{}},
-	}
-}
-
 func jobSchemaJSON(j *job) map[string]any {
-	userMappings := []any{
-		attrMapping("userPrincipalName", "userName", true),
-		attrMapping("IsSoftDeleted", "active", false),
-		attrMapping("displayName", "displayName", false),
-		attrMapping("mail", `emails[type eq "work"].value`, false),
-		attrMapping("givenName", "name.givenName", false),
-		attrMapping("surname", "name.familyName", false),
-		attrMapping("mailNickname", "externalId", false),
-	}
-	groupMappings := []any{
-		attrMapping("displayName", "displayName", true),
-		attrMapping("objectId", "externalId", false),
-		attrMapping("members", "members", false),
-	}
+	userMappings := attributeMappingsJSON(j.userMaps())
+	groupMappings := attributeMappingsJSON(j.groupMaps())
 	return map[string]any{
 		"id":      "customappsso",
 		"version": "Date:" + j.created.UTC().Format("2006-01-02") + ";SchemaId:scim",
 		"directories": []any{
 			map[string]any{"id": "AzureActiveDirectory", "name": sourceDirectory, "discoverabilities": "None",
-				"objects": []any{map[string]any{"name": "User"}, map[string]any{"name": "Group"}}},
+				"objects": []any{map[string]any{"name": "User", "attributes": attributesJSON(userSourceAttrs)},
+					map[string]any{"name": "Group", "attributes": attributesJSON(groupSourceAttrs)}}},
 			map[string]any{"id": "customappsso", "name": targetDirectory, "discoverabilities": "None",
-				"objects": []any{map[string]any{"name": userTargetObject}, map[string]any{"name": groupTargetObj}}},
+				"objects": []any{map[string]any{"name": userTargetObject, "attributes": attributesJSON(userTargetAttrs)},
+					map[string]any{"name": groupTargetObj, "attributes": attributesJSON(groupTargetAttrs)}}},
 		},
 		"synchronizationRules": []any{map[string]any{
 			"id":                  j.ruleID,

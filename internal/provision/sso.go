@@ -1,0 +1,324 @@
+package provision
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+)
+
+// SAML single sign-on on the app setup made, in the order of "Configure SAML-based single
+// sign-on for your application using the Microsoft Graph API"
+// (learn.microsoft.com/graph/application-saml-sso-configure-api): the SSO mode on the service
+// principal, the Identifier and Reply URL on the application, a token-signing certificate
+// (serviceprincipal-addtokensigningcertificate.md) and making it the active one.
+
+// SSOGraph is what SAML configuration needs from Microsoft Graph (implemented by *graph.Client).
+type SSOGraph interface {
+	ServicePrincipalSSO(ctx context.Context, spID string) (graph.SPSSO, error)
+	SetSSOMode(ctx context.Context, spID, mode string) error
+	SetSigningThumbprint(ctx context.Context, spID, thumbprint string) error
+	AddTokenSigningCertificate(ctx context.Context, spID, subject string, end time.Time) (graph.NewCertificate, error)
+	ApplicationSAML(ctx context.Context, appObjectID string) (graph.AppSAML, error)
+	SetApplicationSAML(ctx context.Context, appObjectID string, s graph.AppSAML) error
+}
+
+// CertRenewBefore is when a signing certificate counts as expiring: status warns and `sso`
+// replaces it when fewer than 30 days are left.
+const CertRenewBefore = 30 * 24 * time.Hour
+
+// SSOCertSubject is the subject of the certificates sso creates (it must start with CN=).
+const SSOCertSubject = "CN=invicti-scim SAML signing"
+
+// SSOConfigurator turns SAML single sign-on on or off for one app.
+type SSOConfigurator struct {
+	Graph SSOGraph
+	Cloud graph.Cloud
+	Now   func() time.Time
+}
+
+// SSORequest says what to configure.
+type SSORequest struct {
+	ServicePrincipalID string
+	ApplicationID      string // the application object id (state's applicationId)
+	AppID              string // the client id, for the metadata URL
+	TenantID           string
+	// Identifier and ReplyURL are Invicti's "Identifier" and "SAML 2.0 Service URL" (Settings
+	// → SSO & provisioning); validated by ValidateSSOURL.
+	Identifier, ReplyURL string
+	// Disable turns SAML off: the mode goes back to unset and the app's identifier and reply
+	// URLs are removed. The certificate stays (it signs nothing while SAML is off).
+	Disable bool
+	// NewCertificate creates a certificate even when the active one is fine.
+	NewCertificate bool
+	DryRun         bool
+}
+
+// SSOStep is one step of the plan, with what happened (or would happen).
+type SSOStep struct {
+	Name    string  `json:"name"`
+	Outcome Outcome `json:"outcome"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// SSOCertificate describes the active token-signing certificate.
+type SSOCertificate struct {
+	Thumbprint string    `json:"thumbprint"`
+	Subject    string    `json:"subject,omitempty"`
+	Expires    time.Time `json:"expires"`
+	DaysLeft   int       `json:"daysLeft"`
+	Expiring   bool      `json:"expiring"` // fewer than 30 days left
+	// PEM is the certificate, when this run created it (Graph returns the public part only
+	// from addTokenSigningCertificate).
+	PEM string `json:"-"`
+}
+
+// SSOResult is the outcome, with what Invicti's SSO page needs.
+type SSOResult struct {
+	Enabled        bool            `json:"enabled"`
+	Mode           string          `json:"mode"`
+	IdentifierURIs []string        `json:"identifierUris"`
+	ReplyURLs      []string        `json:"replyUrls"`
+	Certificate    *SSOCertificate `json:"certificate,omitempty"`
+	Steps          []SSOStep       `json:"steps,omitempty"`
+	Changed        bool            `json:"changed"`
+	DryRun         bool            `json:"dryRun,omitempty"`
+	// For Invicti: SAML 2.0 Endpoint, IdP Identifier; and the metadata URL Entra publishes.
+	SAMLEndpoint  string `json:"samlEndpoint,omitempty"`
+	IdPIdentifier string `json:"idpIdentifier,omitempty"`
+	MetadataURL   string `json:"metadataUrl,omitempty"`
+}
+
+// IdPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
+// metadata URL, as the portal's "Set up <app>" section shows them ("Login URL", "Microsoft
+// Entra Identifier", "App Federation Metadata Url"; saml-protocol-reference.md: the issuer is
+// https://sts.windows.net/{tenant-id}/ in the global cloud).
+func IdPEndpoints(c graph.Cloud, tenantID, appID string) (endpoint, issuer, metadata string) {
+	endpoint = c.LoginURL + "/" + tenantID + "/saml2"
+	switch c.Name {
+	case "usgov":
+		issuer = "https://login.microsoftonline.us/" + tenantID + "/"
+	case "china":
+		issuer = "https://sts.chinacloudapi.cn/" + tenantID + "/"
+	default:
+		issuer = "https://sts.windows.net/" + tenantID + "/"
+	}
+	metadata = c.LoginURL + "/" + tenantID + "/federationmetadata/2007-06/federationmetadata.xml?appid=" + url.QueryEscape(appID)
+	return endpoint, issuer, metadata
+}
+
+// ValidateSSOURL checks one of Invicti's SSO values: an absolute https URL (http only on a
+// loopback host, for the sandbox) on invictiHost (the Invicti base URL's host, or any
+// invicti.com host when none is known). what names the flag for the message.
+func ValidateSSOURL(what, raw, invictiHost string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", fmt.Errorf("%s %q: expected an absolute https URL copied from Invicti (Settings → SSO & provisioning)", what, raw)
+	}
+	host := strings.ToLower(u.Hostname())
+	loop := host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+	if u.Scheme != "https" && !(u.Scheme == "http" && loop) {
+		return "", fmt.Errorf("%s %q: must be an https URL", what, raw)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return "", fmt.Errorf("%s %q: must not carry credentials or a fragment", what, raw)
+	}
+	want := strings.ToLower(invictiHost)
+	if h, _, err := net.SplitHostPort(want); err == nil {
+		want = h
+	}
+	switch {
+	case want != "" && host != want:
+		return "", fmt.Errorf("%s %q: expected a URL on the Invicti host %s", what, raw, invictiHost)
+	case want == "" && host != "invicti.com" && !strings.HasSuffix(host, ".invicti.com"):
+		return "", fmt.Errorf("%s %q: expected a URL on an invicti.com host", what, raw)
+	}
+	return raw, nil
+}
+
+// ActiveCert picks the certificate Entra signs with: the preferred thumbprint's key, else
+// the one that expires last.
+func ActiveCert(s graph.SPSSO) *graph.SigningKey {
+	var best *graph.SigningKey
+	for i := range s.Keys {
+		k := &s.Keys[i]
+		if s.Thumbprint != "" && strings.EqualFold(k.Thumbprint, s.Thumbprint) {
+			return k
+		}
+		if best == nil || k.End.After(best.End) {
+			best = k
+		}
+	}
+	if s.Thumbprint != "" {
+		return nil // the preferred key is gone: Entra has nothing to sign with
+	}
+	return best
+}
+
+func (c *SSOConfigurator) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *SSOConfigurator) certInfo(k graph.SigningKey) *SSOCertificate {
+	left := k.End.Sub(c.now())
+	return &SSOCertificate{Thumbprint: k.Thumbprint, Subject: k.DisplayName, Expires: k.End,
+		DaysLeft: int(left.Hours() / 24), Expiring: left < CertRenewBefore}
+}
+
+// Read reports the app's SSO state without changing anything.
+func (c *SSOConfigurator) Read(ctx context.Context, req SSORequest) (*SSOResult, error) {
+	sso, err := c.Graph.ServicePrincipalSSO(ctx, req.ServicePrincipalID)
+	if err != nil {
+		return nil, err
+	}
+	app, err := c.Graph.ApplicationSAML(ctx, req.ApplicationID)
+	if err != nil {
+		return nil, err
+	}
+	res := &SSOResult{Mode: sso.Mode, Enabled: sso.Mode == "saml", IdentifierURIs: app.IdentifierURIs, ReplyURLs: app.RedirectURIs}
+	if k := ActiveCert(sso); k != nil {
+		res.Certificate = c.certInfo(*k)
+	}
+	if res.Enabled {
+		res.SAMLEndpoint, res.IdPIdentifier, res.MetadataURL = IdPEndpoints(c.Cloud, req.TenantID, req.AppID)
+	}
+	return res, nil
+}
+
+// Run plans the change, and applies it unless DryRun. Steps already in place are "unchanged";
+// a second run with the same input writes nothing.
+func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, error) {
+	sso, err := c.Graph.ServicePrincipalSSO(ctx, req.ServicePrincipalID)
+	if err != nil {
+		return nil, err
+	}
+	app, err := c.Graph.ApplicationSAML(ctx, req.ApplicationID)
+	if err != nil {
+		return nil, err
+	}
+	res := &SSOResult{DryRun: req.DryRun}
+	step := func(name string, changed bool, detail string) bool {
+		o := Unchanged
+		if changed {
+			o, res.Changed = Updated, true
+			if req.DryRun {
+				o = WillUpdate
+			}
+		}
+		res.Steps = append(res.Steps, SSOStep{Name: name, Outcome: o, Detail: detail})
+		return changed && !req.DryRun
+	}
+	if req.Disable {
+		return c.disable(ctx, req, sso, app, res, step)
+	}
+
+	// 1. The SSO mode.
+	modeDetail := "already saml"
+	if sso.Mode != "saml" {
+		modeDetail = "was " + dashIfEmpty(sso.Mode)
+	}
+	if step("single sign-on mode saml", sso.Mode != "saml", modeDetail) {
+		if err := c.Graph.SetSSOMode(ctx, req.ServicePrincipalID, "saml"); err != nil {
+			return res, err
+		}
+	}
+	// 2. Identifier (Entity ID) and Reply URL (Assertion Consumer Service URL) on the app.
+	want := graph.AppSAML{IdentifierURIs: slices.Clone(app.IdentifierURIs), RedirectURIs: slices.Clone(app.RedirectURIs)}
+	if !slices.Contains(want.IdentifierURIs, req.Identifier) {
+		want.IdentifierURIs = append(want.IdentifierURIs, req.Identifier)
+	}
+	if !slices.Contains(want.RedirectURIs, req.ReplyURL) {
+		want.RedirectURIs = append(want.RedirectURIs, req.ReplyURL)
+	}
+	changedURLs := len(want.IdentifierURIs) != len(app.IdentifierURIs) || len(want.RedirectURIs) != len(app.RedirectURIs)
+	if step("identifier and reply URL", changedURLs, req.Identifier+" → "+req.ReplyURL) {
+		if err := c.Graph.SetApplicationSAML(ctx, req.ApplicationID, want); err != nil {
+			return res, err
+		}
+	}
+	res.IdentifierURIs, res.ReplyURLs = want.IdentifierURIs, want.RedirectURIs
+	// 3. A token-signing certificate, unless a good one is active.
+	active := ActiveCert(sso)
+	var reason string
+	switch {
+	case active == nil:
+		reason = "none is active"
+	case active.End.Sub(c.now()) < CertRenewBefore:
+		reason = fmt.Sprintf("the active one expires %s", active.End.Format("2006-01-02"))
+	case req.NewCertificate:
+		reason = "--new-certificate"
+	}
+	certDetail := reason
+	if reason == "" {
+		certDetail = fmt.Sprintf("%s valid until %s", active.Thumbprint, active.End.Format("2006-01-02"))
+	}
+	if step("token-signing certificate", reason != "", certDetail) {
+		cert, err := c.Graph.AddTokenSigningCertificate(ctx, req.ServicePrincipalID, SSOCertSubject, time.Time{})
+		if err != nil {
+			return res, err
+		}
+		// 4. Make it the one Entra signs with.
+		if err := c.Graph.SetSigningThumbprint(ctx, req.ServicePrincipalID, cert.Thumbprint); err != nil {
+			return res, fmt.Errorf("the certificate %s was created but not activated (run sso again): %w", cert.Thumbprint, err)
+		}
+		res.Certificate = c.certInfo(cert.SigningKey)
+		res.Certificate.PEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.DER}))
+	} else if active != nil {
+		// A certificate exists but is not the preferred one (an earlier run stopped between
+		// creating and activating it): activate it rather than make another.
+		if !strings.EqualFold(sso.Thumbprint, active.Thumbprint) &&
+			step("activate token-signing certificate", true, active.Thumbprint) {
+			if err := c.Graph.SetSigningThumbprint(ctx, req.ServicePrincipalID, active.Thumbprint); err != nil {
+				return res, err
+			}
+		}
+		res.Certificate = c.certInfo(*active)
+	}
+	res.Enabled, res.Mode = true, "saml"
+	if req.DryRun && sso.Mode != "saml" {
+		res.Enabled, res.Mode = false, sso.Mode
+	}
+	res.SAMLEndpoint, res.IdPIdentifier, res.MetadataURL = IdPEndpoints(c.Cloud, req.TenantID, req.AppID)
+	return res, nil
+}
+
+func (c *SSOConfigurator) disable(ctx context.Context, req SSORequest, sso graph.SPSSO, app graph.AppSAML, res *SSOResult,
+	step func(string, bool, string) bool) (*SSOResult, error) {
+	if step("single sign-on mode off", sso.Mode == "saml", "now "+dashIfEmpty(sso.Mode)) {
+		if err := c.Graph.SetSSOMode(ctx, req.ServicePrincipalID, ""); err != nil {
+			return res, err
+		}
+	}
+	has := len(app.IdentifierURIs) > 0 || len(app.RedirectURIs) > 0
+	if step("remove identifier and reply URLs", has, strings.Join(append(slices.Clone(app.IdentifierURIs), app.RedirectURIs...), ", ")) {
+		if err := c.Graph.SetApplicationSAML(ctx, req.ApplicationID, graph.AppSAML{}); err != nil {
+			return res, err
+		}
+	}
+	res.Mode = ""
+	if req.DryRun {
+		res.Mode, res.Enabled = sso.Mode, sso.Mode == "saml"
+		res.IdentifierURIs, res.ReplyURLs = app.IdentifierURIs, app.RedirectURIs
+	}
+	if k := ActiveCert(sso); k != nil {
+		res.Certificate = c.certInfo(*k)
+	}
+	return res, nil
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
