@@ -971,7 +971,13 @@ func (r *run) startJob(ctx context.Context) error {
 		if r.freshJob && !r.cfg.DryRun {
 			// Created in this run, so Disabled (a new job always is): start it without a read.
 			err := r.waiter("the provisioning service").do(ctx, "start job", retrySync, true, func() error {
-				return r.Graph.StartJob(ctx, r.sp.ID, r.res.JobID)
+				err := r.Graph.StartJob(ctx, r.sp.ID, r.res.JobID)
+				if graph.StatusOf(err) >= 500 {
+					// The start may have happened before the error (503, 504): never send it
+					// twice (Graph's start page: repeated starts can stop the service).
+					return &noRetry{err}
+				}
+				return err
 			})
 			if err != nil {
 				return "", "", authErr("start the provisioning job", PermSync, err)
@@ -1017,6 +1023,11 @@ func (r *run) startJob(ctx context.Context) error {
 		return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
 	})
 }
+
+// noRetry keeps an error from being retried as replication lag; it reads as the error.
+type noRetry struct{ err error }
+
+func (e *noRetry) Error() string { return e.err.Error() }
 
 // QuarantineError means the job is quarantined and setup would not restart it.
 type QuarantineError struct{ Reason, Why string }
