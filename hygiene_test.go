@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -456,10 +462,35 @@ func TestSignInModesWithDebug(t *testing.T) {
 	federated := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6aW52aWN0aSJ9.ZmVkZXJhdGVkLXNpZw"
 	login.AddFederated(appClientID, federated)
 
+	// A certificate credential: a self-signed certificate and its key in one PEM file, as
+	// AZURE_CLIENT_CERTIFICATE_PATH takes it.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "invicti-scim ci"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const certClientID = "7a1d3c5e-9b2f-4d6a-8c0e-1f3a5b7c9d2e"
+	login.AddCertificate(certClientID, cert)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})...)
+
 	root := t.TempDir()
 	ca := filepath.Join(root, "ca.pem")
 	tokenFile := filepath.Join(root, "federated-token")
-	for path, data := range map[string][]byte{ca: login.CertPEM, tokenFile: []byte(federated)} {
+	certFile := filepath.Join(root, "client.pem")
+	for path, data := range map[string][]byte{ca: login.CertPEM, tokenFile: []byte(federated), certFile: certPEM} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -484,6 +515,7 @@ func TestSignInModesWithDebug(t *testing.T) {
 	}{
 		{"client-secret", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_CLIENT_SECRET=" + appSecret}},
 		{"federated", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_FEDERATED_TOKEN_FILE=" + tokenFile}},
+		{"certificate", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + certClientID, "AZURE_CLIENT_CERTIFICATE_PATH=" + certFile}},
 		{"device-code", "device-code", "device_code", nil},
 	}
 	for _, m := range modes {
@@ -513,7 +545,7 @@ func TestSignInModesWithDebug(t *testing.T) {
 				if debug && !strings.Contains(out, "> POST "+login.URL) {
 					t.Fatalf("--debug did not trace the sign-in request:\n%s", out)
 				}
-				leaks := append([]string{appSecret, hygSecret, federated}, login.Issued()...)
+				leaks := append([]string{appSecret, hygSecret, federated, string(pkcs8)}, login.Issued()...)
 				for _, s := range leaks {
 					for _, form := range []string{s, url.QueryEscape(s)} {
 						if len(form) >= 8 && strings.Contains(out, form) {
@@ -524,4 +556,25 @@ func TestSignInModesWithDebug(t *testing.T) {
 			})
 		}
 	}
+
+	// The endpoint really checks: a wrong client secret is refused (exit 4), and the refused
+	// secret is not printed either.
+	t.Run("wrong-secret/debug", func(t *testing.T) {
+		const wrong = "wrong+Azure/Secret=9z8y"
+		c := exec.Command(bin, "setup", "--non-interactive", "--dry-run", "--auth", "environment", "--debug", "--config-dir", filepath.Join(root, "wrong"))
+		c.Env = append(append([]string{}, base...), "AZURE_CLIENT_ID="+appClientID, "AZURE_CLIENT_SECRET="+wrong)
+		out, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+			t.Fatalf("a wrong client secret: %v, want exit 4\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "AADSTS7000215") {
+			t.Errorf("the refusal is not shown:\n%s", out)
+		}
+		for _, form := range []string{wrong, url.QueryEscape(wrong)} {
+			if strings.Contains(string(out), form) {
+				t.Fatalf("the refused secret is printed:\n%s", out)
+			}
+		}
+	})
 }

@@ -1,7 +1,12 @@
 package graphtest
 
 import (
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1" //nolint:gosec // RS256 assertions name their certificate by SHA-1 thumbprint
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -23,7 +28,8 @@ import (
 //   - GET  /{tenant}/v2.0/.well-known/openid-configuration, the OpenID Connect metadata MSAL
 //     reads first (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri);
 //   - POST /{tenant}/oauth2/v2.0/token with grant_type client_credentials and a client_secret
-//     (form field or HTTP Basic) or a client_assertion (federated workload identity)
+//     (form field or HTTP Basic) or a client_assertion (a certificate's signed JWT, or a
+//     federated workload identity token)
 //     (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow),
 //     and grant_type urn:ietf:params:oauth:grant-type:device_code (or device_code, as MSAL sends)
 //     (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code);
@@ -40,16 +46,17 @@ type Login struct {
 	srv *httptest.Server
 
 	mu         sync.Mutex
-	secrets    map[string]string // client id -> client secret
-	assertions map[string]string // client id -> federated token it may present
-	devices    map[string]string // issued device code -> the scopes it asked for
-	grants     []string          // grant types seen, in order
-	issued     []string          // every credential handed out (tokens, device codes)
+	secrets    map[string]string            // client id -> client secret
+	assertions map[string]string            // client id -> federated token it may present
+	certs      map[string]*x509.Certificate // client id -> certificate whose key signs assertions
+	devices    map[string]string            // issued device code -> the scopes it asked for
+	grants     []string                     // grant types seen, in order
+	issued     []string                     // every credential handed out (tokens, device codes)
 }
 
 // StartLogin starts the tenant's emulated sign-in endpoint. Close it when done.
 func (t *Tenant) StartLogin() *Login {
-	l := &Login{t: t, secrets: map[string]string{}, assertions: map[string]string{}, devices: map[string]string{}}
+	l := &Login{t: t, secrets: map[string]string{}, assertions: map[string]string{}, certs: map[string]*x509.Certificate{}, devices: map[string]string{}}
 	l.srv = httptest.NewTLSServer(http.HandlerFunc(l.serve))
 	l.URL = l.srv.URL
 	l.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: l.srv.Certificate().Raw})
@@ -71,6 +78,14 @@ func (l *Login) AddFederated(clientID, assertion string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.assertions[clientID] = assertion
+}
+
+// AddCertificate registers a certificate credential: the client proves itself with a JWT
+// assertion signed by the certificate's key (PS256, x5t#S256 header), as MSAL sends it.
+func (l *Login) AddCertificate(clientID string, cert *x509.Certificate) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.certs[clientID] = cert
 }
 
 // Issued lists every credential the endpoint handed out (access, refresh and ID tokens,
@@ -171,7 +186,14 @@ func (l *Login) token(w http.ResponseWriter, r *http.Request) {
 		l.mu.Unlock()
 		switch {
 		case f.Get("client_assertion") != "":
-			if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || !hasAssertion || f.Get("client_assertion") != assertion {
+			a := f.Get("client_assertion")
+			l.mu.Lock()
+			cert := l.certs[clientID]
+			l.mu.Unlock()
+			okType := f.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+			federated := hasAssertion && a == assertion
+			signed := cert != nil && verifyCertAssertion(a, cert, clientID, l.URL+r.URL.Path)
+			if !okType || (!federated && !signed) {
 				loginError(w, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation.")
 				return
 			}
@@ -230,6 +252,59 @@ func (l *Login) userTokens(w http.ResponseWriter, clientID, scope string) {
 		"scope": grantedScope(scope), "refresh_token": refresh, "id_token": idToken,
 		"client_info": enc.EncodeToString(clientInfo),
 	})
+}
+
+// verifyCertAssertion checks a certificate credential's client assertion the way Entra does
+// (https://learn.microsoft.com/entra/identity-platform/certificate-credentials): a JWT whose
+// header names the certificate by its SHA-256 thumbprint (x5t#S256) and is signed PS256 (or
+// RS256 with a SHA-1 x5t) by its key, with iss and sub the client id, aud the token endpoint,
+// and an exp in the future.
+func verifyCertAssertion(a string, cert *x509.Certificate, clientID, tokenURL string) bool {
+	parts := strings.Split(a, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	enc := base64.RawURLEncoding
+	var header struct {
+		Alg     string `json:"alg"`
+		X5tS256 string `json:"x5t#S256"`
+		X5t     string `json:"x5t"`
+	}
+	var claims struct {
+		Aud string `json:"aud"`
+		Iss string `json:"iss"`
+		Sub string `json:"sub"`
+		Exp int64  `json:"exp"`
+	}
+	hb, err1 := enc.DecodeString(parts[0])
+	cb, err2 := enc.DecodeString(parts[1])
+	sig, err3 := enc.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil || json.Unmarshal(hb, &header) != nil || json.Unmarshal(cb, &claims) != nil {
+		return false
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok || claims.Iss != clientID || claims.Sub != clientID || !strings.EqualFold(claims.Aud, tokenURL) || time.Now().Unix() > claims.Exp {
+		return false
+	}
+	signing := []byte(parts[0] + "." + parts[1])
+	switch header.Alg {
+	case "PS256":
+		sum := sha256.Sum256(cert.Raw)
+		// MSAL encodes the thumbprint with standard base64; RFC 7515 §4.1.8 says base64url.
+		if header.X5tS256 != base64.StdEncoding.EncodeToString(sum[:]) && header.X5tS256 != enc.EncodeToString(sum[:]) {
+			return false
+		}
+		h := sha256.Sum256(signing)
+		return rsa.VerifyPSS(pub, crypto.SHA256, h[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil
+	case "RS256":
+		sum := sha1.Sum(cert.Raw) //nolint:gosec // x5t is SHA-1 by definition (RFC 7515 §4.1.7)
+		if header.X5t != base64.StdEncoding.EncodeToString(sum[:]) && header.X5t != enc.EncodeToString(sum[:]) {
+			return false
+		}
+		h := sha256.Sum256(signing)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) == nil
+	}
+	return false
 }
 
 func grantedScope(requested string) string {
