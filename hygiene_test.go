@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net/url"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
@@ -550,6 +553,81 @@ func TestSignInModesWithDebug(t *testing.T) {
 					for _, form := range []string{s, url.QueryEscape(s)} {
 						if len(form) >= 8 && strings.Contains(out, form) {
 							t.Fatalf("output holds a credential (%.12s…):\n%s", form, out)
+						}
+					}
+				}
+			})
+		}
+	}
+
+	// Browser sign-in (authorization code with PKCE) needs a terminal and a browser: the run
+	// gets a pseudo-terminal, and the "browser" is a curl script on PATH as xdg-open.
+	if _, err := exec.LookPath("curl"); err == nil {
+		binDir := filepath.Join(root, "browser-bin")
+		if err := os.MkdirAll(binDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		// The "browser" loads the authorize page and submits its form (response_mode=form_post)
+		// to MSAL's loopback listener, as a browser runs the page's onload submit.
+		script := `#!/bin/sh
+page=$(curl -s --cacert "$SSL_CERT_FILE" "$1")
+field() { printf '%s' "$page" | sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p"; }
+action=$(printf '%s' "$page" | sed -n 's/.*action="\([^"]*\)".*/\1/p')
+exec curl -s -o /dev/null --data-urlencode "code=$(field code)" --data-urlencode "state=$(field state)" "$action"
+`
+		if err := os.WriteFile(filepath.Join(binDir, "xdg-open"), []byte(script), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, debug := range []bool{false, true} {
+			name := "browser"
+			if debug {
+				name += "/debug"
+			}
+			t.Run(name, func(t *testing.T) {
+				before := len(login.Grants())
+				args := []string{"setup", "--dry-run", "--app-name", "Invicti Platform", "--auth", "browser", "--config-dir", filepath.Join(root, name)}
+				if debug {
+					args = append(args, "--debug")
+				}
+				c := exec.Command(bin, args...)
+				env := []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "TERM=xterm-256color"}
+				for _, kv := range base {
+					if !strings.HasPrefix(kv, "PATH=") {
+						env = append(env, kv)
+					}
+				}
+				c.Env = env
+				f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 200})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				scr := &screen{}
+				go func() { _, _ = io.Copy(scr, f) }()
+				done := make(chan error, 1)
+				go func() { done <- c.Wait() }()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("setup --auth browser: %v\n%s", err, scr.String())
+					}
+				case <-time.After(60 * time.Second):
+					_ = c.Process.Kill()
+					t.Fatalf("setup --auth browser did not finish:\n%s", scr.String())
+				}
+				scr.waitFor(t, "Dry run", 0)
+				grants := login.Grants()[before:]
+				if len(grants) == 0 || grants[len(grants)-1] != "authorization_code" {
+					t.Fatalf("the emulated sign-in saw grants %v, want authorization_code\n%s", grants, scr.String())
+				}
+				out := scr.String()
+				if debug && !strings.Contains(out, "> POST "+login.URL) {
+					t.Fatalf("--debug did not trace the sign-in request:\n%s", out)
+				}
+				for _, s := range append([]string{hygSecret}, login.Issued()...) {
+					for _, form := range []string{s, url.QueryEscape(s)} {
+						if len(form) >= 8 && strings.Contains(out, form) {
+							t.Fatalf("the terminal shows a credential (%.12s…):\n%s", form, out)
 						}
 					}
 				}
