@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
@@ -456,10 +465,35 @@ func TestSignInModesWithDebug(t *testing.T) {
 	federated := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6aW52aWN0aSJ9.ZmVkZXJhdGVkLXNpZw"
 	login.AddFederated(appClientID, federated)
 
+	// A certificate credential: a self-signed certificate and its key in one PEM file, as
+	// AZURE_CLIENT_CERTIFICATE_PATH takes it.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "invicti-scim ci"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const certClientID = "7a1d3c5e-9b2f-4d6a-8c0e-1f3a5b7c9d2e"
+	login.AddCertificate(certClientID, cert)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})...)
+
 	root := t.TempDir()
 	ca := filepath.Join(root, "ca.pem")
 	tokenFile := filepath.Join(root, "federated-token")
-	for path, data := range map[string][]byte{ca: login.CertPEM, tokenFile: []byte(federated)} {
+	certFile := filepath.Join(root, "client.pem")
+	for path, data := range map[string][]byte{ca: login.CertPEM, tokenFile: []byte(federated), certFile: certPEM} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -484,6 +518,7 @@ func TestSignInModesWithDebug(t *testing.T) {
 	}{
 		{"client-secret", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_CLIENT_SECRET=" + appSecret}},
 		{"federated", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_FEDERATED_TOKEN_FILE=" + tokenFile}},
+		{"certificate", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + certClientID, "AZURE_CLIENT_CERTIFICATE_PATH=" + certFile}},
 		{"device-code", "device-code", "device_code", nil},
 	}
 	for _, m := range modes {
@@ -513,7 +548,7 @@ func TestSignInModesWithDebug(t *testing.T) {
 				if debug && !strings.Contains(out, "> POST "+login.URL) {
 					t.Fatalf("--debug did not trace the sign-in request:\n%s", out)
 				}
-				leaks := append([]string{appSecret, hygSecret, federated}, login.Issued()...)
+				leaks := append([]string{appSecret, hygSecret, federated, string(pkcs8)}, login.Issued()...)
 				for _, s := range leaks {
 					for _, form := range []string{s, url.QueryEscape(s)} {
 						if len(form) >= 8 && strings.Contains(out, form) {
@@ -524,4 +559,100 @@ func TestSignInModesWithDebug(t *testing.T) {
 			})
 		}
 	}
+
+	// Browser sign-in (authorization code with PKCE) needs a terminal and a browser: the run
+	// gets a pseudo-terminal, and the "browser" is a curl script on PATH as xdg-open.
+	if _, err := exec.LookPath("curl"); err == nil {
+		binDir := filepath.Join(root, "browser-bin")
+		if err := os.MkdirAll(binDir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		// The "browser" loads the authorize page and submits its form (response_mode=form_post)
+		// to MSAL's loopback listener, as a browser runs the page's onload submit.
+		script := `#!/bin/sh
+page=$(curl -s --cacert "$SSL_CERT_FILE" "$1")
+field() { printf '%s' "$page" | sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p"; }
+action=$(printf '%s' "$page" | sed -n 's/.*action="\([^"]*\)".*/\1/p')
+exec curl -s -o /dev/null --data-urlencode "code=$(field code)" --data-urlencode "state=$(field state)" "$action"
+`
+		if err := os.WriteFile(filepath.Join(binDir, "xdg-open"), []byte(script), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, debug := range []bool{false, true} {
+			name := "browser"
+			if debug {
+				name += "/debug"
+			}
+			t.Run(name, func(t *testing.T) {
+				before := len(login.Grants())
+				args := []string{"setup", "--dry-run", "--app-name", "Invicti Platform", "--auth", "browser", "--config-dir", filepath.Join(root, name)}
+				if debug {
+					args = append(args, "--debug")
+				}
+				c := exec.Command(bin, args...)
+				env := []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "TERM=xterm-256color"}
+				for _, kv := range base {
+					if !strings.HasPrefix(kv, "PATH=") {
+						env = append(env, kv)
+					}
+				}
+				c.Env = env
+				f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 200})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				scr := &screen{}
+				go func() { _, _ = io.Copy(scr, f) }()
+				done := make(chan error, 1)
+				go func() { done <- c.Wait() }()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("setup --auth browser: %v\n%s", err, scr.String())
+					}
+				case <-time.After(60 * time.Second):
+					_ = c.Process.Kill()
+					t.Fatalf("setup --auth browser did not finish:\n%s", scr.String())
+				}
+				scr.waitFor(t, "Dry run", 0)
+				grants := login.Grants()[before:]
+				if len(grants) == 0 || grants[len(grants)-1] != "authorization_code" {
+					t.Fatalf("the emulated sign-in saw grants %v, want authorization_code\n%s", grants, scr.String())
+				}
+				out := scr.String()
+				if debug && !strings.Contains(out, "> POST "+login.URL) {
+					t.Fatalf("--debug did not trace the sign-in request:\n%s", out)
+				}
+				for _, s := range append([]string{hygSecret}, login.Issued()...) {
+					for _, form := range []string{s, url.QueryEscape(s)} {
+						if len(form) >= 8 && strings.Contains(out, form) {
+							t.Fatalf("the terminal shows a credential (%.12s…):\n%s", form, out)
+						}
+					}
+				}
+			})
+		}
+	}
+
+	// The endpoint really checks: a wrong client secret is refused (exit 4), and the refused
+	// secret is not printed either.
+	t.Run("wrong-secret/debug", func(t *testing.T) {
+		const wrong = "wrong+Azure/Secret=9z8y"
+		c := exec.Command(bin, "setup", "--non-interactive", "--dry-run", "--auth", "environment", "--debug", "--config-dir", filepath.Join(root, "wrong"))
+		c.Env = append(append([]string{}, base...), "AZURE_CLIENT_ID="+appClientID, "AZURE_CLIENT_SECRET="+wrong)
+		out, err := c.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+			t.Fatalf("a wrong client secret: %v, want exit 4\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "AADSTS7000215") {
+			t.Errorf("the refusal is not shown:\n%s", out)
+		}
+		for _, form := range []string{wrong, url.QueryEscape(wrong)} {
+			if strings.Contains(string(out), form) {
+				t.Fatalf("the refused secret is printed:\n%s", out)
+			}
+		}
+	})
 }
