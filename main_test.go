@@ -40,7 +40,9 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu": cmdEmu,
+			"emu":         cmdEmu,
+			"exitcode":    cmdExitCode,
+			"graph-token": cmdGraphToken,
 		},
 	})
 }

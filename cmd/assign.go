@@ -114,9 +114,33 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		printAssignTable(ui.Out(f.IO), res)
 	}
 	if !res.OK {
+		reportAssignFailures(f, res)
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
 	}
 	return nil
+}
+
+// reportAssignFailures names each failed item and its reason on stderr: errors belong there,
+// whatever stdout carries (the table or the JSON document).
+func reportAssignFailures(f *Factory, res *provision.AssignResult) {
+	var lines []itemFailure
+	for _, it := range res.Failed() {
+		lines = append(lines, itemFailure{Type: it.Type, Name: it.Input, Reason: it.Error})
+	}
+	reportItemFailures(f, lines)
+}
+
+// itemFailure is one failed item of a multi-item command, for the stderr report.
+type itemFailure struct {
+	Type, Name, Reason string
+}
+
+// reportItemFailures writes one "error:" line per failed item to stderr.
+func reportItemFailures(f *Factory, items []itemFailure) {
+	p := ui.Err(f.IO)
+	for _, it := range items {
+		p.Errorf("%s", f.Redactor.Redact(fmt.Sprintf("%s %s: %s", it.Type, it.Name, it.Reason)))
+	}
 }
 
 func validPrincipal(v string) error {

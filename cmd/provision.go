@@ -105,9 +105,38 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		printProvisionResults(ui.Out(f.IO), res)
 	}
 	if !res.OK {
+		reportProvisionFailures(f, res)
 		return &exitError{code: ExitFailed, err: fmt.Errorf("provisioning did not succeed for every subject")}
 	}
 	return nil
+}
+
+// reportProvisionFailures names each subject that did not end provisioned, with Entra's own
+// verdict message (or Graph's error), on stderr.
+func reportProvisionFailures(f *Factory, res *provision.OnDemandResult) {
+	var lines []itemFailure
+	for _, it := range res.Items {
+		name := it.Input // a group's input names the slice of members
+		if it.Type == "user" && it.Name != "" {
+			name = it.Name
+		}
+		reason := ""
+		switch {
+		case it.Status != provision.StatusProvisioned && it.Status != provision.StatusInSync:
+			reason = it.Status
+			if it.Error != "" {
+				reason += ": " + it.Error
+			} else if v := it.Verdict; v != nil {
+				reason += ": " + strings.TrimSpace(v.Result+" "+v.ErrorCode+" "+v.Message)
+			}
+		case it.Verified != nil && !it.Verified.Found:
+			reason = "provisioned by Entra, but not found in Invicti: " + it.Verified.Error
+		default:
+			continue
+		}
+		lines = append(lines, itemFailure{Type: it.Type, Name: name, Reason: reason})
+	}
+	reportItemFailures(f, lines)
 }
 
 func printProvisionResults(p *ui.Printer, res *provision.OnDemandResult) {

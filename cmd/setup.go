@@ -214,6 +214,14 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	} else {
 		printSetupSummary(f, out, opts, err)
 	}
+	if x := out.Extras; x != nil {
+		if x.Assign != nil && !x.Assign.OK {
+			reportAssignFailures(f, x.Assign)
+		}
+		if x.Provision != nil && !x.Provision.OK {
+			reportProvisionFailures(f, x.Provision)
+		}
+	}
 	return err
 }
 

@@ -251,6 +251,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 	}
 	var mailReqs []graph.BatchRequest
 	var mailIdx []int
+	var mailFirst []error // the 404 of the user principal name lookup, to quote Graph when mail finds nobody either
 	for i, r := range res {
 		it := &items[i]
 		if it.Input == "" {
@@ -262,6 +263,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 			if graph.IsNotFound(err) && strings.Contains(it.Input, "@") && !IsGUID(it.Input) {
 				mailReqs = append(mailReqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users?$filter=" + odataEscape("mail eq "+graph.Quote(it.Input)) + "&$select=" + graph.UserSelect})
 				mailIdx = append(mailIdx, i)
+				mailFirst = append(mailFirst, err)
 				continue
 			}
 			if err != nil {
@@ -318,7 +320,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 			_ = r.Decode(&list)
 			switch len(list.Value) {
 			case 0:
-				it.Status, it.Error = StatusFailed, "no user with this user principal name or mail"
+				it.Status, it.Error = StatusFailed, "no user with this user principal name or mail"+graphSays(mailFirst[k])
 			case 1:
 				checkUser(it, list.Value[0])
 			default:
@@ -340,16 +342,26 @@ func odataEscape(s string) string {
 
 func lookupErr(kind, input string, err error) string {
 	if graph.IsNotFound(err) {
-		return "no " + kind + " named " + input
+		return "no " + kind + " named " + input + graphSays(err)
 	}
 	if graph.IsAuth(err) {
 		perm := PermUsers
 		if kind == "group" {
 			perm = PermGroups
 		}
-		return "permission denied reading " + kind + "s: needs " + perm
+		return "permission denied reading " + kind + "s: needs " + perm + graphSays(err)
 	}
 	return errMsg(err)
+}
+
+// graphSays quotes Graph's own message, so the admin sees what Graph answered and not only
+// our reading of it.
+func graphSays(err error) string {
+	var ge *graph.Error
+	if err == nil || !asGraphError(err, &ge) || strings.TrimSpace(ge.Message) == "" {
+		return ""
+	}
+	return " (Graph: " + strings.TrimSpace(ge.Message) + ")"
 }
 
 func checkUser(it *AssignItem, u graph.User) {
