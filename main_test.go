@@ -68,6 +68,7 @@ func TestScripts(t *testing.T) {
 //	emu invicti-user UPN             the emulated Invicti holds this user
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
+//	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
@@ -182,6 +183,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		tok := graphtest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
+	case "expire-token":
+		e.tenant.ExpireToken(ts.Getenv("INVICTI_SCIM_GRAPH_TOKEN"))
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
 	case "add-users":

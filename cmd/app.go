@@ -110,6 +110,8 @@ func permissionHint(err error, perm string) error {
 	switch {
 	case err == nil:
 		return nil
+	case graph.IsExpiredToken(err):
+		return graph.AsExpiredToken(err)
 	case graph.IsAuth(err):
 		return &provision.PermissionError{Permission: perm, Err: err}
 	case graph.IsNotFound(err):

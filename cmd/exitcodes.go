@@ -83,6 +83,9 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.code
+	case graph.IsExpiredToken(err):
+		// Before exitError: an expired token is a sign-in problem whatever step it stopped.
+		return ExitAuth
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):

@@ -132,6 +132,9 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	events, err := conn.Client.ProvisioningLogs(ctx, filter, opts.Max)
 	sp.Stop()
 	if err != nil {
+		if graph.IsExpiredToken(err) {
+			return graph.AsExpiredToken(err)
+		}
 		if graph.IsAuth(err) {
 			return &provision.PermissionError{Op: "read provisioning logs", Permission: provision.PermAuditLog, Err: err}
 		}

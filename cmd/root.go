@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -42,6 +43,8 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
 	}
+	// Whatever path an expired Graph token took, it reads (and hints) as a sign-in problem.
+	err = graph.AsExpiredToken(err)
 	code := exitCode(err)
 	var se *silentError
 	if err != nil && !errors.As(err, &se) {

@@ -120,6 +120,9 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 		printCheck(f, out)
 	}
 	if !out.OK {
+		if out.Invicti.OK && out.Entra != nil && len(out.Entra.Steps) > 0 && out.Entra.Steps[0].Kind == "sign_in" {
+			return silent(ExitAuth) // an expired Graph token is a sign-in problem, not a connection one
+		}
 		return silent(ExitConnection)
 	}
 	return nil
@@ -127,6 +130,10 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 
 func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, spID, jobID string) layerJSON {
 	cloud, mode, token, err := opts.graph.validate(f)
+	if graph.IsExpiredToken(err) {
+		step := checkStepJSON{Name: "signIn", Title: "Microsoft Graph sign-in", Problem: err.Error(), Kind: "sign_in", Fix: hintOf(err)}
+		return layerJSON{Steps: []checkStepJSON{step}}
+	}
 	if err != nil {
 		return layerJSON{Skipped: true, Reason: "not signed in to Microsoft Graph: " + err.Error() + " (" + hintOf(err) + ")"}
 	}
@@ -145,6 +152,9 @@ func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, sp
 	step.Problem = err.Error()
 	step.Status = graph.StatusOf(err)
 	switch {
+	case graph.IsExpiredToken(err):
+		step.Kind = "sign_in"
+		step.Fix = (&graph.TokenLifetimeError{}).Hint()
 	case graph.IsAuth(err):
 		step.Kind = "permission"
 		step.Fix = "the signed-in identity needs Synchronization.ReadWrite.All (and, signed in as a person, Application Administrator or Cloud Application Administrator)"

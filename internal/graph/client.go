@@ -41,6 +41,7 @@ type Options struct {
 type Client struct {
 	adapter *kiotahttp.NetHttpRequestAdapter
 	baseURL string // RootURL + /v1.0
+	auth    *tokenAuth
 
 	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
 	tmpl   *applicationtemplates.ApplicationTemplatesRequestBuilder
@@ -65,10 +66,11 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	auth := &tokenAuth{cred: opts.Credential, scopes: scopes}
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
 	// order its retry handler before compression (kiota-http-go#183); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		&tokenAuth{cred: opts.Credential, scopes: scopes},
+		auth,
 		jsonser.NewJsonParseNodeFactory(),
 		jsonser.NewJsonSerializationWriterFactory(),
 		hc,
@@ -84,6 +86,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		adapter: adapter,
 		baseURL: base,
+		auth:    auth,
 		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
 		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
 		users:   users.NewUsersRequestBuilderInternal(pp, adapter),
@@ -140,6 +143,12 @@ func (a *tokenAuth) AuthenticateRequest(ctx context.Context, req *abs.RequestInf
 	}
 	req.Headers.TryAdd("Authorization", "Bearer "+tok.Token)
 	return nil
+}
+
+// TokenClaims reads the claims of the token this client sends, through the same credential:
+// one sign-in per process (a second credential would sign a person in twice).
+func (c *Client) TokenClaims(ctx context.Context) (Claims, error) {
+	return TokenClaims(ctx, c.auth.cred, c.auth.scopes)
 }
 
 // SignInError means no Graph token could be obtained.

@@ -171,6 +171,9 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 		for k, r := range res {
 			it := &items[idx[k]]
 			err := r.Err()
+			if graph.IsExpiredToken(err) {
+				return trips, graph.AsExpiredToken(err)
+			}
 			switch {
 			case err == nil && remove:
 				it.Status, it.Error = StatusRemoved, ""
@@ -259,6 +262,9 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 			continue
 		}
 		err := r.Err()
+		if graph.IsExpiredToken(err) {
+			return nil, trips, graph.AsExpiredToken(err)
+		}
 		if it.Type == "user" {
 			if graph.IsNotFound(err) && strings.Contains(it.Input, "@") && !IsGUID(it.Input) {
 				mailReqs = append(mailReqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users?$filter=" + odataEscape("mail eq "+graph.Quote(it.Input)) + "&$select=" + graph.UserSelect})
@@ -310,7 +316,9 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 		}
 		for k, r := range res {
 			it := &items[mailIdx[k]]
-			if err := r.Err(); err != nil {
+			if err := r.Err(); graph.IsExpiredToken(err) {
+				return nil, trips, graph.AsExpiredToken(err)
+			} else if err != nil {
 				it.Status, it.Error = StatusFailed, lookupErr("user", it.Input, err)
 				continue
 			}

@@ -290,7 +290,9 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 	for _, j := range jobs {
 		it := j.item
 		if it.Status != StatusFailed {
-			o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim)
+			if err := o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim); err != nil {
+				return nil, err
+			}
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
@@ -333,7 +335,9 @@ func (o *OnDemand) findGroup(ctx context.Context, in string) (graph.Group, error
 	return graph.Group{}, fmt.Errorf("ambiguous group name %s matches %d groups; pass the object id", in, len(groups))
 }
 
-func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter) {
+// provisionOne records the subject's outcome in it. It returns an error only when carrying on
+// is pointless: the Graph token expired, so every later subject would fail the same way.
+func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter) error {
 	wait := o.EntitlementWait
 	if wait == 0 {
 		wait = 5 * time.Minute
@@ -345,45 +349,48 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 		done, err := lim.Wait(ctx)
 		if err != nil {
 			it.Status, it.Error = StatusFailed, err.Error()
-			return
+			return nil
 		}
 		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + label(it) + " on demand"})
 		key, value, err := o.Graph.ProvisionOnDemand(ctx, req.ServicePrincipalID, req.JobID, ruleID, subjects)
 		done()
+		if graph.IsExpiredToken(err) {
+			return graph.AsExpiredToken(err)
+		}
 		if err != nil {
 			it.Status, it.Error = StatusFailed, errMsg(err)
 			if graph.IsAuth(err) {
 				it.Error = "permission denied: needs " + PermSync + " (" + errMsg(err) + ")"
 			}
-			return
+			return nil
 		}
 		v, perr := ParseVerdict(key, value)
 		if perr != nil {
 			it.Status, it.Error = StatusFailed, perr.Error()
-			return
+			return nil
 		}
 		it.Verdict = &v
 		switch {
 		case v.InSync():
 			it.Status = StatusInSync
-			return
+			return nil
 		case strings.EqualFold(v.Result, ResultSuccess):
 			it.Status = StatusProvisioned
-			return
+			return nil
 		case v.NotEntitled() && time.Now().Add(pause).Before(deadline):
 			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Type, label(it), pause)})
 			if err := o.sleep(ctx, pause); err != nil {
 				it.Status, it.Error = StatusFailed, err.Error()
-				return
+				return nil
 			}
 			pause = min(pause*2, 30*time.Second)
 		case v.NotEntitled():
 			it.Status, it.Error = StatusNotEntitled, fmt.Sprintf("%s: %s (still not entitled after %s; check the assignment with `invicti-scim assign`)", v.ErrorCode, v.Message, wait)
-			return
+			return nil
 		default:
 			it.Status = StatusFailed
 			it.Error = strings.TrimSpace(v.ErrorCode + ": " + v.Message)
-			return
+			return nil
 		}
 	}
 }

@@ -177,6 +177,9 @@ func authErr(op, perm string, err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
+	if graph.IsExpiredToken(err) {
+		return graph.AsExpiredToken(err)
+	}
 	if graph.IsAuth(err) {
 		return &PermissionError{Op: op, Permission: perm, Err: err}
 	}

@@ -132,6 +132,7 @@ type Principal struct {
 	AppOnly   bool
 	ObjectID  string    // oid; default: the directory user with this UPN, the token's oid claim, or random
 	ExpiresAt time.Time // zero: never expires
+	NotBefore time.Time // zero: valid from five minutes before the token was made
 }
 
 // Request is one logged request.

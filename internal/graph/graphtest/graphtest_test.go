@@ -19,6 +19,13 @@ func TestAuth(t *testing.T) {
 	tn, c := newTenant(t, Options{})
 	expired := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, ExpiresAt: time.Now().Add(-time.Hour)})
 	tn.AddToken(expired, Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, ExpiresAt: time.Now().Add(-time.Hour)})
+	early := Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, NotBefore: time.Now().Add(time.Hour)}
+	notYet := MakeToken(tn.TenantID(), early)
+	tn.AddToken(notYet, early)
+	// A token Graph's clock considers expired although its exp claim is in the future.
+	midRun := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes})
+	tn.AddToken(midRun, Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes})
+	tn.ExpireToken(midRun)
 	tests := []struct {
 		name, token string
 		status      int
@@ -27,7 +34,9 @@ func TestAuth(t *testing.T) {
 		{"missing", "", 401, "InvalidAuthenticationToken", "Access token is empty."},
 		{"unknown JWT", MakeToken(tn.TenantID(), Principal{UPN: "x@y"}), 401, "InvalidAuthenticationToken", "Invalid audience"},
 		{"garbage", "not-a-jwt", 401, "InvalidAuthenticationToken", "not well formed"},
-		{"expired", expired, 401, "InvalidAuthenticationToken", "expired"},
+		{"expired", expired, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."},
+		{"not yet valid", notYet, 401, "InvalidAuthenticationToken", "not yet valid"},
+		{"expired mid-run", midRun, 401, "InvalidAuthenticationToken", "the token is expired"},
 		{"default", tn.Token(), 200, "", ""},
 	}
 	for _, tt := range tests {

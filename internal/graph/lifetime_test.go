@@ -1,0 +1,103 @@
+package graph
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func jwtWith(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"none"}`)) + "." + enc.EncodeToString(payload) + ".sig"
+}
+
+func TestClaimsLifetime(t *testing.T) {
+	now := time.Date(2026, 11, 29, 19, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name        string
+		exp, nbf    time.Time
+		wantErr     bool
+		notYetValid bool
+		says        string
+	}{
+		{"valid", now.Add(time.Hour), now.Add(-5 * time.Minute), false, false, ""},
+		{"expired", now.Add(-90 * time.Second), now.Add(-time.Hour), true, false, "expired at 2026-11-29 18:58:30 UTC (1m30s ago)"},
+		{"expires this second", now, now.Add(-time.Hour), true, false, "(0s ago)"},
+		{"nbf within clock skew", now.Add(time.Hour), now.Add(4 * time.Minute), false, false, ""},
+		{"not yet valid", now.Add(2 * time.Hour), now.Add(time.Hour), true, true, "not valid until 2026-11-29 20:00:00 UTC (1h0m0s from now"},
+		{"no exp", time.Time{}, time.Time{}, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := map[string]any{"tid": "t"}
+			if !tt.exp.IsZero() {
+				m["exp"] = tt.exp.Unix()
+			}
+			if !tt.nbf.IsZero() {
+				m["nbf"] = tt.nbf.Unix()
+			}
+			c, err := ParseClaims(jwtWith(t, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Lifetime(now)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Lifetime = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil {
+				return
+			}
+			var le *TokenLifetimeError
+			if !errors.As(err, &le) || le.NotYetValid != tt.notYetValid || !IsExpiredToken(err) {
+				t.Fatalf("Lifetime = %#v", err)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("message %q lacks %q", err.Error(), tt.says)
+			}
+			if !strings.Contains(le.Hint(), "sign in again") || tt.notYetValid != strings.Contains(le.Hint(), "clock") {
+				t.Errorf("hint %q", le.Hint())
+			}
+		})
+	}
+}
+
+func TestIsExpiredToken(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"graph expired", &Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Lifetime validation failed, the token is expired."}, true},
+		{"graph not yet valid", &Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Access token has expired or is not yet valid."}, true},
+		{"wrapped", fmt.Errorf("list jobs: %w", &Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Lifetime validation failed, the token is expired."}), true},
+		{"wrong audience", &Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "Access token validation failure. Invalid audience."}, false},
+		{"missing sync permission", &Error{Status: 401, Code: "UnknownError"}, false},
+		{"forbidden", &Error{Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."}, false},
+		{"expired in a 403", &Error{Status: 403, Code: "InvalidAuthenticationToken", Message: "the token is expired"}, false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsExpiredToken(tt.err); got != tt.want {
+				t.Fatalf("IsExpiredToken = %v, want %v", got, tt.want)
+			}
+			got := AsExpiredToken(tt.err)
+			var le *TokenLifetimeError
+			if errors.As(got, &le) != tt.want {
+				t.Fatalf("AsExpiredToken = %#v", got)
+			}
+			if tt.want && StatusOf(got) != 401 {
+				t.Errorf("the Graph answer is lost: %v", got)
+			}
+		})
+	}
+}
