@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,8 +39,15 @@ const UserSelect = "id,userPrincipalName,mail,displayName,accountEnabled,userTyp
 // GroupSelect is the $select used for every group read.
 const GroupSelect = "id,displayName,securityEnabled,mailEnabled,groupTypes"
 
-// User reads a user by object id or user principal name.
+// User reads a user by object id or user principal name (any UPN, including one that starts
+// with '$': see UserPath).
 func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
+	if strings.HasPrefix(idOrUPN, "$") {
+		// The SDK's request builder can only build /users/{id}, which Graph refuses for these.
+		var u User
+		err := c.raw(ctx, "get user "+idOrUPN, http.MethodGet, UserPath(idOrUPN), url.Values{"$select": {UserSelect}}, nil, &u)
+		return u, err
+	}
 	cfg := &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "userType"}},
 	}

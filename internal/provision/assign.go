@@ -232,7 +232,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 	for _, u := range req.Users {
 		u = strings.TrimSpace(u)
 		items = append(items, AssignItem{Input: u, Type: "user"})
-		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users/" + graph.PathEscape(u) + "?$select=" + graph.UserSelect})
+		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: graph.UserPath(u) + "?$select=" + graph.UserSelect})
 	}
 	for _, g := range req.Groups {
 		g = strings.TrimSpace(g)

@@ -1072,6 +1072,18 @@ func TestUsers(t *testing.T) {
 	}
 	c.get("/users/"+bob.ID+"?$select=manager").expect(t, 400, "BadRequest")
 
+	// A UPN starting with '$': 400 as a plain segment, found in the documented key form.
+	dollar := tn.AddUser(User{UserPrincipalName: "$svc@" + Domain, AccountEnabled: true})
+	c.get("/users/$svc@"+Domain).expect(t, 400, "BadRequest", "The request URI is not valid")
+	if r := c.get("/users('$svc@"+Domain+"')").expect(t, 200); r.body["id"] != dollar.ID {
+		t.Errorf("key form: %s", r.raw)
+	}
+	quoted := tn.AddUser(User{UserPrincipalName: "$o'neil@" + Domain, AccountEnabled: true})
+	if r := c.get("/users('$o''neil@"+Domain+"')?$select=id").expect(t, 200); r.body["id"] != quoted.ID {
+		t.Errorf("key form with a doubled quote: %s", r.raw)
+	}
+	c.get("/users('$nobody@"+Domain+"')").expect(t, 404, "Request_ResourceNotFound")
+
 	tests := []struct {
 		filter string
 		want   []string

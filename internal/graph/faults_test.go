@@ -101,3 +101,19 @@ func TestIsExpiredToken(t *testing.T) {
 		})
 	}
 }
+
+func TestUserPath(t *testing.T) {
+	tests := map[string]string{
+		"alice@contoso.example":                     "/users/alice@contoso.example",
+		"bob_fabrikam.example#EXT#@contoso.example": "/users/bob_fabrikam.example%23EXT%23@contoso.example",
+		"$svc@contoso.example":                      "/users('$svc@contoso.example')",
+		"$o'neil@contoso.example":                   "/users('$o%27%27neil@contoso.example')", // Graph decodes the segment before reading the literal
+		"a$b@contoso.example":                       "/users/a$b@contoso.example",
+		"6e1c2a2e-7ab0-4b8e-9a43-3c6fb8c8d9a1":      "/users/6e1c2a2e-7ab0-4b8e-9a43-3c6fb8c8d9a1",
+	}
+	for in, want := range tests {
+		if got := UserPath(in); got != want {
+			t.Errorf("UserPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
