@@ -15,6 +15,7 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
 
 // appFlags select the app: state by default, or explicit ids.
@@ -35,6 +36,8 @@ type assignOptions struct {
 	Groups   []string
 	FromFile string
 	Remove   bool
+	Yes      bool
+	DryRun   bool
 }
 
 func newAssignCmd(f *Factory) *cobra.Command {
@@ -51,11 +54,18 @@ not thousands. Already-assigned principals are reported as such; nothing is dupl
 
 Groups must be security groups; assigning groups needs Entra ID P1 or P2, and members of
 nested groups are not provisioned. The command exits 1 if any item failed, after printing
-a line per item (or a list with -o json) so a script can retry just the failures.`,
+a line per item (or a list with -o json) so a script can retry just the failures; each
+failure is also named on stderr with its reason.
+
+--remove takes users out of the app's scope, and Entra's provisioning service then
+deprovisions them in Invicti on its next cycle (it disables them there). So on a terminal it
+shows what it will remove and asks first; without a terminal it needs --yes (exit 2 without
+it, nothing removed). --dry-run shows what would change and changes nothing.`,
 		Example: `  invicti-scim assign --user alice@contoso.com --user bob@contoso.com
   invicti-scim assign --group "Invicti Users"
   invicti-scim assign --from-file users.csv -o json
-  invicti-scim assign --user alice@contoso.com --remove`,
+  invicti-scim assign --user alice@contoso.com --remove --dry-run
+  invicti-scim assign --user alice@contoso.com --remove --yes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
@@ -69,7 +79,9 @@ a line per item (or a list with -o json) so a script can retry just the failures
 	fs.StringArrayVar(&opts.Users, "user", nil, "User principal name, mail or object id; repeatable")
 	fs.StringArrayVar(&opts.Groups, "group", nil, "Security group display name or object id; repeatable")
 	fs.StringVar(&opts.FromFile, "from-file", "", "Read principals from a file: one per line (# comments; group:NAME for groups) or CSV with a header naming the column (upn, user, mail, email, group)")
-	fs.BoolVar(&opts.Remove, "remove", false, "Remove the assignments instead")
+	fs.BoolVar(&opts.Remove, "remove", false, "Remove the assignments instead (Entra then deprovisions those users in Invicti); asks first on a terminal")
+	fs.BoolVar(&opts.Yes, "yes", false, "Remove without asking (required for --remove when not interactive)")
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "Look everyone up and show what would change, without assigning or removing anything")
 	return cmd
 }
 
@@ -94,6 +106,9 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 			return err
 		}
 	}
+	if opts.Remove && !opts.Yes && !opts.DryRun && !f.CanPrompt() {
+		return flagErrorf("assign --remove: Entra deprovisions removed users in Invicti; pass --yes to confirm when not running interactively (or --dry-run to see what would be removed)")
+	}
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
 	if err != nil {
@@ -101,10 +116,19 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 	}
 	sp, conn, spID := s.sp, s.conn, s.spID
 	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	res, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: spID, Users: opts.Users, Groups: opts.Groups, Remove: opts.Remove})
+	if opts.Remove && !opts.DryRun {
+		a.Confirm = func(ctx context.Context, changes []provision.AssignItem, _ bool) error {
+			sp.Stop()
+			return confirmRemoval(ctx, f, changes, opts.Yes)
+		}
+	}
+	res, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: spID, Users: opts.Users, Groups: opts.Groups, Remove: opts.Remove, DryRun: opts.DryRun})
 	sp.Stop()
 	if err != nil {
 		return err
+	}
+	if opts.DryRun && opts.Remove && hasStatus(res, provision.StatusWillRemove) {
+		ui.Err(f.IO).Check(ui.SymWarn, "dry run", removalWarning)
 	}
 	if f.JSON() {
 		if err := printJSON(f, res); err != nil {
@@ -118,6 +142,43 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
 	}
 	return nil
+}
+
+// removalWarning is what removing an assignment sets off in Invicti.
+const removalWarning = "removing an assignment takes the principal out of the app's scope: Entra's provisioning service then deprovisions the user (or the group's members) in Invicti on its next cycle, disabling them there"
+
+// confirmRemoval shows what --remove will take away and why it matters, then asks (unless --yes).
+func confirmRemoval(ctx context.Context, f *Factory, changes []provision.AssignItem, yes bool) error {
+	lines := make([]string, 0, len(changes)+2)
+	for _, it := range changes {
+		name := it.Name
+		if name == "" {
+			name = it.Input
+		}
+		lines = append(lines, it.Type+" "+f.Redactor.Redact(name))
+	}
+	lines = append(lines, "", removalWarning)
+	ui.Err(f.IO).Panel(fmt.Sprintf("Will remove %d assignments", len(changes)), lines)
+	if yes {
+		return nil
+	}
+	ok, err := wizard.Confirm(ctx, f.wizardIO(), "Remove these assignments?", "Entra deprovisions them in Invicti on its next cycle.", false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return wizard.ErrCancelled
+	}
+	return nil
+}
+
+func hasStatus(res *provision.AssignResult, status string) bool {
+	for _, it := range res.Items {
+		if it.Status == status {
+			return true
+		}
+	}
+	return false
 }
 
 // reportAssignFailures names each failed item and its reason on stderr: errors belong there,

@@ -18,6 +18,8 @@ const (
 	StatusRemoved         = "removed"
 	StatusNotAssigned     = "not-assigned"
 	StatusFailed          = "failed"
+	StatusWillAssign      = "will-assign" // --dry-run
+	StatusWillRemove      = "will-remove" // --dry-run
 )
 
 // AssignItem is one principal's result, so a script can retry just the failures.
@@ -58,6 +60,9 @@ type Assigner struct {
 	Waiter      Waiter
 	Progress    Progress
 	Concurrency int // $batch round trips in flight; default 4
+	// Confirm, when set, is asked once before any write with the items about to change; an
+	// error stops the run with nothing written and is returned as is.
+	Confirm func(ctx context.Context, changes []AssignItem, remove bool) error
 }
 
 // AssignRequest says whom to assign (or remove) on which app.
@@ -66,6 +71,7 @@ type AssignRequest struct {
 	Users              []string // UPN, mail or object id
 	Groups             []string // display name or object id
 	Remove             bool
+	DryRun             bool // look up and decide, write nothing (items end will-assign / will-remove)
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -135,6 +141,24 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 			writes = append(writes, graph.BatchRequest{Method: http.MethodPost, URL: "/servicePrincipals/" + graph.PathEscape(sp.ID) + "/appRoleAssignedTo",
 				Body: map[string]string{"principalId": it.ID, "resourceId": sp.ID, "appRoleId": role.ID}})
 			writeIdx = append(writeIdx, i)
+		}
+	}
+	if len(writes) > 0 && req.DryRun {
+		for _, i := range writeIdx {
+			items[i].Status = StatusWillAssign
+			if req.Remove {
+				items[i].Status = StatusWillRemove
+			}
+		}
+		writes = nil
+	}
+	if len(writes) > 0 && a.Confirm != nil {
+		changes := make([]AssignItem, 0, len(writeIdx))
+		for _, i := range writeIdx {
+			changes = append(changes, items[i])
+		}
+		if err := a.Confirm(ctx, changes, req.Remove); err != nil {
+			return nil, err
 		}
 	}
 	if len(writes) > 0 {
