@@ -117,7 +117,7 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 	out := jobJSON{Action: action, JobID: jobID}
 	switch action {
 	case "start":
-		if strings.EqualFold(job.Schedule.State, "Active") && !strings.EqualFold(job.Status.Code, "Quarantine") {
+		if job.Running() {
 			out.Outcome = "already-running"
 		} else {
 			if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {

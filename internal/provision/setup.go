@@ -728,8 +728,12 @@ func (r *run) startJob(ctx context.Context) error {
 		if err != nil {
 			return "", "", authErr("read the provisioning job", PermSync, err)
 		}
-		if strings.EqualFold(job.Schedule.State, "Active") {
+		if job.Running() {
 			return AlreadyRunning, fmt.Sprintf("schedule %s, status %s", job.Schedule.State, job.Status.Code), nil
+		}
+		if job.Quarantined() {
+			q := quarantineOf(job)
+			return Failed, "in quarantine: " + q.Reason, &QuarantineError{Quarantine: q}
 		}
 		if r.cfg.DryRun {
 			return WillStart, "POST …/jobs/{id}/start", nil
