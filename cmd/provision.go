@@ -33,8 +33,13 @@ func newProvisionCmd(f *Factory) *cobra.Command {
 The verdict is read from inside Graph's answer (HTTP 200 also carries failures):
   Success                          exit 0
   Skipped / RedundantExport        exit 0 (already in sync)
-  Skipped / NotEffectivelyEntitled retried within --wait (fresh assignments take minutes to replicate)
+  Skipped / NotEffectivelyEntitled retried within --wait, for assignments younger than --wait
+                                   (fresh assignments take minutes to replicate); exit 1 after
   Failure                          exit 1 with Entra's error code and message
+
+First the app's assignments are read once: a user who is neither assigned nor a direct
+member of an assigned group (or a group that is not assigned) fails at once with
+"not assigned: run assign first", without waiting. Each failure is named on stderr.
 
 A group is provisioned with its members, at most 5 per call as Entra allows: larger groups are
 sent in slices of 5. Calls are paced to Entra's limit of 5 per 10 seconds.
