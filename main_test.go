@@ -68,6 +68,7 @@ func TestScripts(t *testing.T) {
 //	emu invicti-user UPN             the emulated Invicti holds this user
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
 //	emu add-user UPN                 add one enabled user with this user principal name
+//	emu nested-group NAME INNER...   add security group NAME whose only members are the groups INNER
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
 //	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
@@ -188,6 +189,14 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		e.tenant.ExpireToken(ts.Getenv("INVICTI_SCIM_GRAPH_TOKEN"))
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
+	case "nested-group":
+		var ids []string
+		for _, name := range args[2:] {
+			g, ok := e.tenant.LookupGroup(name)
+			check(ok, "no group %q", name)
+			ids = append(ids, g.ID)
+		}
+		e.tenant.AddGroup(graphtest.Group{DisplayName: args[1], SecurityEnabled: true, MemberIDs: ids})
 	case "add-user":
 		e.tenant.AddUser(graphtest.User{UserPrincipalName: args[1], Mail: args[1], DisplayName: args[1], AccountEnabled: true})
 	case "add-users":

@@ -93,9 +93,11 @@ func (c *Client) FindGroups(ctx context.Context, filter string) ([]Group, error)
 	return res.Value, err
 }
 
-// GroupMembers lists the direct user members of a group (nested groups are not provisioned).
-func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, error) {
+// GroupMembers lists the direct user members of a group, and apart from them its nested groups
+// (whose members Entra does not provision, so callers can say why a group brings nobody).
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, []Group, error) {
 	var out []User
+	var nested []Group
 	next := "/groups/" + PathEscape(groupID) + "/members"
 	q := url.Values{"$select": {"id,userPrincipalName,mail,displayName,accountEnabled"}, "$top": {"100"}}
 	for next != "" {
@@ -107,16 +109,19 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, erro
 			NextLink string `json:"@odata.nextLink"`
 		}
 		if err := c.raw(ctx, "list group members", http.MethodGet, next, q, nil, &res); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, m := range res.Value {
-			if m.Type == "" || m.Type == "#microsoft.graph.user" {
+			switch m.Type {
+			case "", "#microsoft.graph.user":
 				out = append(out, m.User)
+			case "#microsoft.graph.group":
+				nested = append(nested, Group{ID: m.ID, DisplayName: m.DisplayName})
 			}
 		}
 		next, q = c.relative(res.NextLink)
 	}
-	return out, nil
+	return out, nested, nil
 }
 
 // relative turns an @odata.nextLink into a path and query under our base URL.

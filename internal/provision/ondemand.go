@@ -158,6 +158,7 @@ const (
 	StatusProvisioned = "provisioned"
 	StatusInSync      = "in-sync"
 	StatusNotEntitled = "not-entitled"
+	StatusNothing     = "nothing-provisioned" // a group without direct user members
 )
 
 // OnDemandResult is the outcome of one provision run.
@@ -281,16 +282,26 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			jobs = append(jobs, job{item: it})
 			continue
 		}
-		members, err := o.Graph.GroupMembers(ctx, g.ID)
+		members, nested, err := o.Graph.GroupMembers(ctx, g.ID)
 		if err != nil {
 			return nil, authErr("list group members", PermGroups, err)
 		}
-		// Entra accepts one group with at most five members per call: larger groups are
-		// provisioned in slices of five, each call carrying the group and five members.
+		// A group without direct user members brings nobody into Invicti: say so instead of
+		// reporting an empty Success.
 		if len(members) == 0 {
-			jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: g.ID, ObjectTypeName: "Group"}}, fresh: o.fresh(since)})
+			it.Status, it.Error = StatusNothing, "the group has no members: nobody to provision"
+			if len(nested) > 0 {
+				names := make([]string, 0, len(nested))
+				for _, n := range nested {
+					names = append(names, n.DisplayName)
+				}
+				it.Error = fmt.Sprintf("nobody was provisioned: the group's only members are nested groups (%s), and Entra does not provision members of nested groups; assign those groups or their users directly", strings.Join(names, ", "))
+			}
+			jobs = append(jobs, job{item: it})
 			continue
 		}
+		// Entra accepts one group with at most five members per call: larger groups are
+		// provisioned in slices of five, each call carrying the group and five members.
 		for i := 0; i < len(members); i += MaxGroupMembers {
 			part := members[i:min(i+MaxGroupMembers, len(members))]
 			sub := graph.Subject{ObjectID: g.ID, ObjectTypeName: "Group"}
@@ -308,7 +319,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 
 	for _, j := range jobs {
 		it := j.item
-		if it.Status != StatusFailed && it.Status != StatusNotAssigned {
+		if it.Status != StatusFailed && it.Status != StatusNotAssigned && it.Status != StatusNothing {
 			if err := o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim, j.fresh); err != nil {
 				return nil, err
 			}
@@ -482,7 +493,7 @@ func (sc *scope) user(ctx context.Context, o *OnDemand, id string) (bool, time.T
 		members, ok := sc.members[gid]
 		if !ok {
 			var err error
-			if members, err = o.Graph.GroupMembers(ctx, gid); err != nil {
+			if members, _, err = o.Graph.GroupMembers(ctx, gid); err != nil {
 				if graph.IsAuth(err) {
 					return false, time.Time{}, authErr("list the members of assigned groups", PermGroups, err)
 				}
