@@ -38,6 +38,7 @@ type assignOptions struct {
 	Remove   bool
 	Yes      bool
 	DryRun   bool
+	List     bool
 }
 
 func newAssignCmd(f *Factory) *cobra.Command {
@@ -64,6 +65,7 @@ it, nothing removed). --dry-run shows what would change and changes nothing.`,
 		Example: `  invicti-scim assign --user alice@contoso.com --user bob@contoso.com
   invicti-scim assign --group "Invicti Users"
   invicti-scim assign --from-file users.csv -o json
+  invicti-scim assign --list
   invicti-scim assign --user alice@contoso.com --remove --dry-run
   invicti-scim assign --user alice@contoso.com --remove --yes`,
 		Args: noArgs,
@@ -82,10 +84,14 @@ it, nothing removed). --dry-run shows what would change and changes nothing.`,
 	fs.BoolVar(&opts.Remove, "remove", false, "Remove the assignments instead (Entra then deprovisions those users in Invicti); asks first on a terminal")
 	fs.BoolVar(&opts.Yes, "yes", false, "Remove without asking (required for --remove when not interactive)")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "Look everyone up and show what would change, without assigning or removing anything")
+	fs.BoolVar(&opts.List, "list", false, "List who is assigned to the app: type, name, role and since when (with -o json, a document)")
 	return cmd
 }
 
 func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
+	if opts.List {
+		return runAssignList(ctx, f, opts)
+	}
 	if opts.FromFile != "" {
 		data, err := os.ReadFile(opts.FromFile)
 		if err != nil {
@@ -141,6 +147,38 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		reportAssignFailures(f, res)
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
 	}
+	return nil
+}
+
+// runAssignList prints who is assigned to the app.
+func runAssignList(ctx context.Context, f *Factory, opts *assignOptions) error {
+	if len(opts.Users) > 0 || len(opts.Groups) > 0 || opts.FromFile != "" || opts.Remove || opts.DryRun || opts.Yes {
+		return flagErrorf("--list lists the assignments; it takes no --user, --group, --from-file, --remove, --dry-run or --yes")
+	}
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
+	if err != nil {
+		return err
+	}
+	s.sp.Set("Reading the app's assignments")
+	list, err := (&provision.Assigner{Graph: s.conn.Client}).List(ctx, s.spID)
+	s.sp.Stop()
+	if err != nil {
+		return err
+	}
+	if f.JSON() {
+		return printJSON(f, list)
+	}
+	p := ui.Out(f.IO)
+	if len(list.Assigned) == 0 {
+		p.Println("nobody is assigned to the app, so Entra provisions nobody: invicti-scim assign --user UPN or --group NAME")
+		return nil
+	}
+	rows := make([][]string, 0, len(list.Assigned))
+	for _, a := range list.Assigned {
+		rows = append(rows, []string{a.Type, f.Redactor.Redact(a.Name), a.Role, a.AssignedAt.UTC().Format("2006-01-02 15:04 UTC"), a.PrincipalID})
+	}
+	p.Table([]string{"TYPE", "NAME", "ROLE", "ASSIGNED", "OBJECT ID"}, rows)
 	return nil
 }
 

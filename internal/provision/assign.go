@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -428,4 +429,53 @@ func checkGroup(it *AssignItem, groups []graph.Group) {
 		return
 	}
 	it.Warning = "members of nested groups are not provisioned"
+}
+
+// Assigned is one principal assigned to the app, for `assign --list`.
+type Assigned struct {
+	Type         string    `json:"type"` // user or group
+	Name         string    `json:"name"` // Graph's principalDisplayName
+	PrincipalID  string    `json:"principalId"`
+	Role         string    `json:"role"` // the app role's display name ("" for the default access role)
+	AppRoleID    string    `json:"appRoleId"`
+	AssignedAt   time.Time `json:"assignedAt"`
+	AssignmentID string    `json:"assignmentId"`
+}
+
+// AssignedList is who is assigned to the app.
+type AssignedList struct {
+	ServicePrincipalID string     `json:"servicePrincipalId"`
+	Assigned           []Assigned `json:"assigned"`
+	OK                 bool       `json:"ok"`
+}
+
+// List reads who is assigned to the app (users and groups), with the role's name and when,
+// oldest first.
+func (a *Assigner) List(ctx context.Context, spID string) (*AssignedList, error) {
+	sp, err := a.Graph.ServicePrincipal(ctx, spID)
+	if err != nil {
+		if graph.IsNotFound(err) {
+			return nil, fmt.Errorf("the app's service principal %s no longer exists; run `invicti-scim setup` again: %w", spID, err)
+		}
+		return nil, authErr("read the app's roles", PermApplication, err)
+	}
+	roles := map[string]string{}
+	for _, r := range sp.AppRoles {
+		roles[strings.ToLower(r.ID)] = r.DisplayName
+	}
+	as, err := a.Graph.Assignments(ctx, sp.ID)
+	if err != nil {
+		return nil, authErr("list assignments", PermApplication, err)
+	}
+	out := &AssignedList{ServicePrincipalID: sp.ID, Assigned: []Assigned{}, OK: true}
+	for _, x := range as {
+		role, ok := roles[strings.ToLower(x.AppRoleID)]
+		if !ok && x.AppRoleID == "00000000-0000-0000-0000-000000000000" {
+			role = "Default Access"
+		}
+		out.Assigned = append(out.Assigned, Assigned{Type: strings.ToLower(x.PrincipalType), Name: x.PrincipalDisplayName, PrincipalID: x.PrincipalID,
+			Role: role, AppRoleID: x.AppRoleID, AssignedAt: x.CreatedDateTime, AssignmentID: x.ID})
+	}
+	sort.SliceStable(out.Assigned, func(i, j int) bool { return out.Assigned[i].AssignedAt.Before(out.Assigned[j].AssignedAt) })
+	return out, nil
 }
