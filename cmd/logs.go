@@ -157,7 +157,7 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 		if out == nil {
 			out = []logEntryJSON{}
 		}
-		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": f.Now().Add(-since).UTC(), "entries": out})
+		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": f.Now().Add(-since).UTC(), "entries": out, "ok": true})
 	}
 	p := ui.Out(f.IO)
 	if len(out) == 0 {

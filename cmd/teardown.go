@@ -26,6 +26,7 @@ type teardownJSON struct {
 	AppName            string `json:"appName,omitempty"`
 	Outcome            string `json:"outcome"` // deleted, already-gone
 	StateRemoved       bool   `json:"stateRemoved"`
+	OK                 bool   `json:"ok"`
 }
 
 func newTeardownCmd(f *Factory) *cobra.Command {
@@ -126,6 +127,7 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		out.StateRemoved = true
 	}
 	if f.JSON() {
+		out.OK = true
 		return printJSON(f, out)
 	}
 	p := ui.Out(f.IO)
