@@ -86,24 +86,27 @@ Try it with no account: invicti-scim setup --sandbox`,
 }
 
 func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet, appNameSet bool) error {
-	if opts.Sandbox {
-		if err := startSandbox(f, opts, configDirSet); err != nil {
-			return err
-		}
-	}
+	// Every flag is checked before anything happens, the sandbox's emulators included: a bad
+	// value exits 2 with nothing started, created or written.
 	if strings.TrimSpace(opts.AppName) == "" || len(opts.AppName) > 256 {
 		return flagErrorf("--app-name %q: must be 1 to 256 characters", opts.AppName)
 	}
 	if strings.IndexFunc(opts.AppName, unicode.IsControl) >= 0 || !utf8.ValidString(opts.AppName) {
 		return flagErrorf("--app-name %q: must not contain control characters or invalid UTF-8", opts.AppName)
 	}
-	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 && !opts.Sandbox {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
 	}
 	// Check what setup will assign before it creates anything, so a typo cannot leave a new app
 	// behind with a failed assignment.
 	for _, v := range append(append([]string{}, opts.AssignUsers...), opts.AssignGroups...) {
 		if err := validPrincipal(v); err != nil {
+			return err
+		}
+	}
+	if opts.Sandbox {
+		// (without --assign-*, the sandbox assigns and provisions its demo group)
+		if err := startSandbox(f, opts, configDirSet); err != nil {
 			return err
 		}
 	}
