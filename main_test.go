@@ -61,7 +61,8 @@ func TestScripts(t *testing.T) {
 //	emu clear-faults
 //	emu reject-keys KEY...           Graph refuses these secret keys
 //	emu portal-config                configure the app's secrets as an admin would in the portal
-//	emu quarantine REASON
+//	emu quarantine REASON [AGE]      the job is in quarantine (since AGE ago, e.g. 72h)
+//	emu log UPN STATUS AGE REASON    a provisioning log entry AGE ago (e.g. 60h)
 //	emu delete-app                   delete the app behind the tool's back
 //	emu rotate NEWSECRET             Invicti rotates the client secret
 //	emu invicti-users N              the emulated Invicti holds N users
@@ -155,7 +156,20 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			"SyncAll":                "false",
 		})
 	case "quarantine":
-		e.tenant.Quarantine(app().ServicePrincipalID, args[1])
+		if len(args) > 2 {
+			age, err := time.ParseDuration(args[2])
+			ts.Check(err)
+			e.tenant.QuarantineSince(app().ServicePrincipalID, args[1], time.Now().Add(-age))
+		} else {
+			e.tenant.Quarantine(app().ServicePrincipalID, args[1])
+		}
+	case "log":
+		age, err := time.ParseDuration(args[3])
+		ts.Check(err)
+		u, ok := e.tenant.LookupUser(args[1])
+		check(ok, "no user %q", args[1])
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: u.UserPrincipalName, UserID: u.ID,
+			Action: "create", Status: args[2], Reason: args[4], Time: time.Now().Add(-age)})
 	case "delete-app":
 		e.tenant.DeleteAppBehindBack(app().ServicePrincipalID)
 	case "rotate":

@@ -516,13 +516,18 @@ func (t *Tenant) SetJobState(spID string, scheduleState, statusCode string) {
 // Quarantine puts every job of the service principal in quarantine with the given reason
 // (e.g. "EncounteredQuarantineException").
 func (t *Tenant) Quarantine(spID string, reason string) {
+	t.QuarantineSince(spID, reason, t.now())
+}
+
+// QuarantineSince is Quarantine for a quarantine that began at began (days ago, say).
+func (t *Tenant) QuarantineSince(spID string, reason string, began time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sp := t.findSP(spID)
 	if sp == nil {
 		return
 	}
-	now := t.now().UTC()
+	now := began.UTC()
 	for _, j := range sp.jobs {
 		j.statusCode = "Quarantine"
 		code, msg := "SystemForCrossDomainIdentityManagementCredentialValidationFailure",
