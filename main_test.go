@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -43,8 +44,44 @@ func TestScripts(t *testing.T) {
 			"emu":         cmdEmu,
 			"exitcode":    cmdExitCode,
 			"graph-token": cmdGraphToken,
+			"writeenc":    cmdWriteEncoded,
 		},
 	})
+}
+
+// cmdWriteEncoded writes TEXT ($VARS expanded) to FILE the way Windows tools do:
+//
+//	writeenc FILE utf8bom|utf16le|utf16be|utf16le-nobom TEXT
+func cmdWriteEncoded(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: writeenc FILE ENCODING TEXT")
+	}
+	text := os.Expand(args[2], ts.Getenv)
+	var out []byte
+	enc16 := func(bom []byte, le bool) []byte {
+		b := append([]byte{}, bom...)
+		for _, u := range utf16.Encode([]rune(text)) {
+			if le {
+				b = append(b, byte(u), byte(u>>8))
+			} else {
+				b = append(b, byte(u>>8), byte(u))
+			}
+		}
+		return b
+	}
+	switch args[1] {
+	case "utf8bom":
+		out = append([]byte{0xef, 0xbb, 0xbf}, text...)
+	case "utf16le":
+		out = enc16([]byte{0xff, 0xfe}, true)
+	case "utf16be":
+		out = enc16([]byte{0xfe, 0xff}, false)
+	case "utf16le-nobom":
+		out = enc16(nil, true)
+	default:
+		ts.Fatalf("writeenc: unknown encoding %q", args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), out, 0o600))
 }
 
 // cmdEmu drives and inspects the emulators from scripts:

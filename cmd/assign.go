@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -97,7 +98,11 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		if err != nil {
 			return flagErrorf("--from-file %s: %v", opts.FromFile, unwrapPathErr(err))
 		}
-		users, groups, err := ParsePrincipalFile(strings.NewReader(string(data)))
+		text, err := invicti.DecodeText("--from-file "+opts.FromFile, data)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		users, groups, err := ParsePrincipalFile(strings.NewReader(text))
 		if err != nil {
 			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}

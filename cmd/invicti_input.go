@@ -80,7 +80,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
 		}
-		secret = invicti.TrimSecret(string(data))
+		text, err := invicti.DecodeText("--client-secret-stdin", data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-stdin"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-stdin: standard input was empty; pipe the secret in, e.g. `printf %%s \"$SECRET\" | invicti-scim ... --client-secret-stdin`")
@@ -90,7 +94,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, unwrapPathErr(err))
 		}
-		secret = invicti.TrimSecret(string(data))
+		text, err := invicti.DecodeText("--client-secret-file "+fl.SecretFile, data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-file"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-file %s: the file is empty", fl.SecretFile)
@@ -100,7 +108,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, unwrapPathErr(err))
 		}
-		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, data)
+		text, err := invicti.DecodeText("--credentials-file "+fl.CredentialsFile, data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, []byte(text))
 		if err != nil {
 			return in, err
 		}
