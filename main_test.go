@@ -109,7 +109,8 @@ func cmdWriteEncoded(ts *testscript.TestScript, neg bool, args []string) {
 //	emu nested-group NAME INNER...   add security group NAME whose only members are the groups INNER
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
-//	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
+//	emu invicti-mode MODE            not-scim, no-scim, server-error, raw-basic, body-only or "" (normal)
+//	emu invicti-client ID SECRET     Invicti knows this client registration too
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -238,6 +239,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
 	case "expire-token":
 		e.tenant.ExpireToken(ts.Getenv("INVICTI_SCIM_GRAPH_TOKEN"))
+	case "invicti-client":
+		e.invicti.AddClient(args[1], args[2])
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
 	case "nested-group":

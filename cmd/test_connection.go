@@ -39,14 +39,18 @@ type layerJSON struct {
 }
 
 type testConnectionJSON struct {
-	OK            bool       `json:"ok"`
-	Region        string     `json:"region"`
-	InvictiURL    string     `json:"invictiUrl"`
-	TenantURL     string     `json:"tenantUrl"`
-	TokenEndpoint string     `json:"tokenEndpoint"`
-	ClientID      string     `json:"clientId"`
-	Invicti       layerJSON  `json:"invicti"`
-	Entra         *layerJSON `json:"entra,omitempty"`
+	OK            bool   `json:"ok"`
+	Region        string `json:"region"`
+	InvictiURL    string `json:"invictiUrl"`
+	TenantURL     string `json:"tenantUrl"`
+	TokenEndpoint string `json:"tokenEndpoint"`
+	ClientID      string `json:"clientId"`
+	// ClientAuth is how Invicti accepted the client id and secret: basic (RFC 6749 form),
+	// basic-raw or body; "" when it accepted none.
+	ClientAuth string     `json:"clientAuth,omitempty"`
+	Warnings   []string   `json:"warnings,omitempty"`
+	Invicti    layerJSON  `json:"invicti"`
+	Entra      *layerJSON `json:"entra,omitempty"`
 }
 
 func newTestConnectionCmd(f *Factory) *cobra.Command {
@@ -100,7 +104,8 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 	out := testConnectionJSON{
 		OK: res.OK, Region: in.Endpoints.Region, InvictiURL: in.Endpoints.BaseURL, TenantURL: in.Endpoints.TenantURL,
 		TokenEndpoint: in.Endpoints.TokenURL, ClientID: in.Credentials.ClientID,
-		Invicti: layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)},
+		Invicti:    layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)},
+		ClientAuth: string(res.ClientAuth), Warnings: res.Warnings,
 	}
 
 	// The Entra layer runs when setup recorded an app for this configuration.
@@ -191,6 +196,9 @@ func printCheck(f *Factory, out testConnectionJSON) {
 			p.Check(ui.SymSkip, "skipped", out.Entra.Reason)
 		}
 		printLayer(p, *out.Entra)
+	}
+	for _, w := range out.Warnings {
+		p.Check(ui.SymWarn, "warning", w)
 	}
 	p.Println()
 	if out.OK {

@@ -170,6 +170,9 @@ func shortErr(err error) string {
 func (r *run) checkInvicti(ctx context.Context) error {
 	return r.step("invicti-check", "Check the Invicti credentials directly ("+r.cfg.Endpoints.BaseURL+")", func() (Outcome, string, error) {
 		res := r.Checker.Check(ctx, r.cfg.Endpoints, r.cfg.Credentials)
+		if res.OK && res.ClientAuth == invicti.ClientAuthBasicRaw {
+			return Passed, "token, ServiceProviderConfig and user query answered; but " + invicti.RawBasicWarning, nil
+		}
 		if res.OK {
 			return Passed, "token, ServiceProviderConfig and user query all answered as Entra expects", nil
 		}
