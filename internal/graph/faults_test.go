@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
 func jwtWith(t *testing.T, claims map[string]any) string {
@@ -115,5 +119,29 @@ func TestUserPath(t *testing.T) {
 		if got := UserPath(in); got != want {
 			t.Errorf("UserPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// countingCred counts token requests, to prove a Client reads claims through its own
+// credential (fault 16: doctor built a second credential and signed a person in twice).
+type countingCred struct {
+	n     int
+	token string
+}
+
+func (c *countingCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.n++
+	return azcore.AccessToken{Token: c.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestClientTokenClaimsUsesItsCredential(t *testing.T) {
+	cred := &countingCred{token: jwtWith(t, map[string]any{"tid": "tenant-1", "upn": "admin@contoso.example"})}
+	c, err := New(Options{RootURL: "https://graph.microsoft.com", Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.TokenClaims(t.Context())
+	if err != nil || cl.TenantID != "tenant-1" || cl.UPN != "admin@contoso.example" || cred.n != 1 {
+		t.Fatalf("claims %+v, err %v, token requests %d", cl, err, cred.n)
 	}
 }
