@@ -27,6 +27,7 @@ func TestBadInput(t *testing.T) {
 			"graph-token": cmdGraphToken,
 			"envq":        cmdEnvQuoted,
 			"envrepeat":   cmdEnvRepeat,
+			"writeenc":    cmdWriteEncoded,
 		},
 	})
 }
