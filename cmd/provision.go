@@ -232,7 +232,7 @@ func assignAfterSetup(ctx context.Context, conn *graphConn, res *provision.Setup
 	}
 	// Verification in Invicti is `provision --verify`'s job; setup reports Entra's verdicts.
 	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups})
+	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups, JustAssigned: true})
 	sp.Stop()
 	x.Provision = pr
 	if err != nil {

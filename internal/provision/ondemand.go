@@ -193,6 +193,10 @@ type OnDemandRequest struct {
 	Users              []string
 	Groups             []string
 	Verify             bool
+	// JustAssigned: the caller assigned these subjects moments ago (setup --provision-now), so
+	// the assignment check is skipped (Graph's list may not show them yet) and the replication
+	// wait applies.
+	JustAssigned bool
 }
 
 // MaxGroupMembers is how many members one provisionOnDemand call may carry for a group.
@@ -226,7 +230,10 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 		upn      string
 		fresh    bool // assigned within the wait budget: worth waiting for replication
 	}
-	scope := o.readScope(ctx, req.ServicePrincipalID)
+	sc := &scope{} // unknown scope: everyone counts as assigned
+	if !req.JustAssigned {
+		sc = o.readScope(ctx, req.ServicePrincipalID)
+	}
 	var jobs []job
 	for _, in := range req.Users {
 		in = strings.TrimSpace(in)
@@ -252,7 +259,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			continue
 		}
 		it.ID, it.Name = u.ID, u.UserPrincipalName
-		assigned, since, err := scope.user(ctx, o, u.ID)
+		assigned, since, err := sc.user(ctx, o, u.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +283,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			continue
 		}
 		it.ID, it.Name = g.ID, g.DisplayName
-		since, assigned := scope.group(g.ID)
+		since, assigned := sc.group(g.ID)
 		if !assigned {
 			it.Status, it.Error = StatusNotAssigned, "the group is not assigned to the app: run `invicti-scim assign --group "+in+"` first"
 			jobs = append(jobs, job{item: it})
