@@ -45,6 +45,10 @@ type invictiInput struct {
 	SecretSource string
 }
 
+// errMissingInput marks input that was not given at all (as opposed to given wrong), for
+// commands where the Invicti side is optional.
+var errMissingInput = errors.New("missing input (not running interactively)")
+
 const secretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
 
 // resolve fills the Invicti input from flags, then the environment, then state, then (when
@@ -175,7 +179,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		missing = nil
 	}
 	if len(missing) > 0 {
-		return in, flagErrorf("missing input (not running interactively): %s", strings.Join(missing, "; "))
+		return in, &FlagError{Err: fmt.Errorf("%w: %s", errMissingInput, strings.Join(missing, "; "))}
 	}
 
 	ep, err := invicti.ResolveEndpoints(region, rawURL)
