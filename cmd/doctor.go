@@ -271,6 +271,17 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	}
 	sp.Stop()
 
+	// Graph refused as expired a token whose own claims still read valid: the clocks disagree
+	// (or the token was revoked); the sign-in line must not stay a green tick.
+	if expired {
+		for i := range out.Checks {
+			if c := &out.Checks[i]; c.Name == "Graph sign-in" && c.OK {
+				c.OK, c.Status = false, "fail"
+				c.Detail += "; but Microsoft Graph refused this token as expired or not yet valid, so this computer's clock may differ from Microsoft's"
+				c.Fix = hintOf(&graph.TokenLifetimeError{NotYetValid: true})
+			}
+		}
+	}
 	out.OK = true
 	for _, c := range out.Checks {
 		out.OK = out.OK && c.OK
