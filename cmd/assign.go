@@ -201,7 +201,11 @@ func confirmRemoval(ctx context.Context, f *Factory, changes []provision.AssignI
 		lines = append(lines, it.Type+" "+f.Redactor.Redact(name))
 	}
 	lines = append(lines, "", removalWarning)
-	ui.Err(f.IO).Panel(fmt.Sprintf("Will remove %d assignments", len(changes)), lines)
+	title := fmt.Sprintf("Will remove %d assignments", len(changes))
+	if len(changes) == 1 {
+		title = "Will remove 1 assignment"
+	}
+	ui.Err(f.IO).Panel(title, lines)
 	if yes {
 		return nil
 	}
