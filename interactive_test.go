@@ -283,3 +283,90 @@ func TestAssignRemoveConfirmInPTY(t *testing.T) {
 		}
 	}
 }
+
+// TestGuidedStepContinuesInTheSameRun: when Graph takes neither writer, the interactive guided
+// step shows the values (never the secret unless asked), then polls; once the "portal" has
+// saved the settings and the admin presses Enter, setup carries on to Test Connection and the
+// start in the same run.
+func TestGuidedStepContinuesInTheSameRun(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	ten := graphtest.New(graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true, PortalLowerCaseKeys: true}})
+	defer ten.Close()
+
+	c := exec.Command(binary(t), "setup", "--app-name", "Invicti Guided")
+	c.Env = append(os.Environ(),
+		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
+		"INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID="+testClientID, "INVICTI_SCIM_CLIENT_SECRET="+testSecret,
+		"INVICTI_SCIM_INVICTI_URL="+inv.URL, "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	send := func(s string) {
+		time.Sleep(150 * time.Millisecond)
+		if _, err := f.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := scr.waitFor(t, "Apply this plan?", 0)
+	send("\r")
+	at = scr.waitFor(t, "Show the client secret", at)
+	send("\r") // default: No
+	at = scr.waitFor(t, "Press Enter to check now", at)
+	if !strings.Contains(scr.String(), inv.TenantURL()) || !strings.Contains(scr.String(), inv.TokenURL()) {
+		t.Fatalf("the guided step must print the Tenant URL and Token Endpoint in full:\n%s", scr.String())
+	}
+	// The admin saves the settings in the portal, then presses Enter.
+	apps := ten.Apps()
+	if len(apps) != 1 {
+		t.Fatalf("apps = %d", len(apps))
+	}
+	ten.ConfigurePortalStyle(apps[0].ServicePrincipalID, map[string]string{"BaseAddress": inv.TenantURL(),
+		"Oauth2TokenExchangeUri": inv.TokenURL(), "Oauth2ClientId": testClientID, "Oauth2ClientSecret": testSecret})
+	send("\r")
+	scr.waitFor(t, "Setup complete", at)
+	if err := c.Wait(); err != nil {
+		t.Fatalf("setup: %v\n%s", err, scr.String())
+	}
+	out := scr.String()
+	if strings.Contains(out, testSecret) {
+		t.Fatal("the secret was shown without being asked for")
+	}
+	if !strings.Contains(out, "configured in the portal") {
+		t.Fatalf("no portal outcome:\n%s", out)
+	}
+	if a := ten.Apps(); len(a) != 1 || a[0].Jobs[0].ScheduleState != "Active" {
+		t.Fatalf("after the guided step: %+v", a)
+	}
+}
+
+// TestSandboxStopsOnSIGTERM: a service manager's SIGTERM stops `invicti-scim sandbox` with
+// exit 0 and its state saved.
+func TestSandboxStopsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	c := exec.Command(binary(t), "sandbox", "--env-file", filepath.Join(dir, "sb.env"), "--state-dir", filepath.Join(dir, "st"))
+	c.Env = append(os.Environ(), "NO_COLOR=1")
+	stderr := &screen{}
+	c.Stderr = stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, "Ctrl-C stops the sandbox", 0)
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("sandbox after SIGTERM: %v, want exit 0\n%s", err, stderr.String())
+	}
+	for _, f := range []string{"sb.env", "st/entra.json", "st/invicti.json"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want a 0600 file", f, err, fi.Mode())
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,6 +46,8 @@ func TestScripts(t *testing.T) {
 			"exitcode":    cmdExitCode,
 			"graph-token": cmdGraphToken,
 			"writeenc":    cmdWriteEncoded,
+			"waitfile":    cmdWaitFile,
+			"loadenv":     cmdLoadEnv,
 		},
 	})
 }
@@ -84,6 +87,36 @@ func cmdWriteEncoded(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), out, 0o600))
 }
 
+// cmdWaitFile waits (up to 30 s) until a file exists and is not empty: a background command
+// such as `invicti-scim sandbox --env-file F &` is ready.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(ts.MkAbs(args[0])); err == nil && fi.Size() > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("%s did not appear within 30s", args[0])
+}
+
+// cmdLoadEnv sets the script's environment from KEY='VALUE' lines, as `set -a; . FILE` would.
+func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: loadenv FILE")
+	}
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		ts.Setenv(k, strings.ReplaceAll(strings.Trim(v, "'"), `'\''`, "'"))
+	}
+}
+
 // cmdEmu drives and inspects the emulators from scripts:
 //
 //	emu apps N                       exactly N enterprise apps exist
@@ -111,6 +144,13 @@ func cmdWriteEncoded(ts *testscript.TestScript, neg bool, args []string) {
 //	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
 //	emu invicti-mode MODE            not-scim, no-scim, server-error, raw-basic, body-only or "" (normal)
 //	emu invicti-client ID SECRET     Invicti knows this client registration too
+//	emu knob NAME[=off]...           switch emulator knobs (graphtest.Knobs): reject-token-uri,
+//	                                 drop-partial-put, no-connectivity, portal-lower-case,
+//	                                 drop-puts=N, legacy-token-fetch, no-group-assignment
+//	emu seed-v1                      replace the app's settings with key set v1 (no
+//	                                 AuthenticationType, no SyncNotificationSettings)
+//	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
+//	emu token-before-probe           every SCIM query Invicti saw came after a token request
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -241,6 +281,57 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		e.tenant.ExpireToken(ts.Getenv("INVICTI_SCIM_GRAPH_TOKEN"))
 	case "invicti-client":
 		e.invicti.AddClient(args[1], args[2])
+	case "knob":
+		k := e.tenant.Knobs()
+		for _, a := range args[1:] {
+			name, val, _ := strings.Cut(a, "=")
+			on := val != "off"
+			switch name {
+			case "reject-token-uri":
+				k.RejectTokenURI = on
+			case "drop-partial-put":
+				k.DropPartialSecretsPut = on
+			case "no-connectivity":
+				k.NoConnectivityParameters = on
+			case "portal-lower-case":
+				k.PortalLowerCaseKeys = on
+			case "legacy-token-fetch":
+				k.LegacyTokenFetch = on
+			case "no-group-assignment":
+				k.NoGroupAssignment = on
+			case "drop-puts":
+				k.DropSecretsPuts = atoi(val)
+			default:
+				ts.Fatalf("emu knob: unknown knob %q", name)
+			}
+		}
+		e.tenant.SetKnobs(k)
+	case "seed-v1":
+		e.tenant.SeedSecrets(app().ServicePrincipalID, map[string]string{"AuthenticationType": "", "SyncNotificationSettings": ""})
+	case "secret-keys":
+		var have []string
+		for k := range app().Secrets {
+			have = append(have, k)
+		}
+		want := strings.Split(args[1], ",")
+		slices.Sort(have)
+		slices.Sort(want)
+		check(slices.Equal(have, want), "secret keys: have %v, want %v", have, want)
+	case "token-before-probe":
+		token, probes := false, 0
+		for _, r := range e.invicti.Requests() {
+			switch {
+			case strings.HasPrefix(r.Path, "/oauth/token"):
+				token = true
+			case strings.Contains(r.Path, "/scim/v2/Users"):
+				probes++
+				if !token {
+					check(false, "SCIM query %s?%s before any token request", r.Path, r.Query)
+					return
+				}
+			}
+		}
+		check(token && probes > 0, "token requested %v, SCIM queries %d", token, probes)
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
 	case "nested-group":

@@ -107,11 +107,14 @@ func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (strin
 // permissionHint turns a Graph 401/403 into a PermissionError naming what is missing, and a
 // 404 on the app's own calls into the likely story: the app was deleted behind the tool's back.
 func permissionHint(err error, perm string) error {
+	var pe *provision.PermissionError
 	switch {
 	case err == nil:
 		return nil
 	case graph.IsExpiredToken(err):
 		return graph.AsExpiredToken(err)
+	case errors.As(err, &pe):
+		return err // already says which permission
 	case graph.IsAuth(err):
 		return &provision.PermissionError{Permission: perm, Err: err}
 	case graph.IsNotFound(err):

@@ -11,13 +11,15 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
 type doctorOptions struct {
-	graph   graphFlags
-	invicti invictiFlags
-	app     appFlags
+	graph        graphFlags
+	invicti      invictiFlags
+	app          appFlags
+	ShowSettings bool
 }
 
 type doctorCheck struct {
@@ -38,6 +40,20 @@ type doctorJSON struct {
 	Checks      []doctorCheck `json:"checks"`
 	OK          bool          `json:"ok"`
 	Permissions []permNeed    `json:"permissions"`
+	// Settings is filled by --show-settings: the key names Entra stores (never values).
+	Settings *settingsDump `json:"settings,omitempty"`
+}
+
+// settingsDump is what --show-settings prints: enough for an admin who configured an app in
+// the portal to compare and report which keys the portal stores, and nothing secret.
+type settingsDump struct {
+	ServicePrincipalID string   `json:"servicePrincipalId"`
+	Keys               []string `json:"keys"`
+	KeySet             string   `json:"keySet"`
+	StateKeySet        string   `json:"stateKeySet,omitempty"`
+	Writer             string   `json:"writer,omitempty"`
+	Experimental       bool     `json:"experimental,omitempty"`
+	ClientCredentials  bool     `json:"clientCredentials"`
 }
 
 type permNeed struct {
@@ -102,12 +118,17 @@ func newDoctorCmd(f *Factory) *cobra.Command {
     Application Administrator are needed to configure provisioning)
   - Invicti reachability and the credential check (when a client secret is available)
   - whether the app and job recorded in state still exist in the tenant
+  - whether the saved provisioning settings make Entra fetch a token (key set v2)
+
+--show-settings also prints the key NAMES Entra stores for the app (never a value), and the
+writer and key-set version setup used, so settings made in the portal can be compared.
 
 It reads the token's exp and nbf claims and says how long the token stays valid: an
 expired (or not yet valid) token is a sign-in problem and exits 4, with how to sign in again.
 
 Exits 0 when every check passes, 4 when the Graph token is expired or not yet valid, 1 otherwise.`,
 		Example: `  invicti-scim doctor
+  invicti-scim doctor --show-settings
   invicti-scim doctor -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -119,7 +140,42 @@ Exits 0 when every check passes, 4 when the Graph token is expired or not yet va
 	opts.graph.register(cmd)
 	opts.invicti.register(cmd)
 	opts.app.register(cmd)
+	cmd.Flags().BoolVar(&opts.ShowSettings, "show-settings", false, "Print the provisioning setting key names Entra stores (never values) and how setup saved them")
 	return cmd
+}
+
+// checkSettings reads the saved provisioning settings: outdated ones (key set v1) fail, the
+// experimental writer warns; with show, their key names are kept for output.
+func checkSettings(ctx context.Context, conn *graphConn, st state.State, spID string, show bool) (doctorCheck, *settingsDump) {
+	kv, err := conn.Client.Secrets(ctx, spID)
+	if err != nil {
+		return doctorCheck{Name: "Provisioning settings", Detail: explainGraph(err), Fix: "needs " + provision.PermSync}, nil
+	}
+	saved := provision.NewSaved(kv)
+	v := provision.NewSettingsView(saved, st.Setup.SecretsKeySet, st.Setup.SettingsWriter, st.Setup.Experimental)
+	var dump *settingsDump
+	if show {
+		dump = &settingsDump{ServicePrincipalID: spID, Keys: saved.Names(), KeySet: v.KeySet, StateKeySet: v.StateKeySet,
+			Writer: v.Writer, Experimental: v.Experimental, ClientCredentials: v.ClientCredentials}
+	}
+	switch {
+	case saved.Empty():
+		return doctorCheck{Name: "Provisioning settings", Detail: "nothing saved", Fix: "run `invicti-scim setup`"}, dump
+	case v.Outdated():
+		return doctorCheck{Name: "Provisioning settings", Detail: provision.OutdatedSettings, Fix: "run `invicti-scim setup` again (same app, same job)"}, dump
+	case len(v.Mixed) > 0:
+		return doctorCheck{Name: "Provisioning settings", Detail: "bearer or pre-minted token keys saved beside the client-credentials ones: " + strings.Join(v.Mixed, ", "),
+			Fix: "save the settings again with `invicti-scim setup`, or clear them in the portal"}, dump
+	case !v.ClientCredentials:
+		return doctorCheck{Name: "Provisioning settings", Detail: "the saved settings do not select the OAuth2 client credentials grant (no AuthenticationType)", Fix: "run `invicti-scim setup`"}, dump
+	case v.Experimental:
+		return doctorCheck{Name: "Provisioning settings", OK: true, Status: "warn", Detail: "key set " + v.KeySet + ", saved through the experimental beta connectivityParameters endpoint"}, dump
+	}
+	detail := "key set " + v.KeySet
+	if v.Writer != "" {
+		detail += ", saved by " + v.Writer
+	}
+	return doctorCheck{Name: "Provisioning settings", OK: true, Detail: detail}, dump
 }
 
 func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
@@ -250,6 +306,9 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 		switch {
 		case err == nil:
 			add(doctorCheck{Name: "App in state", OK: true, Detail: fmt.Sprintf("%s (servicePrincipal %s) exists", st.App.DisplayName, st.App.ServicePrincipalID)})
+			c, dump := checkSettings(ctx, conn, st, st.App.ServicePrincipalID, opts.ShowSettings)
+			add(c)
+			out.Settings = dump
 			if st.App.JobID != "" {
 				if _, err := conn.Client.Job(ctx, st.App.ServicePrincipalID, st.App.JobID); err == nil {
 					add(doctorCheck{Name: "Job in state", OK: true, Detail: st.App.JobID + " exists"})
@@ -298,6 +357,20 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			if c.Fix != "" && !c.OK {
 				p.Printf("    fix: %s\n", c.Fix)
 			}
+		}
+		if d := out.Settings; d != nil {
+			p.Println()
+			p.Heading("Provisioning settings Entra stores (key names only)")
+			writer := dash(d.Writer)
+			if d.Experimental {
+				writer += " (experimental)"
+			}
+			p.KV([][2]string{
+				{"Service principal", d.ServicePrincipalID},
+				{"Keys", dash(strings.Join(d.Keys, ", "))},
+				{"Key set", dash(d.KeySet) + " (state: " + dash(d.StateKeySet) + ")"},
+				{"Saved by", writer},
+			})
 		}
 		if len(out.Permissions) > 0 {
 			p.Println()

@@ -172,6 +172,7 @@ Environment:
 		newDoctorCmd(f),
 		newRotateSecretCmd(f),
 		newTeardownCmd(f),
+		newSandboxCmd(f),
 		newGenDocsCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error

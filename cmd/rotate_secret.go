@@ -2,11 +2,10 @@ package cmd
 
 import (
 	"context"
-	"strings"
+	"errors"
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -108,20 +107,36 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	}
 	out.ServicePrincipalID, out.JobID = spID, jobID
 	sp.Set("Saving the new secret in Entra")
-	if err := conn.Client.PutSecrets(ctx, spID, provision.SecretKeys(in.Endpoints, in.Credentials)); err != nil {
+	writer := provision.Writer(st.Setup.SettingsWriter)
+	if writer == "" || writer == provision.WriterPortal {
+		writer = provision.WriterAuto
+	}
+	saved, err := provision.SaveSettings(ctx, conn.Client, provision.SaveSettingsInput{
+		ServicePrincipalID: spID, JobID: jobID, Writer: writer, KeepNotifications: true,
+		Settings: provision.Settings{Endpoints: in.Endpoints, Credentials: in.Credentials},
+	}, provision.Waiter{}, func(e provision.Event) {
+		if e.Kind == provision.EventWait {
+			sp.Set(e.Message)
+		}
+	})
+	if err != nil {
+		var ce *provision.ConnectionError
+		if errors.As(err, &ce) && saved.Writer != "" {
+			step("secrets", "Save the new credentials", provision.Updated, saved.Detail)
+			step("test-connection", "Entra Test Connection", provision.Failed, ce.Message)
+			return finish(err)
+		}
 		step("secrets", "Save the new credentials", provision.Failed, err.Error())
 		return finish(permissionHint(err, provision.PermSync))
 	}
-	step("secrets", "Save the new credentials", provision.Updated, strings.Join(provision.SecretKeyNames(), ", "))
-	sp.Set("Entra Test Connection")
-	if err := conn.Client.ValidateCredentials(ctx, spID, jobID, true, nil); err != nil {
-		if graph.IsAuth(err) {
-			return finish(permissionHint(err, provision.PermSync))
+	step("secrets", "Save the new credentials", provision.Updated, saved.Detail)
+	step("test-connection", "Entra Test Connection", provision.Passed, "tested before saving and with what Entra saved")
+	if st.Setup.SettingsWriter != string(saved.Writer) || st.Setup.SecretsKeySet != provision.KeySetName {
+		st.Setup.SettingsWriter, st.Setup.SecretsKeySet, st.Setup.Experimental = string(saved.Writer), provision.KeySetName, saved.Writer.Experimental()
+		if err := store.Save(st); err != nil {
+			return finish(err)
 		}
-		step("test-connection", "Entra Test Connection", provision.Failed, err.Error())
-		return finish(&provision.ConnectionError{Layer: "entra", Message: err.Error(), Fix: "the new secret is saved, but Entra cannot use it; check `invicti-scim status`"})
 	}
-	step("test-connection", "Entra Test Connection", provision.Passed, "")
 	job, err := conn.Client.Job(ctx, spID, jobID)
 	if err != nil {
 		return finish(permissionHint(err, provision.PermSync))

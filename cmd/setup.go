@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -30,6 +31,12 @@ type setupOptions struct {
 	Yes          bool
 	Sandbox      bool
 	ShowSecret   bool
+	NotifyEmails []string
+	// DeletionThreshold is --deletion-threshold (0 disables the guard).
+	DeletionThreshold int
+	SettingsWriter    string
+	emailsSet         bool
+	thresholdSet      bool
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -44,8 +51,11 @@ provisioning with the OAuth2 client credentials grant, in order:
   2. find the app (state file, then its invicti-scim tag, then its name) or create it from
      the non-gallery template, and wait for Entra to replicate it
   3. find or create the provisioning job (template "scim")
-  4. save the provisioning settings (Tenant URL, Token Endpoint, client id and secret,
-     SyncAll=false); if Graph refuses them, guide you through the portal instead
+  4. save the provisioning settings (key set oauth2-client-credentials/v2: AuthenticationType
+     OAuth2ClientCredentialsGrant, Tenant URL, Token Endpoint, client id and secret,
+     SyncAll=false, notifications): Entra's Test Connection runs with them BEFORE they are
+     saved, and they are read back after; if Graph refuses them, the experimental beta
+     writer is tried, then you are guided through the portal (--settings-writer)
   5. run Entra's Test Connection, then start the job (never restarting a running one)
   6. optionally assign users and groups and provision them on demand
 
@@ -67,6 +77,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
+			opts.emailsSet, opts.thresholdSet = cmd.Flags().Changed("notify-email"), cmd.Flags().Changed("deletion-threshold")
 			return runSetup(ctx, f, opts, cmd.Flags().Changed("config-dir") || f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "", cmd.Flags().Changed("app-name"))
 		},
 	}
@@ -82,12 +93,24 @@ Try it with no account: invicti-scim setup --sandbox`,
 	fs.BoolVar(&opts.Yes, "yes", false, "Apply without asking for confirmation")
 	fs.BoolVar(&opts.Sandbox, "sandbox", false, "Run against the built-in emulated Entra tenant and emulated Invicti (no account needed)")
 	fs.BoolVar(&opts.ShowSecret, "show-secret", false, "In the guided portal step, print the client secret so you can paste it")
+	fs.StringArrayVar(&opts.NotifyEmails, "notify-email", nil, "Send Entra's provisioning failure e-mails to this address; repeatable")
+	fs.IntVar(&opts.DeletionThreshold, "deletion-threshold", provision.DefaultDeletionThreshold, "Stop a provisioning cycle that would delete more than this many accounts (0 turns the guard off)")
+	fs.StringVar(&opts.SettingsWriter, "settings-writer", string(provision.WriterAuto), "How to save the provisioning settings: auto, secrets (documented PUT), connectivity (experimental beta PATCH) or portal (guided)")
+	_ = cmd.RegisterFlagCompletionFunc("settings-writer", cobra.FixedCompletions([]string{"auto", "secrets", "connectivity", "portal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet, appNameSet bool) error {
 	// Every flag is checked before anything happens, the sandbox's emulators included: a bad
 	// value exits 2 with nothing started, created or written.
+	notify := provision.Notifications{Emails: opts.NotifyEmails, DeletionThreshold: opts.DeletionThreshold}
+	if err := provision.ValidateNotifications(notify); err != nil {
+		return &FlagError{Err: err}
+	}
+	writer, err := provision.ParseWriter(opts.SettingsWriter)
+	if err != nil {
+		return &FlagError{Err: err}
+	}
 	if strings.TrimSpace(opts.AppName) == "" || len(opts.AppName) > 256 {
 		return flagErrorf("--app-name %q: must be 1 to 256 characters", opts.AppName)
 	}
@@ -103,6 +126,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		if err := validPrincipal(v); err != nil {
 			return err
 		}
+	}
+	if opts.thresholdSet && notify.DeletionThreshold == 0 && !f.JSON() {
+		ui.Err(f.IO).Check(ui.SymWarn, "--deletion-threshold 0: the accidental-deletions guard is off", "a cycle may deprovision any number of Invicti users at once")
 	}
 	if opts.Sandbox {
 		// (without --assign-*, the sandbox assigns and provisions its demo group)
@@ -164,7 +190,8 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
-		NoStart: opts.NoStart, DryRun: opts.DryRun,
+		NoStart: opts.NoStart, DryRun: opts.DryRun, Notifications: notify, Writer: writer,
+		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
@@ -215,7 +242,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return perr
 		}
 	} else {
-		printSetupSummary(f, out, opts, err)
+		printSetupSummary(f, out, opts, in.Credentials.ClientSecret, err)
 	}
 	if x := out.Extras; x != nil {
 		if x.Assign != nil && !x.Assign.OK {
@@ -375,37 +402,69 @@ func printPlan(f *Factory, plan *provision.SetupResult, opts *setupOptions) {
 	p.Println()
 }
 
-func guidedPrompt(f *Factory, sp *ui.Spinner, showSecret bool, secret string) func(context.Context, provision.Guide) error {
-	return func(ctx context.Context, g provision.Guide) error {
+// guidedPrompt shows the portal step and then lets setup poll for the settings: every
+// Enter the admin presses asks for a check now. The values are printed outside any box so
+// they can be copied whole at any width; the secret only on request.
+func guidedPrompt(f *Factory, sp *ui.Spinner, showSecret bool, secret string) func(context.Context, provision.Guide) (<-chan struct{}, error) {
+	return func(ctx context.Context, g provision.Guide) (<-chan struct{}, error) {
 		sp.Stop()
 		p := ui.Err(f.IO)
-		p.Panel("One step in the Entra portal", append([]string{g.Reason, ""}, g.Lines()...))
+		p.Heading("One step in the Entra portal")
+		p.Println(g.Reason)
+		if !showSecret {
+			show, err := wizard.Confirm(ctx, f.wizardIO(), "Show the client secret so you can paste it?", "It is printed on this terminal only.", false)
+			if err != nil {
+				return nil, err
+			}
+			showSecret = show
+		}
+		shown := ""
 		if showSecret {
-			p.Printf("  Client secret:         %s\n", secret)
-		} else if show, err := wizard.Confirm(ctx, f.wizardIO(), "Show the client secret so you can paste it?", "It is printed on this terminal only.", false); err != nil {
-			return err
-		} else if show {
-			p.Printf("  Client secret:         %s\n", secret)
+			shown = secret
 		}
-		done, err := wizard.Confirm(ctx, f.wizardIO(), "Have you saved the settings in the portal?", "Choose No to stop here; running setup again later carries on.", true)
-		if err != nil {
-			return err
+		p.Println()
+		for _, l := range g.LinesWithSecret(shown) {
+			p.Println(l)
 		}
-		if !done {
-			return wizard.ErrCancelled
-		}
-		return nil
+		p.Println()
+		p.Printf("Waiting for the settings: checking every %s for up to %s. Press Enter to check now; Ctrl-C stops (state is saved, and setup carries on when run again).\n",
+			provision.GuidedPollInterval, provision.GuidedPollTimeout)
+		return enterPresses(ctx, f), nil
 	}
 }
 
-func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr error) {
+// enterPresses reports each line read from stdin until ctx ends. The reader goroutine may
+// outlive ctx while blocked in Read; setup asks nothing after this step, so it takes no
+// input meant for anything else.
+func enterPresses(ctx context.Context, f *Factory) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(f.IO.In)
+		for sc.Scan() {
+			select {
+			case ch <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret string, runErr error) {
 	p := ui.Out(f.IO)
 	if res.Guide != nil {
+		// Not in a box: the values must be copyable whole at any terminal width.
 		e := ui.Err(f.IO)
 		e.Println()
-		e.Panel("Finish in the Entra portal", append([]string{res.Guide.Reason, ""}, res.Guide.Lines()...))
-		if opts.ShowSecret && !opts.invicti.SecretStdin {
-			e.Println("  (the secret is the one you supplied)")
+		e.Heading("Finish in the Entra portal")
+		e.Println(res.Guide.Reason)
+		shown := ""
+		if opts.ShowSecret {
+			shown = secret
+		}
+		for _, l := range res.Guide.LinesWithSecret(shown) {
+			e.Println(l)
 		}
 	}
 	if runErr != nil {
@@ -441,6 +500,13 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, runErr
 		p.Println()
 		p.Heading("In the emulated Invicti now")
 		p.KV([][2]string{{"users", strings.Join(s.InvictiUsers, ", ")}, {"teams", strings.Join(s.InvictiGroups, ", ")}, {"requests", fmt.Sprintf("%d to Entra (Graph), %d to Invicti", s.EntraRequests, s.InvictiRequests)}})
+		p.Println()
+		p.Println("This sandbox stops with this command. To try status, assign, provision, logs, doctor,")
+		p.Println("rotate-secret and teardown too, keep one running:")
+		p.Println("  invicti-scim sandbox --env-file sandbox.env &")
+		p.Println("  set -a; . ./sandbox.env; set +a")
+		p.Println("  invicti-scim setup --non-interactive")
+		return
 	}
 	if res.DryRun {
 		return

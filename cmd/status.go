@@ -67,9 +67,10 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	sp := s.sp
+	st, sp := s.st, s.sp
 	sp.Set("Reading the app and its provisioning job")
-	reader := &provision.StatusReader{Graph: s.conn.Client, Cloud: s.conn.Cloud}
+	reader := &provision.StatusReader{Graph: s.conn.Client, Cloud: s.conn.Cloud,
+		KeySet: st.Setup.SecretsKeySet, Writer: st.Setup.SettingsWriter, Experimental: st.Setup.Experimental}
 	status, err := reader.Read(ctx, s.spID, s.jobID)
 	if err != nil {
 		return err
@@ -153,7 +154,32 @@ func printStatus(f *Factory, s statusJSON) {
 		}
 	}
 	add("Secret keys", dash(strings.Join(s.SecretKeys, ", ")))
-	add("Assigned", fmt.Sprintf("%d users, %d groups", s.AssignedUsers, s.AssignedGroups))
+	if v := s.Settings; v != nil {
+		ks := dash(v.KeySet)
+		if v.Outdated() {
+			ks += " (outdated: Entra fetches no token)"
+		}
+		if v.Writer != "" {
+			ks += ", saved by " + v.Writer
+			if v.Experimental {
+				ks += " (experimental)"
+			}
+		}
+		add("Key set", ks)
+		if n := v.Notifications; n != nil {
+			mails := "off"
+			if len(n.Emails) > 0 {
+				mails = strings.Join(n.Emails, ", ")
+			}
+			thr := "off"
+			if n.DeletionThreshold > 0 {
+				thr = fmt.Sprintf("%d deletions", n.DeletionThreshold)
+			}
+			add("Failure e-mails", mails)
+			add("Deletion guard", thr)
+		}
+	}
+	add("Assigned", plural(s.AssignedUsers, "user")+", "+plural(s.AssignedGroups, "group"))
 	if s.Invicti != nil {
 		switch {
 		case s.Invicti.Skipped:
@@ -198,4 +224,12 @@ func humanInterval(iso string) string {
 		return d.String()
 	}
 	return iso
+}
+
+// plural writes "1 user", "2 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

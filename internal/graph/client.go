@@ -42,6 +42,7 @@ type Client struct {
 	adapter *kiotahttp.NetHttpRequestAdapter
 	baseURL string // RootURL + /v1.0
 	auth    *tokenAuth
+	betaURL string // RootURL + /beta, only for calls v1.0 does not have
 
 	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
 	tmpl   *applicationtemplates.ApplicationTemplatesRequestBuilder
@@ -87,6 +88,7 @@ func New(opts Options) (*Client, error) {
 		adapter: adapter,
 		baseURL: base,
 		auth:    auth,
+		betaURL: root + "/beta",
 		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
 		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
 		users:   users.NewUsersRequestBuilderInternal(pp, adapter),
@@ -163,6 +165,16 @@ var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDisc
 // status) through the same adapter, authentication and transport, and decodes the JSON
 // answer into out (which may be nil).
 func (c *Client) raw(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+	u := c.baseURL + path
+	if len(query) > 0 {
+		// Graph wants %20 rather than + in $filter values.
+		u += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
+	}
+	return c.rawURL(ctx, op, method, u, body, out)
+}
+
+// rawURL is raw with an absolute URL (for the few beta calls).
+func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any) error {
 	ri := abs.NewRequestInformation()
 	switch method {
 	case http.MethodGet:
@@ -177,11 +189,6 @@ func (c *Client) raw(ctx context.Context, op, method, path string, query url.Val
 		ri.Method = abs.DELETE
 	default:
 		return fmt.Errorf("%s: unsupported method %s", op, method)
-	}
-	u := c.baseURL + path
-	if len(query) > 0 {
-		// Graph wants %20 rather than + in $filter values.
-		u += "?" + strings.ReplaceAll(query.Encode(), "+", "%20")
 	}
 	parsed, err := url.Parse(u)
 	if err != nil {

@@ -257,3 +257,57 @@ func snippet(body []byte, limit int) string {
 	}
 	return out
 }
+
+// IsKeyRejected reports whether Graph refused a provisioning key set itself rather than the
+// call: an unknown or wrong-case key is answered with 500 InternalError "Requested value 'X'
+// was not found." (msgraph-beta-sdk-java#372; Microsoft's SCIM onboarding agent in
+// AzureAD/SCIMReferenceCode), a token-exchange URI outside the service's allow-list with a
+// message naming NotInAllowList or the URI key (the same agent), and a 400 that names a
+// secret key. Such a refusal is never retried: the same body gets the same answer.
+func IsKeyRejected(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	msg := strings.ToLower(ge.Message)
+	switch {
+	case strings.Contains(msg, "requested value"):
+		return true
+	case strings.Contains(msg, "notinallowlist"), strings.Contains(msg, "oauth2tokenexchangeuri"):
+		return true
+	case ge.Status == http.StatusBadRequest && strings.Contains(msg, "key"):
+		return true
+	}
+	return false
+}
+
+// IsUnsupportedEndpoint reports that Graph does not serve a (beta, undocumented) endpoint to
+// this caller: 404 or 400 "Resource not found for the segment …", or 405.
+func IsUnsupportedEndpoint(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	switch ge.Status {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	case http.StatusBadRequest:
+		return strings.Contains(strings.ToLower(ge.Message), "resource not found for the segment")
+	}
+	return false
+}
+
+// IsThrottled reports a 429 (or 503 with Retry-After) that outlived the transport's retries.
+func IsThrottled(err error) bool {
+	s := statusOf(err)
+	return s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable
+}
+
+// IsPremiumRequired reports Graph refusing an operation the tenant's licence lacks: 403
+// Authorization_RequestDenied "Only companies who have purchased AAD Premium may perform this
+// operation." (the wording Graph uses for Premium-gated calls, terraform-azurerm-caf#1026).
+// Assigning a group to an app needs Entra ID P1 or P2 (how-provisioning-works.md).
+func IsPremiumRequired(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.Status == http.StatusForbidden && strings.Contains(strings.ToLower(ge.Message), "premium")
+}

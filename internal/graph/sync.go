@@ -7,6 +7,8 @@ import (
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+
+	"github.com/invicti-scim/invicti-scim/internal/httpx"
 )
 
 // KeyValue is one synchronization secret (or credential) entry. Keys are case-sensitive
@@ -155,8 +157,23 @@ func (c *Client) PutSecrets(ctx context.Context, spID string, kv []KeyValue) err
 	return c.raw(ctx, "PUT synchronization/secrets", http.MethodPut, c.syncPath(spID)+"/secrets", nil, body, nil)
 }
 
+// PatchConnectivityParameters saves provisioning settings through the undocumented beta
+// endpoint PATCH /beta/servicePrincipals/{id}/synchronization/connectivityParameters, body
+// {"value":[{"key","value"}…]} with lower-case key names. Microsoft's own SCIM onboarding agent
+// (AzureAD/SCIMReferenceCode, scim-onboarding.agent.md, newest version) calls it the portal's
+// path and uses it because the v1.0 secrets PUT refused Oauth2TokenExchangeUri with
+// NotInAllowList. It is in no Graph reference page and no SDK, so it goes raw; callers treat
+// it as experimental and accept it only when Entra's Test Connection then passes.
+func (c *Client) PatchConnectivityParameters(ctx context.Context, spID string, kv []KeyValue) error {
+	body := map[string]any{"value": kv}
+	return c.rawURL(ctx, "PATCH synchronization/connectivityParameters (beta)", http.MethodPatch,
+		c.betaURL+c.syncPath(spID)+"/connectivityParameters", body, nil)
+}
+
 // ValidateCredentials asks Entra to test the connection (the portal's "Test Connection").
-// With useSaved, Entra uses the saved secrets; otherwise creds.
+// With useSaved, Entra uses the saved secrets; otherwise creds, inline, as the portal's
+// Test Connection does before anything is saved. The inline form goes raw because the SDK's
+// typed key enum would silently drop a key it does not know.
 func (c *Client) ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []KeyValue) error {
 	if useSaved && len(creds) == 0 {
 		body := serviceprincipals.NewItemSynchronizationJobsItemValidateCredentialsPostRequestBody()
@@ -221,6 +238,10 @@ func (c *Client) Rules(ctx context.Context, spID, jobID string) ([]SyncRule, err
 	return out, nil
 }
 
+// ProvisionOnDemandTimeout is the least time one provisionOnDemand request gets before it
+// counts as timed out: third parties report that 30 s is often too short for it.
+const ProvisionOnDemandTimeout = 90 * time.Second
+
 // Subject is an object to provision on demand.
 type Subject struct {
 	ObjectID       string
@@ -257,6 +278,8 @@ func (c *Client) ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID stri
 	params.SetSubjects(subs)
 	body := serviceprincipals.NewItemSynchronizationJobsItemProvisionOnDemandPostRequestBody()
 	body.SetParameters([]models.SynchronizationJobApplicationParametersable{params})
+	// Entra answers only after the whole import, match and export: give it at least 90 s.
+	ctx = httpx.WithMinAttemptTimeout(ctx, ProvisionOnDemandTimeout)
 	res, err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).ProvisionOnDemand().Post(ctx, body, nil)
 	if err != nil {
 		return "", "", convert("provision on demand", err)

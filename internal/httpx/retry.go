@@ -41,16 +41,38 @@ func (e *TimeoutError) Error() string {
 // Timeout marks the error as a timeout for net.Error-style checks.
 func (e *TimeoutError) Timeout() bool { return true }
 
+type minAttemptKey struct{}
+
+// WithMinAttemptTimeout raises the per-attempt timeout (--request-timeout) to at least d for
+// the requests sent with ctx. Some calls are known to be slow: Entra's provisionOnDemand
+// runs the whole import, match and export before it answers, and third parties report that
+// 30 s is often not enough for it (docs/setup.md, "Timeouts").
+func WithMinAttemptTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, minAttemptKey{}, d)
+}
+
+func (r *Retry) attemptTimeout(req *http.Request) time.Duration {
+	d := r.AttemptTimeout
+	if d <= 0 {
+		return 0
+	}
+	if m, ok := req.Context().Value(minAttemptKey{}).(time.Duration); ok && m > d {
+		d = m
+	}
+	return d
+}
+
 func (r *Retry) attempt(next http.RoundTripper, req *http.Request) (*http.Response, error) {
-	if r.AttemptTimeout <= 0 {
+	limit := r.attemptTimeout(req)
+	if limit <= 0 {
 		return next.RoundTrip(req)
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), r.AttemptTimeout)
+	ctx, cancel := context.WithTimeout(req.Context(), limit)
 	resp, err := next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil {
-			return nil, &TimeoutError{Method: req.Method, URL: req.URL.Redacted(), After: r.AttemptTimeout}
+			return nil, &TimeoutError{Method: req.Method, URL: req.URL.Redacted(), After: limit}
 		}
 		return nil, err
 	}

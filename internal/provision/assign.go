@@ -212,6 +212,8 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 				retryW = append(retryW, writes[k])
 				retryI = append(retryI, idx[k])
 				it.Status, it.Error = StatusFailed, errMsg(err)
+			case graph.IsPremiumRequired(err):
+				it.Status, it.Error = StatusFailed, "this tenant cannot assign groups to apps (it needs Entra ID P1 or P2): assign the group's users one by one instead ("+errMsg(err)+")"
 			case graph.IsAuth(err):
 				it.Status, it.Error = StatusFailed, "permission denied: needs "+PermAssign+" ("+errMsg(err)+")"
 			default:

@@ -27,6 +27,7 @@ type Graph interface {
 	CreateJob(ctx context.Context, spID, templateID string) (graph.Job, error)
 	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
 	PutSecrets(ctx context.Context, spID string, kv []graph.KeyValue) error
+	PatchConnectivityParameters(ctx context.Context, spID string, kv []graph.KeyValue) error
 	ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []graph.KeyValue) error
 	StartJob(ctx context.Context, spID, jobID string) error
 	PauseJob(ctx context.Context, spID, jobID string) error
@@ -59,6 +60,7 @@ const (
 	Updated        Outcome = "updated"
 	Unchanged      Outcome = "unchanged"
 	Started        Outcome = "started"
+	Restarted      Outcome = "restarted"
 	AlreadyRunning Outcome = "already-running"
 	Passed         Outcome = "passed"
 	Skipped        Outcome = "skipped"
@@ -73,7 +75,7 @@ const (
 // Done reports whether the outcome left the step in its goal state.
 func (o Outcome) Done() bool {
 	switch o {
-	case Created, Reused, Updated, Unchanged, Started, AlreadyRunning, Passed, Skipped:
+	case Created, Reused, Updated, Unchanged, Started, Restarted, AlreadyRunning, Passed, Skipped:
 		return true
 	}
 	return false
@@ -215,7 +217,15 @@ type Guide struct {
 }
 
 // Lines renders the guide as text lines (never the secret).
-func (g Guide) Lines() []string {
+func (g Guide) Lines() []string { return g.LinesWithSecret("") }
+
+// LinesWithSecret renders the guide with the client secret shown (when the admin asked for
+// it with --show-secret or in the wizard); "" keeps it hidden.
+func (g Guide) LinesWithSecret(secret string) []string {
+	sec := "the Invicti client secret you supplied (not shown; add --show-secret to print it)"
+	if secret != "" {
+		sec = secret
+	}
 	return []string{
 		"Open the app's Provisioning blade: " + g.PortalURL,
 		"Set Provisioning Mode to Automatic, then under Admin Credentials:",
@@ -223,8 +233,9 @@ func (g Guide) Lines() []string {
 		"  Tenant URL:            " + g.TenantURL,
 		"  Token Endpoint:        " + g.TokenEndpoint,
 		"  Client identifier:     " + g.ClientID,
-		"  Client secret:         the Invicti client secret you supplied (not shown; add --show-secret to print it)",
-		"Click Test Connection, then Save.",
+		"  Client secret:         " + sec,
+		"Click Test Connection, then Save. (Failure e-mails and the deletion threshold are set by",
+		"invicti-scim afterwards; leave them as they are.)",
 	}
 }
 

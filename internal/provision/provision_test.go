@@ -133,7 +133,8 @@ func TestSetupDryRunWritesNothing(t *testing.T) {
 }
 
 func TestSetupGuidedWhenKeysRejected(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	// Both writers refused: the v1.0 PUT rejects the token URI and the beta endpoint is absent.
+	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{NoConnectivityParameters: true}})
 	f.tenant.RejectSecretKeys(KeyTokenEndpoint)
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	var ge *GuidedError
@@ -153,11 +154,11 @@ func TestSetupGuidedWhenKeysRejected(t *testing.T) {
 		t.Fatalf("state %+v", st)
 	}
 	// Interactive: the admin configures the portal while we wait.
-	f.cfg.Guided = func(ctx context.Context, g Guide) error {
+	f.cfg.Guided = func(ctx context.Context, g Guide) (<-chan struct{}, error) {
 		app := f.tenant.Apps()[0]
 		f.tenant.ConfigurePortalStyle(app.ServicePrincipalID, map[string]string{
 			"BaseAddress": g.TenantURL, "Oauth2TokenExchangeUri": g.TokenEndpoint, "Oauth2ClientId": g.ClientID, "Oauth2ClientSecret": "the-secret-value"})
-		return nil
+		return nil, nil
 	}
 	f.tenant.RejectSecretKeys() // clears? keep rejecting: the portal path must not need our PUT
 	f.tenant.RejectSecretKeys(KeyTokenEndpoint)

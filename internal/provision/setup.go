@@ -27,9 +27,24 @@ type SetupConfig struct {
 	Cloud       graph.Cloud
 	NoStart     bool
 	DryRun      bool
-	// Guided, when set, is called interactively after a guided step has been shown; it
-	// returns when the admin says the portal is done (or an error to stop).
-	Guided func(ctx context.Context, g Guide) error
+	// Notifications go into SyncNotificationSettings (failure e-mails, deletion threshold).
+	// Each half the admin did not give now (EmailsSet, ThresholdSet) keeps what Entra
+	// already stores, or the default when nothing is stored.
+	Notifications Notifications
+	EmailsSet     bool
+	ThresholdSet  bool
+	// Writer forces one way of saving the settings; "" or WriterAuto tries them in order.
+	Writer Writer
+	// Guided, when set (a person is there), shows the portal step and returns a channel that
+	// receives whenever the admin asks to check now; setup then polls until the settings
+	// appear. Nil: the guided step stops setup with instructions (exit 1, resumable).
+	Guided func(ctx context.Context, g Guide) (checkNow <-chan struct{}, err error)
+	// GuidedPoll and GuidedTimeout override the guided step's 5 s / 15 min polling.
+	GuidedPoll, GuidedTimeout time.Duration
+}
+
+func (c SetupConfig) settings() Settings {
+	return Settings{Endpoints: c.Endpoints, Credentials: c.Credentials, Notifications: c.Notifications}
 }
 
 // SetupResult is what setup did.
@@ -49,7 +64,16 @@ type SetupResult struct {
 	PortalURL          string `json:"portalUrl,omitempty"`
 	ProvisioningURL    string `json:"provisioningUrl,omitempty"`
 	Guide              *Guide `json:"guide,omitempty"`
-	AppRoleID          string `json:"-"`
+	// KeySet, SettingsWriter and Experimental say how the provisioning settings got into
+	// Entra ("oauth2-client-credentials/v2"; secrets, connectivity or portal).
+	KeySet         string `json:"keySet,omitempty"`
+	SettingsWriter string `json:"settingsWriter,omitempty"`
+	Experimental   bool   `json:"experimental,omitempty"`
+	// PreviousKeySet is what Entra stored before this run ("" when nothing).
+	PreviousKeySet string `json:"previousKeySet,omitempty"`
+	// Notifications is what SyncNotificationSettings says now.
+	Notifications *NotificationsJSON `json:"notifications,omitempty"`
+	AppRoleID     string             `json:"-"`
 }
 
 // Setup runs the setup flow: check → plan → apply, each step idempotent.
@@ -74,6 +98,10 @@ type run struct {
 	fresh bool // we created the app in this run: replication retries get the full budget
 	// validated: Entra's Test Connection already passed with the saved settings in this run.
 	validated bool
+	// wrote: this run saved new settings (so a credentials quarantine may be cleared).
+	wrote bool
+	// freshJob: the job was created in this run (no settings, Disabled): reads are skipped.
+	freshJob bool
 }
 
 // Run executes setup. On error the result still lists the steps that ran.
@@ -85,6 +113,7 @@ func (s *Setup) Run(ctx context.Context, cfg SetupConfig) (*SetupResult, error) 
 	r := &run{Setup: s, cfg: cfg, st: st, res: &SetupResult{
 		AppName: cfg.AppName, TenantURL: cfg.Endpoints.TenantURL, TokenEndpoint: cfg.Endpoints.TokenURL,
 		Region: cfg.Endpoints.Region, InvictiURL: cfg.Endpoints.BaseURL, ClientID: cfg.Credentials.ClientID, DryRun: cfg.DryRun,
+		Notifications: cfg.Notifications.toJSON(),
 	}}
 	steps := []func(context.Context) error{r.checkInvicti, r.findOrCreateApp, r.tagApp, r.ensureJob, r.configureSecrets, r.testConnection, r.startJob}
 	for _, step := range steps {
@@ -239,17 +268,10 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 		if err := r.persistApp(); err != nil {
 			return "", "", err
 		}
-		w := r.waiter("the new service principal")
-		err = w.visible(ctx, "service principal "+created.ServicePrincipal.ID, 3, func() error {
-			sp, err := r.Graph.ServicePrincipal(ctx, created.ServicePrincipal.ID)
-			if err == nil {
-				r.sp = sp
-			}
-			return err
-		})
-		if err != nil {
-			return "", "", authErr("read the new service principal", PermApplication, err)
-		}
+		// No read-back streak: instantiate's answer carries the service principal with its app
+		// roles, and every later call on this new app retries the answers Entra gives while
+		// it replicates (404, 403, 409), which is how Microsoft asks clients to handle
+		// eventual consistency ("Designing for Eventual Consistency for Microsoft Entra").
 		return Created, fmt.Sprintf("from the non-gallery template: servicePrincipal %s, appId %s", created.ServicePrincipal.ID, created.AppID), nil
 	})
 }
@@ -433,6 +455,11 @@ func (r *run) ensureJob(ctx context.Context) error {
 		if r.sp.ID == "" {
 			return WillCreate, `POST …/synchronization/jobs {"templateId":"scim"}`, nil
 		}
+		if r.fresh {
+			// An app created in this run has no job and offers the "scim" template (the Entra
+			// doc creates it without listing templates): nothing to read first.
+			return r.createJob(ctx, JobTemplate)
+		}
 		var jobs []graph.Job
 		err := r.waiter("the provisioning service").do(ctx, "list jobs", retrySync, r.fresh, func() error {
 			var e error
@@ -497,37 +524,34 @@ func (r *run) ensureJob(ctx context.Context) error {
 				template = t.ID
 			}
 		}
-		var job graph.Job
-		if err := r.markPending("create-job", r.sp.ID); err != nil {
-			return "", "", err
-		}
-		err = r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
-			return detached(ctx, func(ctx context.Context) error {
-				var e error
-				job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
-				return e
-			})
-		})
-		if err != nil {
-			return "", "", authErr("create the provisioning job", PermSync, err)
-		}
-		r.res.JobID = job.ID
-		r.st.Setup.Pending = nil
-		if err := r.saveJob(); err != nil {
-			return "", "", err
-		}
-		err = r.waiter("the new job").visible(ctx, "job "+job.ID, 2, func() error {
-			_, e := r.Graph.Job(ctx, r.sp.ID, job.ID)
-			if e != nil && transient(retrySync, e) && !graph.IsNotFound(e) {
-				return &graph.Error{Status: 404, Message: e.Error()}
-			}
+		return r.createJob(ctx, template)
+	})
+}
+
+// createJob creates the provisioning job, recording the create before it is sent.
+func (r *run) createJob(ctx context.Context, template string) (Outcome, string, error) {
+	var job graph.Job
+	if err := r.markPending("create-job", r.sp.ID); err != nil {
+		return "", "", err
+	}
+	err := r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
+		return detached(ctx, func(ctx context.Context) error {
+			var e error
+			job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)
 			return e
 		})
-		if err != nil {
-			return "", "", authErr("read the new provisioning job", PermSync, err)
-		}
-		return Created, fmt.Sprintf("%s from template %q", job.ID, template), nil
 	})
+	if err != nil {
+		return "", "", authErr("create the provisioning job", PermSync, err)
+	}
+	r.res.JobID = job.ID
+	r.freshJob = true
+	r.st.Setup.Pending = nil
+	if err := r.saveJob(); err != nil {
+		return "", "", err
+	}
+	// No read-back streak either: the next calls on the job retry while it replicates.
+	return Created, fmt.Sprintf("%s from template %q", job.ID, template), nil
 }
 
 // markPending records a create before it is sent (see state.Pending).
@@ -584,58 +608,143 @@ func pickJob(jobs []graph.Job, fromState string) *graph.Job {
 	return nil
 }
 
-// 5. Secrets: skip the write when the saved settings already match and Entra validates them;
-// otherwise write our key set; if Graph refuses it, guide the admin through the portal.
+// 5. The provisioning settings (key set v2). Settings that already are exactly ours, or that
+// the admin made in the portal, are kept when Entra's Test Connection passes with them;
+// anything else (nothing saved, key set v1, other values) is written by the first writer that
+// Graph takes: test inline → write → read back; then Test Connection with what was saved.
 func (r *run) configureSecrets(ctx context.Context) error {
-	return r.step("secrets", "Save the provisioning credentials (Tenant URL, Token Endpoint, client id and secret)", func() (Outcome, string, error) {
+	return r.step("secrets", "Save the provisioning settings (Tenant URL, Token Endpoint, client id and secret)", func() (Outcome, string, error) {
+		want := r.cfg.settings()
 		if r.res.JobID == "" {
-			return WillUpdate, "PUT …/synchronization/secrets: " + strings.Join(SecretKeyNames(), ", "), nil
+			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", "), nil
 		}
-		var saved []graph.KeyValue
-		err := r.waiter("the provisioning service").do(ctx, "read secrets", retrySync, r.fresh, func() error {
-			var e error
-			saved, e = r.Graph.Secrets(ctx, r.sp.ID)
-			return e
-		})
-		if err != nil {
-			return "", "", authErr("read the provisioning settings", PermSync, err)
-		}
-		ours := savedMatches(saved, r.cfg.Endpoints, r.cfg.Credentials)
-		portal := !ours && portalConfigured(saved, r.cfg.Endpoints)
-		if r.cfg.DryRun {
-			if ours || portal {
-				return WillCheck, "settings present; Test Connection decides whether they need rewriting", nil
+		var got []graph.KeyValue
+		if !r.freshJob || r.cfg.DryRun {
+			// A job created in this run has no settings yet: nothing to read.
+			err := r.waiter("the provisioning service").do(ctx, "read secrets", retrySync, r.fresh, func() error {
+				var e error
+				got, e = r.Graph.Secrets(ctx, r.sp.ID)
+				return e
+			})
+			if err != nil {
+				return "", "", authErr("read the provisioning settings", PermSync, err)
 			}
-			return WillUpdate, "PUT …/synchronization/secrets: " + strings.Join(SecretKeyNames(), ", "), nil
+		}
+		saved := NewSaved(got)
+		r.res.PreviousKeySet = saved.KeySet()
+		// A re-run keeps what the admin chose before (here or in the portal) for each of
+		// --notify-email and --deletion-threshold that is not given now.
+		savedNotify, haveNotify := saved.Notifications()
+		if haveNotify {
+			if !r.cfg.EmailsSet {
+				want.Notifications.Emails = savedNotify.Emails
+			}
+			if !r.cfg.ThresholdSet {
+				want.Notifications.DeletionThreshold = savedNotify.DeletionThreshold
+			}
+		}
+		r.res.Notifications = want.Notifications.toJSON()
+		prev := Writer(r.st.Setup.SettingsWriter)
+		weWrote := prev == WriterSecrets || prev == WriterConnectivity
+		ours := saved.Matches(want) && (weWrote || prev == "")
+		if ours && prev == "" {
+			prev = WriterSecrets // our own key set, found without state
+		}
+		// A configuration the admin made in the portal: our Tenant URL, Token Endpoint and
+		// client id with the method selected, whatever the key names' case, and not written
+		// by this tool. Other values there mean new credentials: they are written.
+		portal := !weWrote && !ours && saved.PointsAt(want.Endpoints) && saved.ClientCredentials() && saved.SameClient(want)
+		notifyDiffers := !haveNotify || !savedNotify.Equal(want.Notifications)
+		if r.cfg.DryRun {
+			switch {
+			case ours || portal:
+				return WillCheck, "settings present; Test Connection decides whether they need rewriting", nil
+			case saved.KeySet() == KeySetV1:
+				return WillUpdate, "upgrade key set " + KeySetV1 + " → " + KeySetName + " (Entra fetches no token with v1)", nil
+			}
+			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", "), nil
 		}
 		if ours || portal {
-			if err := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil); err == nil {
+			err := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
+			switch {
+			case err == nil:
 				r.validated = true
+				writer := prev
 				if portal {
-					return Unchanged, "found the configuration made in the portal; Entra's Test Connection passes", nil
+					writer = WriterPortal
 				}
-				return Unchanged, "saved settings match and Entra's Test Connection passes", nil
-			} else if graph.IsAuth(err) {
+				detail := "saved settings match key set " + KeySetName + " and Entra's Test Connection passes (the client secret is write-only and was not rewritten: `invicti-scim rotate-secret` changes it)"
+				if portal {
+					detail = "found the configuration made in the portal; Entra's Test Connection passes"
+					if notifyDiffers {
+						if err := r.saveScopeKeys(ctx, want); err != nil {
+							return "", "", err
+						}
+						detail += "; notification settings updated"
+					}
+				}
+				if err := r.recordWriter(writer); err != nil {
+					return "", "", err
+				}
+				if portal && notifyDiffers {
+					return Updated, detail, nil
+				}
+				return Unchanged, detail, nil
+			case graph.IsAuth(err):
 				return "", "", authErr("test the connection", PermSync, err)
 			}
+			r.Progress.emit(Event{Kind: EventWait, Message: "the saved settings fail Entra's Test Connection (" + shortMsg(err) + "); writing them again"})
 		}
-		kv := SecretKeys(r.cfg.Endpoints, r.cfg.Credentials)
-		err = r.waiter("the provisioning service").do(ctx, "save secrets", retrySync, r.fresh, func() error {
-			return r.Graph.PutSecrets(ctx, r.sp.ID, kv)
-		})
-		if err != nil {
-			if isKeyRejection(err) {
-				return r.guided(ctx, fmt.Sprintf("Graph refused the client-credentials key set (%s)", shortMsg(err)))
+		w := &settingsWrite{graph: r.Graph, spID: r.sp.ID, jobID: r.res.JobID, want: want, waiter: r.waiter, fresh: r.fresh || r.freshJob, progress: r.Progress}
+		var refusals []string
+		for _, writer := range r.cfg.Writer.plan() {
+			if writer == WriterPortal {
+				reason := "the settings need one step in the Entra portal"
+				if len(refusals) > 0 {
+					reason = strings.Join(refusals, "; ")
+				} else if r.cfg.Writer == WriterPortal {
+					reason = "--settings-writer portal: enter the settings in the Entra portal"
+				}
+				return r.guided(ctx, reason)
 			}
-			return "", "", authErr("save the provisioning settings", PermSync, err)
+			res, err := w.write(ctx, writer)
+			var ref *errRefusal
+			if errors.As(err, &ref) {
+				refusals = append(refusals, ref.Error())
+				if len(r.cfg.Writer.plan()) > 1 {
+					r.Progress.emit(Event{Kind: EventWait, Message: ref.Error() + "; trying the next way"})
+				}
+				continue
+			}
+			if err != nil {
+				return "", "", err
+			}
+			r.validated = res.validated
+			r.wrote = true
+			if err := r.recordWriter(res.writer); err != nil {
+				return "", "", err
+			}
+			return Updated, res.detail, nil
 		}
-		r.st.Setup.SecretsKeySet = KeySetName
-		r.st.Setup.GuidedPending = false
-		if err := r.save("secrets"); err != nil {
-			return "", "", err
-		}
-		return Updated, "keys " + strings.Join(SecretKeyNames(), ", ") + " (secret values are write-only)", nil
+		return Failed, strings.Join(refusals, "; "), &RefusedError{Refusals: refusals}
 	})
+}
+
+// saveScopeKeys writes SyncAll and SyncNotificationSettings alone (next to a portal-made
+// configuration) and checks that they stuck.
+func (r *run) saveScopeKeys(ctx context.Context, want Settings) error {
+	w := &settingsWrite{graph: r.Graph, spID: r.sp.ID, jobID: r.res.JobID, want: want, waiter: r.waiter, fresh: r.fresh, progress: r.Progress}
+	return w.putScopeKeys(ctx)
+}
+
+// recordWriter remembers in state and output how the settings got into Entra.
+func (r *run) recordWriter(w Writer) error {
+	r.res.KeySet, r.res.SettingsWriter, r.res.Experimental = KeySetName, string(w), w.Experimental()
+	r.st.Setup.SecretsKeySet = KeySetName
+	r.st.Setup.SettingsWriter = string(w)
+	r.st.Setup.Experimental = w.Experimental()
+	r.st.Setup.GuidedPending = false
+	return r.save("secrets")
 }
 
 func shortMsg(err error) string {
@@ -657,8 +766,17 @@ func (r *run) guide(reason string) Guide {
 	}
 }
 
-// guided shows the portal step. Interactively it waits for the admin and then checks the
-// portal-made configuration; otherwise it stops with instructions and a resumable state.
+// Guided-step polling: how often setup reads the saved settings while the admin works in
+// the portal, and for how long.
+const (
+	GuidedPollInterval = 5 * time.Second
+	GuidedPollTimeout  = 15 * time.Minute
+)
+
+// guided shows the portal step. Interactively it then polls GET …/secrets (every 5 s, up to
+// 15 min, at once when the admin presses Enter) until a configuration with our Tenant URL
+// appears, and setup carries on in the same run. Without a person it stops with
+// instructions (exit 1) and a resumable state.
 func (r *run) guided(ctx context.Context, reason string) (Outcome, string, error) {
 	g := r.guide(reason)
 	r.res.Guide = &g
@@ -669,23 +787,93 @@ func (r *run) guided(ctx context.Context, reason string) (Outcome, string, error
 	if r.cfg.Guided == nil {
 		return Guided, reason, &GuidedError{Guide: g, Err: errors.New(reason)}
 	}
-	for {
-		if err := r.cfg.Guided(ctx, g); err != nil {
-			return Guided, reason, err
-		}
-		saved, err := r.Graph.Secrets(ctx, r.sp.ID)
-		if err != nil {
+	checkNow, err := r.cfg.Guided(ctx, g)
+	if err != nil {
+		return Guided, reason, err
+	}
+	interval, limit := r.cfg.GuidedPoll, r.cfg.GuidedTimeout
+	if interval <= 0 {
+		interval = GuidedPollInterval
+	}
+	if limit <= 0 {
+		limit = GuidedPollTimeout
+	}
+	sleep := r.Waiter.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		got, err := r.Graph.Secrets(ctx, r.sp.ID)
+		if err != nil && !transient(retrySync, err) {
 			return "", "", authErr("read the provisioning settings", PermSync, err)
 		}
-		if portalConfigured(saved, r.cfg.Endpoints) {
-			r.st.Setup.GuidedPending = false
-			if err := r.save("secrets"); err != nil {
-				return "", "", err
+		if err == nil && NewSaved(got).PointsAt(r.cfg.Endpoints) {
+			// Settings with our Tenant URL are there; they count only when Entra's Test
+			// Connection passes with them (a refused writer may have left a half-usable set).
+			verr := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
+			switch {
+			case verr == nil:
+				r.validated = true
+				r.res.Guide = nil
+				saved := NewSaved(got)
+				want := r.cfg.settings()
+				if n, ok := saved.Notifications(); ok {
+					if !r.cfg.EmailsSet {
+						want.Notifications.Emails = n.Emails
+					}
+					if !r.cfg.ThresholdSet {
+						want.Notifications.DeletionThreshold = n.DeletionThreshold
+					}
+				}
+				if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
+					if err := r.saveScopeKeys(ctx, want); err != nil {
+						return "", "", err
+					}
+				}
+				r.res.Notifications = want.Notifications.toJSON()
+				if err := r.recordWriter(WriterPortal); err != nil {
+					return "", "", err
+				}
+				return Updated, "configured in the portal; found after " + waited.Round(time.Second).String() + " and Entra's Test Connection passes", nil
+			case graph.IsAuth(verr):
+				return "", "", authErr("test the connection", PermSync, verr)
 			}
-			r.res.Guide = nil
-			return Updated, "configured in the portal", nil
+			r.Progress.emit(Event{Kind: EventWait, Message: "settings with your Tenant URL are saved but Entra's Test Connection fails (" + shortMsg(verr) + "); still waiting"})
 		}
-		g.Reason = "the portal has no settings with Tenant URL " + r.cfg.Endpoints.TenantURL + " yet"
+		if waited >= limit {
+			g.Reason = fmt.Sprintf("no settings with Tenant URL %s appeared within %s", r.cfg.Endpoints.TenantURL, limit)
+			r.res.Guide = &g
+			return Guided, g.Reason, &GuidedError{Guide: g, Err: errors.New(g.Reason)}
+		}
+		r.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("waiting for the settings in the portal (check %d; every %s, Enter checks now, Ctrl-C stops: a re-run carries on)", attempt, interval)})
+		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-checkNow:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+		err = sleep(wctx, interval)
+		cancel()
+		if ctx.Err() != nil {
+			return Guided, reason, ctx.Err()
+		}
+		if err == nil {
+			waited += interval
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -709,16 +897,28 @@ func (r *run) testConnection(ctx context.Context) error {
 		}
 		g := r.guide("Entra could not validate the saved settings: " + shortMsg(err))
 		r.res.Guide = &g
-		return Failed, shortMsg(err), &ConnectionError{
+		msg := shortMsg(err)
+		if side := testSide(err); side != SideUnknown {
+			msg = "failed at the " + string(side) + ": " + msg
+		}
+		return Failed, msg, &ConnectionError{
 			Layer:   "entra",
-			Message: shortMsg(err),
+			Message: msg,
 			Fix:     "the direct check passed, so Invicti accepts these credentials; Entra may need the settings entered in the portal (see the steps above), or cannot reach " + r.cfg.Endpoints.BaseURL + " from Microsoft's cloud (IP restrictions, on-premises firewall)",
 			Err:     err,
 		}
 	})
 }
 
-// 7. Start the job unless it already runs (never call start on a running job).
+// repairableQuarantine is the quarantine new settings can cure: Entra could not use the
+// credentials (EncounteredQuarantineException, Graph's synchronizationQuarantine reasons).
+// Deletion or escrow thresholds are safety stops an admin must look at; setup never clears them.
+func repairableQuarantine(q *graph.Quarantine) bool {
+	return q == nil || q.Reason == "" || strings.EqualFold(q.Reason, "EncounteredQuarantineException")
+}
+
+// 7. Start the job unless it already runs (never call start on a running job). A job that
+// the old settings sent to quarantine is restarted with a reset once the new ones pass.
 func (r *run) startJob(ctx context.Context) error {
 	return r.step("start", "Start provisioning", func() (Outcome, string, error) {
 		if r.cfg.NoStart {
@@ -727,16 +927,45 @@ func (r *run) startJob(ctx context.Context) error {
 		if r.res.JobID == "" {
 			return WillStart, "POST …/jobs/{id}/start", nil
 		}
+		if r.freshJob && !r.cfg.DryRun {
+			// Created in this run, so Disabled (a new job always is): start it without a read.
+			err := r.waiter("the provisioning service").do(ctx, "start job", retrySync, true, func() error {
+				return r.Graph.StartJob(ctx, r.sp.ID, r.res.JobID)
+			})
+			if err != nil {
+				return "", "", authErr("start the provisioning job", PermSync, err)
+			}
+			return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
+		}
 		job, err := r.Graph.Job(ctx, r.sp.ID, r.res.JobID)
 		if err != nil {
 			return "", "", authErr("read the provisioning job", PermSync, err)
 		}
+		if job.Quarantined() {
+			reason := "quarantined"
+			if q := job.Status.Quarantine; q != nil && q.Reason != "" {
+				reason += " (" + q.Reason + ")"
+			}
+			if !repairableQuarantine(job.Status.Quarantine) || !r.wrote {
+				if r.cfg.DryRun {
+					return WillCheck, reason + ": setup restarts it only after writing new settings that pass Test Connection", nil
+				}
+				why := "the saved settings did not change in this run, so restarting would quarantine it again"
+				if r.wrote {
+					why = "the reason is not the credentials; restarting would skip a safety stop"
+				}
+				return Failed, reason + "; not restarted: " + why, &QuarantineError{Reason: reason, Why: why}
+			}
+			if r.cfg.DryRun {
+				return WillStart, reason + ": restart with reset QuarantineState", nil
+			}
+			if err := r.Graph.RestartJob(ctx, r.sp.ID, r.res.JobID, "QuarantineState"); err != nil {
+				return "", "", authErr("restart the provisioning job", PermSync, err)
+			}
+			return Restarted, "was " + reason + "; restarted with reset QuarantineState after the new settings passed Test Connection", nil
+		}
 		if job.Running() {
 			return AlreadyRunning, fmt.Sprintf("schedule %s, status %s", job.Schedule.State, job.Status.Code), nil
-		}
-		if job.Quarantined() {
-			q := quarantineOf(job)
-			return Failed, "in quarantine: " + q.Reason, &QuarantineError{Quarantine: q}
 		}
 		if r.cfg.DryRun {
 			return WillStart, "POST …/jobs/{id}/start", nil
@@ -746,6 +975,18 @@ func (r *run) startJob(ctx context.Context) error {
 		}
 		return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
 	})
+}
+
+// QuarantineError means the job is quarantined and setup would not restart it.
+type QuarantineError struct{ Reason, Why string }
+
+func (e *QuarantineError) Error() string {
+	return "the provisioning job is " + e.Reason + " and was not restarted: " + e.Why
+}
+
+// Hint says how to go on.
+func (e *QuarantineError) Hint() string {
+	return "see `invicti-scim status` for the cause; once it is fixed: invicti-scim job restart --reset QuarantineState --yes"
 }
 
 // UserRole picks the app role assignments use: the role named "User" (the non-gallery

@@ -33,11 +33,49 @@ type Status struct {
 	ProvisioningURL    string          `json:"provisioningUrl,omitempty"`
 	Job                *JobView        `json:"job,omitempty"`
 	SecretKeys         []string        `json:"secretKeys"`
+	Settings           *SettingsView   `json:"settings,omitempty"`
 	AssignedUsers      int             `json:"assignedUsers"`
 	AssignedGroups     int             `json:"assignedGroups"`
 	Quarantine         *QuarantineView `json:"quarantine,omitempty"`
 	Problems           []string        `json:"problems,omitempty"`
 	Fixes              []string        `json:"fixes,omitempty"`
+}
+
+// SettingsView describes the saved provisioning settings without any secret value.
+type SettingsView struct {
+	// KeySet is the version the saved keys amount to (KeySetName, KeySetV1, or "" when
+	// neither); StateKeySet and Writer are what setup recorded in state.
+	KeySet       string `json:"keySet"`
+	StateKeySet  string `json:"stateKeySet,omitempty"`
+	Writer       string `json:"writer,omitempty"`
+	Experimental bool   `json:"experimental,omitempty"`
+	// ClientCredentials: AuthenticationType selects the client-credentials grant.
+	ClientCredentials bool               `json:"clientCredentials"`
+	Notifications     *NotificationsJSON `json:"notifications,omitempty"`
+	// Mixed lists bearer or pre-minted token keys saved beside the client-credentials ones.
+	Mixed []string `json:"mixedKeys,omitempty"`
+}
+
+// OutdatedSettings is the message for key set v1 (no AuthenticationType).
+const OutdatedSettings = "Entra will not fetch a token with these settings (key set " + KeySetV1 + ", no AuthenticationType); run `invicti-scim setup` again"
+
+// NewSettingsView summarises saved settings and what state recorded.
+func NewSettingsView(saved Saved, stateKeySet, writer string, experimental bool) *SettingsView {
+	v := &SettingsView{KeySet: saved.KeySet(), StateKeySet: stateKeySet, Writer: writer, Experimental: experimental,
+		ClientCredentials: saved.ClientCredentials(), Mixed: saved.MixedKeys()}
+	if n, ok := saved.Notifications(); ok {
+		v.Notifications = n.toJSON()
+	}
+	return v
+}
+
+// Outdated reports settings Entra fetches no token with: saved keys of set v1, or state
+// that says v1 while the saved keys do not select the method.
+func (v *SettingsView) Outdated() bool {
+	if v == nil || v.ClientCredentials {
+		return false
+	}
+	return v.KeySet == KeySetV1 || v.StateKeySet == KeySetV1
 }
 
 // JobView is the job's state, flattened for output.
@@ -91,17 +129,6 @@ var QuarantineReasons = map[string][2]string{
 	"Unknown":              {"Entra gave no reason.", "Read `invicti-scim logs --status failure` and run `invicti-scim doctor`."},
 }
 
-// QuarantineError means the job is in quarantine and this run did not lift it. Setup reports it
-// instead of calling a quarantined job "already running".
-type QuarantineError struct{ Quarantine *QuarantineView }
-
-func (e *QuarantineError) Error() string {
-	return "the provisioning job is in quarantine (" + e.Quarantine.Reason + "): " + e.Quarantine.Explanation
-}
-
-// Hint is the quarantine's fix.
-func (e *QuarantineError) Hint() string { return e.Quarantine.Fix }
-
 // quarantineOf explains a quarantined job's quarantine (Unknown when Graph gives no details).
 func quarantineOf(job graph.Job) *QuarantineView {
 	if q := ExplainQuarantine(job.Status.Quarantine); q != nil {
@@ -131,6 +158,10 @@ func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
 type StatusReader struct {
 	Graph Graph
 	Cloud graph.Cloud
+	// KeySet, Writer and Experimental are what state recorded about the settings.
+	KeySet       string
+	Writer       string
+	Experimental bool
 }
 
 // ErrAppMissing means the app recorded in state is gone from the tenant.
@@ -177,6 +208,9 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 			}
 		}
 		sort.Strings(st.SecretKeys)
+		if len(saved) > 0 {
+			st.Settings = NewSettingsView(NewSaved(saved), s.KeySet, s.Writer, s.Experimental)
+		}
 	} else if !graph.IsNotFound(err) {
 		return nil, authErr("read the provisioning settings", PermSync, err)
 	}
@@ -225,7 +259,14 @@ func execView(e *graph.TaskExecution) *ExecutionView {
 func (s *StatusReader) judge(st *Status, job *graph.Job) {
 	hasBase := false
 	for _, k := range st.SecretKeys {
-		hasBase = hasBase || k == KeyBaseAddress
+		hasBase = hasBase || strings.EqualFold(k, KeyBaseAddress)
+	}
+	if st.Settings.Outdated() {
+		st.Problems = append(st.Problems, OutdatedSettings)
+		st.Fixes = append(st.Fixes, "run `invicti-scim setup` again: it upgrades the settings to key set "+KeySetName+" on the same app and job")
+	}
+	if st.Settings != nil && st.Settings.Experimental {
+		st.Problems = append(st.Problems, "the settings were saved through the experimental beta connectivityParameters endpoint")
 	}
 	switch {
 	case job.Quarantined():
@@ -248,6 +289,9 @@ func (s *StatusReader) judge(st *Status, job *graph.Job) {
 		st.Health = Paused
 		st.Summary = "provisioning is configured but not running (" + job.Schedule.State + ")"
 		st.Fixes = append(st.Fixes, "run `invicti-scim job start`")
+	case st.Settings.Outdated():
+		st.Health = Failing
+		st.Summary = "the saved provisioning settings make Entra fetch no token from Invicti"
 	default:
 		st.Health = Healthy
 		st.Summary = "provisioning is running"

@@ -49,10 +49,14 @@ type Invicti struct {
 
 // Setup records how far setup got, so an interrupted run can say where it resumes.
 type Setup struct {
-	LastStep       string `json:"lastStep,omitempty"`
-	Completed      bool   `json:"completed"`
-	GuidedPending  bool   `json:"guidedPending,omitempty"`
-	SecretsKeySet  string `json:"secretsKeySet,omitempty"`
+	LastStep      string `json:"lastStep,omitempty"`
+	Completed     bool   `json:"completed"`
+	GuidedPending bool   `json:"guidedPending,omitempty"`
+	SecretsKeySet string `json:"secretsKeySet,omitempty"`
+	// SettingsWriter is how the settings got into Entra: secrets, connectivity (the
+	// experimental beta endpoint, then Experimental is set) or portal.
+	SettingsWriter string `json:"settingsWriter,omitempty"`
+	Experimental   bool   `json:"experimental,omitempty"`
 	CompletedSteps int    `json:"completedSteps,omitempty"`
 	// Pending is a create that was sent but whose answer may never have arrived (the process
 	// was killed): a re-run waits for the object to appear before creating a twin.

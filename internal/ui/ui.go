@@ -196,11 +196,12 @@ type Spinner struct {
 	stop    chan struct{}
 	done    chan struct{}
 	last    string
+	width   func() int // terminal columns, to keep the spinner on one line
 }
 
 // NewSpinner makes a spinner writing to stderr; it animates only when ios allows.
 func NewSpinner(ios *iostreams.IOStreams) *Spinner {
-	return &Spinner{w: ios.ErrOut, animate: ios.Animate()}
+	return &Spinner{w: ios.ErrOut, animate: ios.Animate(), width: ios.Width}
 }
 
 // Animated reports whether the spinner draws on a terminal.
@@ -231,7 +232,13 @@ func (s *Spinner) loop(stop, done chan struct{}) {
 	defer t.Stop()
 	for i := 0; ; i++ {
 		s.mu.Lock()
-		fmt.Fprintf(s.w, "\r\x1b[K%s %s", frames[i%len(frames)], s.msg)
+		// One line only: "\r\x1b[K" clears the last row of a wrapped line, so a message
+		// wider than the terminal would leave a row behind on every frame.
+		msg := s.msg
+		if s.width != nil {
+			msg = truncate(msg, s.width()-3)
+		}
+		fmt.Fprintf(s.w, "\r\x1b[K%s %s", frames[i%len(frames)], msg)
 		s.mu.Unlock()
 		select {
 		case <-stop:

@@ -593,6 +593,9 @@ func hAssignCreate(t *Tenant, req *request, p params) *response {
 	if u := t.findUser(principalID); u != nil {
 		pType, pName = "User", u.DisplayName
 	} else if g := t.findGroup(principalID); g != nil {
+		if t.Knobs().NoGroupAssignment {
+			return t.errorResponse(req, newErr(http.StatusForbidden, "Authorization_RequestDenied", "Only companies who have purchased AAD Premium may perform this operation."))
+		}
 		pType, pName = "Group", g.DisplayName
 	} else {
 		return t.errorResponse(req, notFound(principalID))

@@ -29,6 +29,7 @@ type fakeSCIM struct {
 	usersStatus            int    // non-zero: GET /Users answers with this status
 	tokenCalls, userPosts  int
 	lastTokenContentType   string
+	lastTokenAuth          string
 	lastTokenBody          string
 	lastFilter             string
 	lastGroupPostMemberIDs []string
@@ -53,10 +54,10 @@ func (f *fakeSCIM) tokenURI() string {
 	return f.srv.URL + "/oauth/token?audience=" + url.QueryEscape(f.aud)
 }
 
-// creds returns the secret set invicti-scim writes.
+// creds returns the secret set invicti-scim writes (key set v2, without the scope keys).
 func (f *fakeSCIM) creds() map[string]string {
-	return map[string]string{"BaseAddress": f.base(), "Oauth2TokenExchangeUri": f.tokenURI(),
-		"Oauth2ClientId": f.clientID, "Oauth2ClientSecret": f.secret}
+	return map[string]string{"AuthenticationType": "OAuth2ClientCredentialsGrant", "BaseAddress": f.base(),
+		"Oauth2TokenExchangeUri": f.tokenURI(), "Oauth2ClientId": f.clientID, "Oauth2ClientSecret": f.secret}
 }
 
 func (f *fakeSCIM) write(w http.ResponseWriter, status int, v any) {
@@ -154,6 +155,7 @@ func (f *fakeSCIM) token(w http.ResponseWriter, r *http.Request) {
 	f.tokenCalls++
 	body, _ := io.ReadAll(r.Body)
 	f.lastTokenContentType = r.Header.Get("Content-Type")
+	f.lastTokenAuth = r.Header.Get("Authorization")
 	f.lastTokenBody = string(body)
 	fail := func(msg string) {
 		w.Header().Set("Content-Type", "application/json")

@@ -68,6 +68,36 @@ type Options struct {
 	ProvisionDelay   time.Duration    // how long a new assignment is not honoured by provisionOnDemand
 	HTTPClient       *http.Client     // used to call the SCIM target; default: a client with a 15 s timeout
 	Now              func() time.Time // default time.Now
+	Knobs            Knobs            // behaviours we are unsure of; the zero value is the best public evidence
+}
+
+// Knobs switch emulated behaviours for which public evidence is thin or which only some
+// tenants show. The zero value is what the best evidence says (docs/setup.md, "The key set"):
+// Entra fetches a token only when AuthenticationType=OAuth2ClientCredentialsGrant is saved,
+// the v1.0 secrets PUT keeps what it is sent, and the beta connectivityParameters PATCH exists.
+type Knobs struct {
+	// DropPartialSecretsPut: a secrets PUT lacking SyncNotificationSettings or SyncAll answers
+	// 204 and stores nothing (Microsoft's SCIM onboarding agent saw this).
+	DropPartialSecretsPut bool
+	// RejectTokenURI: the secrets PUT refuses Oauth2TokenExchangeUri with NotInAllowList (the
+	// onboarding agent's newest version saw this on the v1.0 PUT).
+	RejectTokenURI bool
+	// NoConnectivityParameters: Graph does not serve the beta connectivityParameters PATCH
+	// (it is undocumented; a tenant may not have it).
+	NoConnectivityParameters bool
+	// PortalLowerCaseKeys: ConfigurePortalStyle saves lower-case key names, as the beta
+	// (portal) writer does; no public dump of a portal-made configuration exists.
+	PortalLowerCaseKeys bool
+	// NoGroupAssignment: the tenant has no Entra ID P1/P2, so assigning a group to an app is
+	// refused (how-provisioning-works.md: group assignment needs P1/P2). The answer is the
+	// one Graph gives for Premium-gated calls (terraform-azurerm-caf#1026) [INF for this call].
+	NoGroupAssignment bool
+	// DropSecretsPuts: the next N secrets PUTs answer 204 and store nothing, whatever they
+	// hold (a silently dropped write, to prove the read-back catches it).
+	DropSecretsPuts int
+	// LegacyTokenFetch: fetch a token whenever client-credentials keys are saved, even
+	// without AuthenticationType. Contradicts the evidence; only for comparing old behaviour.
+	LegacyTokenFetch bool
 }
 
 // Tenant is an emulated Entra tenant behind a Graph v1.0 HTTP surface.
@@ -81,6 +111,9 @@ type Tenant struct {
 	closeOnce  sync.Once
 	templateID string
 	audience   string
+
+	knobMu sync.Mutex
+	knobs  Knobs
 
 	mu           sync.Mutex
 	tenantID     string
@@ -236,6 +269,7 @@ func NewHandler(opts Options) *Tenant {
 		tenantID:     strings.ToLower(opts.TenantID),
 		tokens:       map[string]*principal{},
 		rejectedKeys: map[string]bool{},
+		knobs:        opts.Knobs,
 		roleObjIDs:   map[string]string{},
 	}
 	switch strings.ToLower(opts.Cloud) {
@@ -384,6 +418,35 @@ func (t *Tenant) SeedDemo() {
 	t.mu.Unlock()
 	t.AddGroup(Group{DisplayName: "All Company", MailEnabled: true, GroupTypes: []string{"Unified"},
 		Mail: "allcompany@" + Domain, MailNickname: "allcompany", MemberIDs: all})
+	// Cases that teach. A user without a mailbox: Entra sends no e-mail for her unless the
+	// mapping falls back to the UPN. A nested group: assigning "Engineering" provisions
+	// Frank only, never the members of "Platform Team" (how-provisioning-works.md).
+	ivan := t.AddUser(User{UserPrincipalName: "ivan@" + Domain, DisplayName: "Ivan Ivanov", GivenName: "Ivan",
+		Surname: "Ivanov", AccountEnabled: true})
+	platform := t.AddGroup(Group{DisplayName: "Platform Team", SecurityEnabled: true, MemberIDs: []string{grace.ID, ivan.ID}})
+	t.AddGroup(Group{DisplayName: "Engineering", SecurityEnabled: true, MemberIDs: []string{frank.ID, platform.ID}})
+}
+
+// Users lists the directory's users.
+func (t *Tenant) Users() []User {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]User, 0, len(t.users))
+	for _, u := range t.users {
+		out = append(out, copyUser(u))
+	}
+	return out
+}
+
+// Groups lists the directory's groups.
+func (t *Tenant) Groups() []Group {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Group, 0, len(t.groups))
+	for _, g := range t.groups {
+		out = append(out, copyGroup(g))
+	}
+	return out
 }
 
 // Requests returns every logged request, including $batch sub-requests and the outer $batch.
@@ -624,9 +687,35 @@ func (t *Tenant) AddProvisioningLog(spID string, e LogEntry) {
 	t.logs = append(t.logs, l)
 }
 
-// ConfigurePortalStyle upserts synchronization secrets as an administrator using the portal would:
-// no key validation, no RejectSecretKeys, no request logged. An empty value removes the key.
-func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
+// Knobs returns the current knobs.
+func (t *Tenant) Knobs() Knobs {
+	t.knobMu.Lock()
+	defer t.knobMu.Unlock()
+	return t.knobs
+}
+
+// takeDroppedPut consumes one DropSecretsPuts.
+func (t *Tenant) takeDroppedPut() bool {
+	t.knobMu.Lock()
+	defer t.knobMu.Unlock()
+	if t.knobs.DropSecretsPuts > 0 {
+		t.knobs.DropSecretsPuts--
+		return true
+	}
+	return false
+}
+
+// SetKnobs replaces the knobs (tests and the sandbox's fault flags).
+func (t *Tenant) SetKnobs(k Knobs) {
+	t.knobMu.Lock()
+	defer t.knobMu.Unlock()
+	t.knobs = k
+}
+
+// SeedSecrets stores settings exactly as given (no enum or allow-list check, no
+// AuthenticationType added): a configuration left by an older tool or another admin, e.g. key
+// set v1. Empty values remove keys.
+func (t *Tenant) SeedSecrets(spID string, secrets map[string]string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sp := t.findSP(spID)
@@ -640,6 +729,37 @@ func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		sp.putSecret(k, secrets[k])
+	}
+	sp.afterSecrets()
+}
+
+// ConfigurePortalStyle upserts synchronization secrets as an administrator using the portal would:
+// no key validation, no RejectSecretKeys, no request logged. An empty value removes the key.
+func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp := t.findSP(spID)
+	if sp == nil {
+		return
+	}
+	// The portal's method picker selects the client-credentials grant: it stores
+	// AuthenticationType like every writer Microsoft shows (onboarding agent, both versions).
+	all := map[string]string{"AuthenticationType": "OAuth2ClientCredentialsGrant"}
+	for k, v := range secrets {
+		all[k] = v
+	}
+	lower := t.Knobs().PortalLowerCaseKeys
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		if lower {
+			name = strings.ToLower(k[:1]) + k[1:]
+		}
+		sp.putSecret(name, all[k])
 	}
 	sp.afterSecrets()
 }

@@ -106,7 +106,8 @@ func TestRoutingErrors(t *testing.T) {
 		code, msg          string
 	}{
 		{"unknown root", "GET", "/widgets", 400, "BadRequest", "Resource not found for the segment 'widgets'."},
-		{"unknown version", "GET", "!/beta/users", 400, "BadRequest", "segment 'beta'"},
+		{"unknown version", "GET", "!/v2.0/users", 400, "BadRequest", "segment 'v2.0'"},
+		{"beta outside connectivityParameters", "GET", "!/beta/users", 400, "BadRequest", "segment 'users'"},
 		{"unknown child", "GET", "/servicePrincipals/00000000-0000-0000-0000-000000000001/widgets", 400, "BadRequest", "segment 'widgets'"},
 		{"unknown sync child", "GET", "/servicePrincipals/00000000-0000-0000-0000-000000000001/synchronization/widgets", 400, "BadRequest", "segment 'widgets'"},
 		{"wrong method", "DELETE", "/users", 405, "Request_BadRequest", "not allowed"},
@@ -667,6 +668,25 @@ func TestValidateCredentials(t *testing.T) {
 	scim.mu.Lock()
 	scim.usersStatus = 0
 	scim.mu.Unlock()
+
+	// Key set v1 (no AuthenticationType): Entra fetches no token and the probe goes out with
+	// the stored Oauth2AccessToken, here none (SCIMServer's live test; the onboarding agent).
+	scim.mu.Lock()
+	before := scim.tokenCalls
+	scim.mu.Unlock()
+	c.post(jobPath, map[string]any{"credentials": with(func(m map[string]string) { delete(m, "AuthenticationType") })}).
+		expect(t, 400, codeCredFailure, "HTTP 401")
+	scim.mu.Lock()
+	if scim.tokenCalls != before {
+		t.Errorf("a token was fetched without AuthenticationType (%d → %d)", before, scim.tokenCalls)
+	}
+	scim.mu.Unlock()
+	tn.SetKnobs(Knobs{LegacyTokenFetch: true})
+	c.post(jobPath, map[string]any{"credentials": with(func(m map[string]string) { delete(m, "AuthenticationType") })}).expect(t, 204)
+	tn.SetKnobs(Knobs{})
+	// credentialLocationInRequest is not in the enum: inline it is refused (onboarding agent).
+	c.post(jobPath, map[string]any{"credentials": with(func(m map[string]string) { m["CredentialLocationInRequest"] = "Header" })}).
+		expect(t, 500, "InternalError", "Requested value 'CredentialLocationInRequest' was not found.")
 
 	// Keys the service rejects can still be set in the portal and used with saved credentials.
 	tn.RejectSecretKeys("Oauth2ClientSecret")

@@ -20,6 +20,8 @@ type routeSpec struct {
 
 type params struct {
 	tplID, appID, spID, jobID, assignID, userKey, groupID string
+	// beta: the request came under /beta. Only the one beta call the tool makes is served.
+	beta bool
 }
 
 func methodNotAllowed() *apiError {
@@ -38,12 +40,19 @@ type methods map[string]routeSpec
 func (t *Tenant) route(req *request) (methods, params, *apiError) {
 	var p params
 	s := req.segs
-	if !eq(s[0], "v1.0") {
+	switch {
+	case eq(s[0], "v1.0"):
+	case eq(s[0], "beta"):
+		p.beta = true
+	default:
 		return nil, p, segmentNotFound(s[0])
 	}
 	s = s[1:]
 	if len(s) == 0 {
 		return nil, p, segmentNotFound("v1.0")
+	}
+	if p.beta && (len(s) < 4 || !eq(s[0], "servicePrincipals") || !eq(s[2], "synchronization")) {
+		return nil, p, segmentNotFound(s[0])
 	}
 	// Key syntax users('upn'): Graph's "Get user" documentation gives it for a user principal
 	// name that starts with '$' (/users('$AdeleVance@contoso.com')); a quote in the key is
@@ -192,6 +201,18 @@ func (t *Tenant) routeSync(s []string, p params) (methods, params, *apiError) {
 			return segmentNotFound(s[n])
 		}
 		return nil
+	}
+	if p.beta {
+		// PATCH /beta/servicePrincipals/{id}/synchronization/connectivityParameters: the one
+		// beta call (Microsoft's SCIM onboarding agent, AzureAD/SCIMReferenceCode). Everything
+		// else the tool must do through v1.0.
+		if len(s) == 4 && eq(s[3], "connectivityParameters") && !t.Knobs().NoConnectivityParameters {
+			return methods{"PATCH": wr(hConnectivityPatch)}, p, nil
+		}
+		if len(s) > 3 {
+			return nil, p, segmentNotFound(s[3])
+		}
+		return nil, p, segmentNotFound(s[2])
 	}
 	if len(s) == 3 {
 		return methods{"GET": rd(hSyncGet)}, p, nil

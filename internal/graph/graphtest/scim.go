@@ -35,28 +35,47 @@ const (
 
 // scimCreds are the effective connection settings of a provisioning job.
 type scimCreds struct {
-	base, tokenURI, clientID, clientSecret, bearer string
+	base, tokenURI, clientID, clientSecret string
+	// mode: "oauth" fetches a token with the client-credentials grant; "bearer" sends
+	// SecretToken; "stored" sends whatever Oauth2AccessToken holds (maybe nothing).
+	mode string
+	// bearer is the token sent in modes bearer and stored.
+	bearer string
+	// location is credentialLocationInRequest: Header (default), Body or Both.
+	location string
 }
 
-// credsFrom picks the connection settings from secrets; OAuth2 client credentials unless only a
-// SecretToken is present.
-func credsFrom(m map[string]string) (scimCreds, []string) {
-	c := scimCreds{base: strings.TrimRight(m["BaseAddress"], "/"), tokenURI: m["Oauth2TokenExchangeUri"],
-		clientID: m["Oauth2ClientId"], clientSecret: m["Oauth2ClientSecret"]}
+// credsFrom picks the connection settings from secrets keyed by lower-case name. Entra
+// acquires a token from the stored client credentials ONLY when AuthenticationType is
+// OAuth2ClientCredentialsGrant: Microsoft's SCIM onboarding agent (AzureAD/SCIMReferenceCode)
+// says so, and a third party that saved the four Oauth2/BaseAddress keys without it saw Entra
+// never call the token endpoint and send SCIM requests with an invalid token (pranems/SCIMServer,
+// AUTHENTICATION_GUIDE §7). Knobs().LegacyTokenFetch restores the old, unsourced behaviour.
+func (t *Tenant) credsFrom(m map[string]string) (scimCreds, []string) {
+	c := scimCreds{base: strings.TrimRight(m["baseaddress"], "/"), tokenURI: m["oauth2tokenexchangeuri"],
+		clientID: m["oauth2clientid"], clientSecret: m["oauth2clientsecret"], location: m["credentiallocationinrequest"]}
 	var missing []string
 	if c.base == "" {
 		missing = append(missing, "BaseAddress")
 	}
-	if m["SecretToken"] != "" && c.tokenURI == "" && c.clientID == "" && c.clientSecret == "" {
-		c.bearer = m["SecretToken"]
-		return c, missing
+	oauth := strings.EqualFold(m["authenticationtype"], "OAuth2ClientCredentialsGrant")
+	if t.Knobs().LegacyTokenFetch && m["authenticationtype"] == "" && m["secrettoken"] == "" {
+		oauth = true
 	}
-	for _, k := range []struct{ key, val string }{
-		{"Oauth2TokenExchangeUri", c.tokenURI}, {"Oauth2ClientId", c.clientID}, {"Oauth2ClientSecret", c.clientSecret},
-	} {
-		if k.val == "" {
-			missing = append(missing, k.key)
+	switch {
+	case oauth:
+		c.mode = "oauth"
+		for _, k := range []struct{ key, val string }{
+			{"Oauth2TokenExchangeUri", c.tokenURI}, {"Oauth2ClientId", c.clientID}, {"Oauth2ClientSecret", c.clientSecret},
+		} {
+			if k.val == "" {
+				missing = append(missing, k.key)
+			}
 		}
+	case m["secrettoken"] != "":
+		c.mode, c.bearer = "bearer", m["secrettoken"]
+	default:
+		c.mode, c.bearer = "stored", m["oauth2accesstoken"]
 	}
 	return c, missing
 }
@@ -77,23 +96,29 @@ func absoluteURL(s string) bool {
 // acquireToken performs the client-credentials grant the way Entra does: form body with
 // grant_type only, client id/secret in HTTP Basic auth (form-url-encoded, RFC 6749 §2.3.1).
 func (t *Tenant) acquireToken(ctx context.Context, c scimCreds) (string, *apiError) {
-	if c.bearer != "" {
+	if c.mode != "oauth" {
 		return c.bearer, nil
 	}
 	if !absoluteURL(c.tokenURI) {
 		return "", newErr(http.StatusBadRequest, codeUnavailable,
 			"Token request to %s failed: the token endpoint is not an absolute http(s) URL.", c.tokenURI)
 	}
-	form := url.Values{"grant_type": {"client_credentials"}}.Encode()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURI, strings.NewReader(form))
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if strings.EqualFold(c.location, "Body") || strings.EqualFold(c.location, "Both") {
+		form.Set("client_id", c.clientID)
+		form.Set("client_secret", c.clientSecret)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURI, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", newErr(http.StatusBadRequest, codeUnavailable, "Token request to %s failed: %v", c.tokenURI, err)
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hr.Header.Set("Accept", "application/json")
 	hr.Header.Set("User-Agent", "Azure-AD-Provisioning (graphtest)")
-	hr.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString(
-		[]byte(url.QueryEscape(c.clientID)+":"+url.QueryEscape(c.clientSecret))))
+	if !strings.EqualFold(c.location, "Body") {
+		hr.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString(
+			[]byte(url.QueryEscape(c.clientID)+":"+url.QueryEscape(c.clientSecret))))
+	}
 	resp, err := t.opts.HTTPClient.Do(hr)
 	if err != nil {
 		return "", newErr(http.StatusBadRequest, codeUnavailable, "Token request to %s failed: %v", c.tokenURI, err)
@@ -187,7 +212,7 @@ func filterURL(base, resource, attr, value string, extra url.Values) string {
 
 // testConnection is the Entra "Test connection": token, then a filter query for a random user.
 func (t *Tenant) testConnection(ctx context.Context, creds map[string]string) *apiError {
-	c, missing := credsFrom(creds)
+	c, missing := t.credsFrom(creds)
 	if len(missing) > 0 {
 		return newErr(http.StatusBadRequest, codeUnavailable,
 			"The provisioning configuration is incomplete; missing setting(s): %s.", strings.Join(missing, ", "))
@@ -269,7 +294,7 @@ func (t *Tenant) validatePlan(req *request, p params) (map[string]string, *apiEr
 		creds = sp.secretMap()
 	}
 	for _, s := range pairs {
-		creds[s.key] = s.value
+		creds[strings.ToLower(s.key)] = s.value
 	}
 	return creds, nil
 }
@@ -317,7 +342,7 @@ func hProvisionOnDemand(t *Tenant, req *request, p params) *response {
 		main    userOutcome
 		members []userOutcome
 	)
-	c, missing := credsFrom(plan.creds)
+	c, missing := t.credsFrom(plan.creds)
 	switch {
 	case !plan.entitled:
 		main = t.notEntitled(plan)
@@ -654,18 +679,20 @@ func failureCode(status int) string {
 }
 
 // desiredUser is the SCIM representation Entra's default attribute mappings produce.
+// desiredUser is what the default mapping sends for a user. The default user mapping takes
+// emails[type eq "work"].value from mail (use-scim-to-provision-users-and-groups.md, the
+// attribute table), and Entra sends no attribute whose source is empty: a user without a
+// mailbox gets no emails value (no fallback to the UPN unless the mapping says so).
 func desiredUser(u User) map[string]any {
-	email := u.Mail
-	if email == "" {
-		email = u.UserPrincipalName
-	}
 	m := map[string]any{
 		"schemas":     []string{scimUserSchema},
 		"userName":    u.UserPrincipalName,
 		"active":      u.AccountEnabled,
 		"displayName": u.DisplayName,
-		"emails":      []map[string]any{{"type": "work", "primary": true, "value": email}},
 		"externalId":  u.MailNickname,
+	}
+	if u.Mail != "" {
+		m["emails"] = []map[string]any{{"type": "work", "primary": true, "value": u.Mail}}
 	}
 	name := map[string]any{}
 	if u.GivenName != "" {

@@ -19,26 +19,37 @@ const (
 	groupTargetObj   = "urn:ietf:params:scim:schemas:core:2.0:Group"
 )
 
-// secretKeys is the documented synchronizationSecret enum (case-sensitive).
-var secretKeys = map[string]bool{}
+// secretKeyEnum is Graph's synchronizationSecret enum, case-sensitive (v1.0 and beta
+// synchronizationSecretKeyStringValuePair pages; unchanged in msgraph-sdk-go v1.89–v1.96).
+const secretKeyEnum = "None, UserName, Password, SecretToken, AppKey, BaseAddress, ClientIdentifier, " +
+	"ClientSecret, SingleSignOnType, Sandbox, Url, Domain, ConsumerKey, ConsumerSecret, TokenKey, TokenExpiration, " +
+	"Oauth2AccessToken, Oauth2AccessTokenCreationTime, Oauth2RefreshToken, SyncAll, InstanceName, Oauth2ClientId, " +
+	"Oauth2ClientSecret, CompanyId, UpdateKeyOnSoftDelete, SynchronizationSchedule, SystemOfRecord, SandboxName, " +
+	"EnforceDomain, SyncNotificationSettings, SkipOutOfScopeDeletions, Oauth2AuthorizationCode, Oauth2RedirectUri, " +
+	"ApplicationTemplateIdentifier, Oauth2TokenExchangeUri, Oauth2AuthorizationUri, AuthenticationType, Server, " +
+	"PerformInboundEntitlementGrants, HardDeletesEnabled, SyncAgentCompatibilityKey, SyncAgentADContainer, " +
+	"ValidateDomain, TestReferences, ConnectionString"
 
-func init() {
-	for _, k := range strings.Split("None, UserName, Password, SecretToken, AppKey, BaseAddress, ClientIdentifier, "+
-		"ClientSecret, SingleSignOnType, Sandbox, Url, Domain, ConsumerKey, ConsumerSecret, TokenKey, TokenExpiration, "+
-		"Oauth2AccessToken, Oauth2AccessTokenCreationTime, Oauth2RefreshToken, SyncAll, InstanceName, Oauth2ClientId, "+
-		"Oauth2ClientSecret, CompanyId, UpdateKeyOnSoftDelete, SynchronizationSchedule, SystemOfRecord, SandboxName, "+
-		"EnforceDomain, SyncNotificationSettings, SkipOutOfScopeDeletions, Oauth2AuthorizationCode, Oauth2RedirectUri, "+
-		"ApplicationTemplateIdentifier, Oauth2TokenExchangeUri, Oauth2AuthorizationUri, AuthenticationType, Server, "+
-		"PerformInboundEntitlementGrants, HardDeletesEnabled, SyncAgentCompatibilityKey, SyncAgentADContainer, "+
-		"ValidateDomain, TestReferences, ConnectionString", ",") {
-		secretKeys[strings.TrimSpace(k)] = true
+// isSecretKey reports whether key is a member of the enum, exactly as spelled there: Graph
+// answers any other spelling with 500 "Requested value 'x' was not found."
+// (msgraph-beta-sdk-java#372).
+func isSecretKey(key string) bool {
+	for k := range strings.SplitSeq(secretKeyEnum, ",") {
+		if strings.TrimSpace(k) == key {
+			return true
+		}
 	}
+	return false
 }
 
-// sensitiveKeys are masked as "*" when secrets are read back.
-var sensitiveKeys = map[string]bool{
-	"SecretToken": true, "Password": true, "ClientSecret": true, "Oauth2ClientSecret": true, "Oauth2AccessToken": true,
-	"Oauth2RefreshToken": true, "ConsumerSecret": true, "AppKey": true,
+// isSensitiveKey: values Graph masks as "*" on GET …/secrets (Terraform's
+// flattenSynchronizationSecretKeyStringValuePair relies on the mask), whatever the key's case.
+func isSensitiveKey(key string) bool {
+	switch strings.ToLower(key) {
+	case "secrettoken", "password", "clientsecret", "oauth2clientsecret", "oauth2accesstoken", "oauth2refreshtoken", "consumersecret", "appkey":
+		return true
+	}
+	return false
 }
 
 var restartScopes = map[string]bool{"None": true, "ConnectorDataStore": true, "Escrows": true, "Watermark": true,
@@ -70,27 +81,32 @@ type execution struct {
 	imported, exported int
 }
 
+// secret returns a saved value whatever the key's case: the portal and the beta
+// connectivityParameters writer store lower-case names for the same settings.
 func (sp *servicePrincipal) secret(key string) string {
 	for _, s := range sp.secrets {
-		if s.key == key {
+		if strings.EqualFold(s.key, key) {
 			return s.value
 		}
 	}
 	return ""
 }
 
+// secretMap is the saved settings keyed by lower-case name.
 func (sp *servicePrincipal) secretMap() map[string]string {
 	m := make(map[string]string, len(sp.secrets))
 	for _, s := range sp.secrets {
-		m[s.key] = s.value
+		m[strings.ToLower(s.key)] = s.value
 	}
 	return m
 }
 
-// putSecret upserts one key; an empty value removes it.
+// putSecret upserts one key (matched case-insensitively, the newest spelling kept); an empty
+// value removes it (Terraform deletes a secret by PUTting it empty).
 func (sp *servicePrincipal) putSecret(key, value string) {
 	for i, s := range sp.secrets {
-		if s.key == key {
+		if strings.EqualFold(s.key, key) {
+			sp.secrets[i].key = key
 			if value == "" {
 				sp.secrets = append(sp.secrets[:i], sp.secrets[i+1:]...)
 			} else {
@@ -400,7 +416,7 @@ func maskedSecrets(sp *servicePrincipal) []map[string]any {
 	out := []map[string]any{}
 	for _, s := range sp.secrets {
 		v := s.value
-		if sensitiveKeys[s.key] {
+		if isSensitiveKey(s.key) {
 			v = "*"
 		}
 		out = append(out, map[string]any{"key": s.key, "value": v})
@@ -441,7 +457,7 @@ func (t *Tenant) decodeKeyValues(raw json.RawMessage, what string) ([]secret, *a
 		if _, e := prop(m, "value", &s.value); e != nil {
 			return nil, e
 		}
-		if !secretKeys[s.key] || t.rejectedKeys[s.key] {
+		if !isSecretKey(s.key) || t.rejectedKeys[s.key] {
 			return nil, newErr(http.StatusInternalServerError, "InternalError", "Requested value '%s' was not found.", s.key)
 		}
 		out = append(out, s)
@@ -464,6 +480,82 @@ func hSecretsPut(t *Tenant, req *request, p params) *response {
 	pairs, e := t.decodeKeyValues(body["value"], "value")
 	if e != nil {
 		return t.errorResponse(req, e)
+	}
+	k := t.Knobs()
+	if k.RejectTokenURI {
+		for _, s := range pairs {
+			if s.key == "Oauth2TokenExchangeUri" {
+				// The onboarding agent's newest version saw the v1.0 PUT refuse the token URI
+				// with NotInAllowList; the exact status and wording are not public [INF].
+				return t.errorResponse(req, badRequest("Oauth2TokenExchangeUri: the value '%s' is not allowed (NotInAllowList).", s.value))
+			}
+		}
+	}
+	if t.takeDroppedPut() {
+		return noContent()
+	}
+	if k.DropPartialSecretsPut && (!hasPair(pairs, "SyncNotificationSettings") || !hasPair(pairs, "SyncAll")) {
+		// The onboarding agent: a PUT without SyncNotificationSettings and SyncAll can be
+		// dropped silently: 204, nothing stored.
+		return noContent()
+	}
+	for _, s := range pairs {
+		sp.putSecret(s.key, s.value)
+	}
+	sp.afterSecrets()
+	return noContent()
+}
+
+func hasPair(pairs []secret, key string) bool {
+	for _, s := range pairs {
+		if s.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// connectivityKeys are the lower-case names the beta connectivityParameters PATCH takes
+// (Microsoft's SCIM onboarding agent, AzureAD/SCIMReferenceCode, both of its branches).
+var connectivityKeys = []string{"authenticationType", "baseAddress", "secretToken", "oauth2ClientId",
+	"oauth2ClientSecret", "oauth2TokenExchangeUri", "credentialLocationInRequest"}
+
+// hConnectivityPatch is PATCH /beta/servicePrincipals/{id}/synchronization/connectivityParameters:
+// the undocumented writer the onboarding agent calls the portal's path. It upserts the
+// lower-case keys it knows, refuses others the way the enum refuses them, and refuses a body
+// that mixes bearer and OAuth keys (the agent: "NEVER mix").
+func hConnectivityPatch(t *Tenant, req *request, p params) *response {
+	sp, e := t.syncSP(p.spID)
+	if e != nil {
+		return t.errorResponse(req, e)
+	}
+	body, e := req.bodyObject("connectivityParameters", "value")
+	if e != nil {
+		return t.errorResponse(req, e)
+	}
+	var items []struct {
+		Key   *string `json:"key"`
+		Value *string `json:"value"`
+	}
+	if err := json.Unmarshal(body["value"], &items); err != nil || len(items) == 0 {
+		return t.errorResponse(req, badRequest("Invalid value for property 'value': a non-empty array of key/value pairs is expected."))
+	}
+	var pairs []secret
+	for _, it := range items {
+		if it.Key == nil || it.Value == nil {
+			return t.errorResponse(req, badRequest("Every item of 'value' needs a 'key' and a 'value'."))
+		}
+		known := false
+		for _, k := range connectivityKeys {
+			known = known || k == *it.Key
+		}
+		if !known {
+			return t.errorResponse(req, newErr(http.StatusInternalServerError, "InternalError", "Requested value '%s' was not found.", *it.Key))
+		}
+		pairs = append(pairs, secret{key: *it.Key, value: *it.Value})
+	}
+	if hasPair(pairs, "secretToken") && (hasPair(pairs, "oauth2ClientId") || hasPair(pairs, "oauth2ClientSecret")) {
+		return t.errorResponse(req, badRequest("The connectivity parameters mix a bearer token with OAuth client credentials."))
 	}
 	for _, s := range pairs {
 		sp.putSecret(s.key, s.value)

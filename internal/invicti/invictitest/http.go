@@ -259,8 +259,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, info *reqIn
 	}
 	s.mu.Lock()
 	known, exists := s.clients[id]
+	accepted := append([]string{known}, s.extra[id]...)
 	s.mu.Unlock()
-	if !exists || id == "" || subtle.ConstantTimeCompare([]byte(known), []byte(secret)) != 1 {
+	match := false
+	for _, k := range accepted {
+		match = match || subtle.ConstantTimeCompare([]byte(k), []byte(secret)) == 1
+	}
+	if !exists || id == "" || !match {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")
 		return
 	}

@@ -139,11 +139,14 @@ type Server struct {
 	done    chan struct{}
 	once    sync.Once
 
-	mu       sync.Mutex
-	base     string
-	latency  time.Duration
-	mode     Mode
-	clients  map[string]string // id -> secret
+	mu      sync.Mutex
+	base    string
+	latency time.Duration
+	mode    Mode
+	clients map[string]string // id -> secret
+	// extra are further accepted secrets per client (AddClientSecret): the sandbox's overlap
+	// window for rehearsing a rotation.
+	extra    map[string][]string
 	tokens   map[string]tokenInfo
 	users    map[string]*resource
 	groups   map[string]*resource
@@ -240,6 +243,26 @@ func (s *Server) AddClient(clientID, clientSecret string) {
 	s.mu.Lock()
 	s.clients[clientID] = clientSecret
 	s.mu.Unlock()
+}
+
+// AddClientSecret makes the emulator accept one more secret for an existing client, beside
+// its current one, the way identity providers overlap secrets during a rotation. The sandbox
+// uses it so that `rotate-secret` can be rehearsed with a second, announced secret.
+func (s *Server) AddClientSecret(clientID, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.extra == nil {
+		s.extra = map[string][]string{}
+	}
+	s.extra[clientID] = append(s.extra[clientID], secret)
+}
+
+// ClientSecret returns a client's current secret (e.g. after Restore).
+func (s *Server) ClientSecret(clientID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.clients[clientID]
+	return v, ok
 }
 
 // RotateSecret gives an existing client a new secret. The old secret stops
