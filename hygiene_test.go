@@ -429,3 +429,99 @@ func TestHygieneDetector(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInModesWithDebug signs in through azidentity and MSAL for real, against the emulated
+// Entra sign-in endpoint over TLS (graphtest.Login, trusted through SSL_CERT_FILE), in every
+// --auth mode that runs without a person at a browser: a client secret and a federated token
+// (--auth environment) and a device code. Each runs with and without --debug: --debug must not
+// change behaviour (the tracer once emptied azcore's request bodies), and no credential the
+// endpoint handed out or received may reach stdout or stderr.
+func TestSignInModesWithDebug(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary as subprocesses")
+	}
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(hygClientID, hygSecret)
+	ten := graphtest.New(graphtest.Options{})
+	defer ten.Close()
+	ten.SeedDemo()
+	login := ten.StartLogin()
+	defer login.Close()
+	const (
+		appClientID = "5f0c2a6e-3d51-4a8e-9b1e-2a4c6e8f0a1b"
+		appSecret   = "azure+Client/Secret=4e1f&8a2b"
+	)
+	login.AddClient(appClientID, appSecret)
+	federated := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2k6aW52aWN0aSJ9.ZmVkZXJhdGVkLXNpZw"
+	login.AddFederated(appClientID, federated)
+
+	root := t.TempDir()
+	ca := filepath.Join(root, "ca.pem")
+	tokenFile := filepath.Join(root, "federated-token")
+	for path, data := range map[string][]byte{ca: login.CertPEM, tokenFile: []byte(federated)} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "invicti-scim")
+	if err := os.Symlink(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{
+		"HOME=" + root, "XDG_CONFIG_HOME=" + filepath.Join(root, "config"), "PATH=" + os.Getenv("PATH"), "NO_COLOR=1",
+		"SSL_CERT_FILE=" + ca, "AZURE_AUTHORITY_HOST=" + login.URL, "AZURE_TENANT_ID=" + ten.TenantID(),
+		"INVICTI_SCIM_GRAPH_URL=" + ten.URL, "INVICTI_SCIM_INVICTI_URL=" + inv.URL,
+		"INVICTI_SCIM_CLIENT_ID=" + hygClientID, "INVICTI_SCIM_CLIENT_SECRET=" + hygSecret,
+	}
+	modes := []struct {
+		name, auth, grant string
+		env               []string
+	}{
+		{"client-secret", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_CLIENT_SECRET=" + appSecret}},
+		{"federated", "environment", "client_credentials", []string{"AZURE_CLIENT_ID=" + appClientID, "AZURE_FEDERATED_TOKEN_FILE=" + tokenFile}},
+		{"device-code", "device-code", "device_code", nil},
+	}
+	for _, m := range modes {
+		for _, debug := range []bool{false, true} {
+			name := m.name
+			if debug {
+				name += "/debug"
+			}
+			t.Run(name, func(t *testing.T) {
+				before := len(login.Grants())
+				args := []string{"setup", "--non-interactive", "--dry-run", "--auth", m.auth, "--config-dir", filepath.Join(root, name)}
+				if debug {
+					args = append(args, "--debug")
+				}
+				c := exec.Command(bin, args...)
+				c.Env = append(append([]string{}, base...), m.env...)
+				var stdout, stderr bytes.Buffer
+				c.Stdout, c.Stderr = &stdout, &stderr
+				if err := c.Run(); err != nil {
+					t.Fatalf("setup --auth %s: %v\nstdout:\n%s\nstderr:\n%s", m.auth, err, stdout.String(), stderr.String())
+				}
+				grants := login.Grants()[before:]
+				if len(grants) == 0 || grants[len(grants)-1] != m.grant {
+					t.Fatalf("the emulated sign-in saw grants %v, want %s", grants, m.grant)
+				}
+				out := stdout.String() + stderr.String()
+				if debug && !strings.Contains(out, "> POST "+login.URL) {
+					t.Fatalf("--debug did not trace the sign-in request:\n%s", out)
+				}
+				leaks := append([]string{appSecret, hygSecret, federated}, login.Issued()...)
+				for _, s := range leaks {
+					for _, form := range []string{s, url.QueryEscape(s)} {
+						if len(form) >= 8 && strings.Contains(out, form) {
+							t.Fatalf("output holds a credential (%.12s…):\n%s", form, out)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -370,3 +370,54 @@ func TestSandboxStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretStdinOnATerminal: --client-secret-stdin on a terminal reads without echo, and
+// Ctrl-C while it waits ends the run (exit 130) with the terminal's echo restored.
+func TestSecretStdinOnATerminal(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	start := func() (*exec.Cmd, *os.File, *screen) {
+		c := exec.Command(binary(t), "test-connection", "--client-secret-stdin", "--invicti-url", inv.URL, "--client-id", testClientID)
+		c.Env = append(os.Environ(), "INVICTI_SCIM_CLIENT_SECRET=", "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "TERM=xterm-256color", "NO_COLOR=1")
+		f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 120})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scr := &screen{}
+		go func() { _, _ = io.Copy(scr, f) }()
+		return c, f, scr
+	}
+
+	c, f, scr := start()
+	defer f.Close()
+	scr.waitFor(t, "input hidden", 0)
+	if _, err := f.Write([]byte(testSecret + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("test-connection: %v\n%s", err, scr.String())
+	}
+	if strings.Contains(scr.String(), testSecret) {
+		t.Fatalf("the secret was echoed on the terminal:\n%s", scr.String())
+	}
+
+	c, f2, scr := start()
+	defer f2.Close()
+	scr.waitFor(t, "input hidden", 0)
+	if _, err := f2.Write([]byte{3}); err != nil { // Ctrl-C: the terminal sends SIGINT
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("Ctrl-C while reading the secret: %v, want exit 130\n%s", err, scr.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = c.Process.Kill()
+		t.Fatalf("Ctrl-C did not end the run while it waited for the secret:\n%s", scr.String())
+	}
+}

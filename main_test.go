@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -16,6 +23,7 @@ import (
 	"github.com/invicti-scim/invicti-scim/cmd"
 	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // The end-to-end tests run the real binary (testscript re-executes this test binary as
@@ -35,6 +43,8 @@ const (
 type emulators struct {
 	tenant  *graphtest.Tenant
 	invicti *invictitest.Server
+	lock    *state.Lock   // configlock hold
+	leaked  *atomic.Int32 // hostile redirect: requests that reached the redirect target with a token
 }
 
 func TestScripts(t *testing.T) {
@@ -48,6 +58,8 @@ func TestScripts(t *testing.T) {
 			"writeenc":    cmdWriteEncoded,
 			"waitfile":    cmdWaitFile,
 			"loadenv":     cmdLoadEnv,
+			"configlock":  cmdConfigLock,
+			"hostile":     cmdHostile,
 		},
 	})
 }
@@ -132,13 +144,12 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu reject-keys KEY...           Graph refuses these secret keys
 //	emu portal-config                configure the app's secrets as an admin would in the portal
 //	emu quarantine REASON [AGE]      the job is in quarantine (since AGE ago, e.g. 72h)
-//	emu log UPN STATUS AGE REASON    a provisioning log entry AGE ago (e.g. 60h)
+//	emu log-at UPN STATUS AGE REASON a provisioning log entry AGE ago (e.g. 60h)
 //	emu delete-app                   delete the app behind the tool's back
 //	emu rotate NEWSECRET             Invicti rotates the client secret
 //	emu invicti-users N              the emulated Invicti holds N users
 //	emu invicti-user UPN             the emulated Invicti holds this user
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
-//	emu add-user UPN                 add one enabled user with this user principal name
 //	emu nested-group NAME INNER...   add security group NAME whose only members are the groups INNER
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
 //	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
@@ -151,6 +162,13 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	                                 AuthenticationType, no SyncNotificationSettings)
 //	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
 //	emu token-before-probe           every SCIM query Invicti saw came after a token request
+//	emu add-user UPN [NAME]          a user; NAME takes Go escapes (\x1b...); default: the UPN
+//	emu rename-app NAME              rename the app behind the tool's back (Go escapes)
+//	emu fault-msg METHOD PATHRE STATUS MESSAGE  fail with this Graph error message (Go escapes)
+//	emu log UPN REASON               a failed provisioning log entry (Go escapes)
+//	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
+//	emu add-registered-app NAME      an App-registrations app, no applicationTemplateId ($FOREIGN_SP)
+//	emu foreign-untouched            every App-registrations app exists, untagged, no job, no secret
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if len(args) == 0 {
@@ -241,7 +259,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		} else {
 			e.tenant.Quarantine(app().ServicePrincipalID, args[1])
 		}
-	case "log":
+	case "log-at":
 		age, err := time.ParseDuration(args[3])
 		ts.Check(err)
 		u, ok := e.tenant.LookupUser(args[1])
@@ -342,8 +360,6 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			ids = append(ids, g.ID)
 		}
 		e.tenant.AddGroup(graphtest.Group{DisplayName: args[1], SecurityEnabled: true, MemberIDs: ids})
-	case "add-user":
-		e.tenant.AddUser(graphtest.User{UserPrincipalName: args[1], Mail: args[1], DisplayName: args[1], AccountEnabled: true})
 	case "add-users":
 		var list strings.Builder
 		list.WriteString("# generated\n")
@@ -355,7 +371,149 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) > 3 {
 			ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(list.String()), 0o600))
 		}
+	case "add-app":
+		// A same-named app from the non-gallery template that this tool did not make (no tag).
+		a := e.tenant.AddApp(args[1])
+		ts.Setenv("OTHER_SP", a.ServicePrincipalID)
+	case "add-registered-app":
+		a := e.tenant.AddRegisteredApp(args[1])
+		ts.Setenv("FOREIGN_SP", a.ServicePrincipalID)
+	case "add-user":
+		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b); without NAME,
+		// the UPN is the display name and the mail.
+		u := graphtest.User{UserPrincipalName: args[1], DisplayName: args[1], Mail: args[1], AccountEnabled: true}
+		if len(args) > 2 {
+			u.DisplayName, u.Mail = unquote(ts, args[2]), ""
+		}
+		e.tenant.AddUser(u)
+	case "rename-app":
+		e.tenant.RenameBehindBack(app().ServicePrincipalID, unquote(ts, args[1]))
+	case "fault-msg":
+		e.tenant.InjectFault(graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3]), Message: unquote(ts, args[4])})
+	case "log":
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: args[1], Action: "create", Status: "failure",
+			ErrorCode: "SystemForCrossDomainIdentityManagementBadResponse", Reason: unquote(ts, args[2]), Time: time.Now()})
+	case "foreign-untouched":
+		// Every App-registrations app still exists, untagged, with no job and no secret.
+		n := 0
+		for _, a := range apps {
+			if a.TemplateID != "" {
+				continue
+			}
+			n++
+			check(a.ServicePrincipalID != "" && !slices.Contains(a.Tags, "invicti-scim") && len(a.Jobs) == 0 && len(a.Secrets) == 0,
+				"foreign app %s touched: sp %q, tags %v, %d jobs, %d secrets", a.DisplayName, a.ServicePrincipalID, a.Tags, len(a.Jobs), len(a.Secrets))
+		}
+		check(n > 0, "no App-registrations app in the tenant")
 	default:
 		ts.Fatalf("emu: unknown command %q", args[0])
 	}
+}
+
+// cmdConfigLock holds the config dir's lock as another invicti-scim run would:
+//
+//	configlock hold      take the lock on $INVICTI_SCIM_CONFIG_DIR (held until release or the end)
+//	configlock release
+func cmdConfigLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: configlock hold|release")
+	}
+	e := ts.Value("emu").(*emulators)
+	switch args[0] {
+	case "hold":
+		l, err := state.Store{Dir: ts.Getenv("INVICTI_SCIM_CONFIG_DIR")}.Lock(context.Background(), 0)
+		ts.Check(err)
+		ts.Defer(func() { _ = l.Unlock() })
+		e.lock = l
+	case "release":
+		if e.lock == nil {
+			ts.Fatalf("configlock release: not held")
+		}
+		ts.Check(e.lock.Unlock())
+		e.lock = nil
+	default:
+		ts.Fatalf("usage: configlock hold|release")
+	}
+}
+
+// unquote reads Go escape sequences in a script argument, so scripts can hold control bytes.
+func unquote(ts *testscript.TestScript, s string) string {
+	u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+	ts.Check(err)
+	return u
+}
+
+// cmdHostile puts a hostile network path between the tool and the emulated Graph: a proxy on
+// loopback that forwards everything except requests whose path matches PATHRE, which it answers
+// itself. It sets INVICTI_SCIM_GRAPH_URL to the proxy.
+//
+//	hostile redirect PATHRE   307 to another port on the same host (Go would forward Authorization)
+//	hostile huge PATHRE       200 application/json with a 40 MiB body
+//	hostile html502 PATHRE    502 text/html, as a proxy's error page
+//	hostile leaked N          exactly N requests reached the redirect target carrying a token
+func cmdHostile(ts *testscript.TestScript, neg bool, args []string) {
+	e := ts.Value("emu").(*emulators)
+	if len(args) != 2 {
+		ts.Fatalf("usage: hostile redirect|huge|html502 PATHRE, or hostile leaked N")
+	}
+	if args[0] == "leaked" {
+		n := 0
+		if e.leaked != nil {
+			n = int(e.leaked.Load())
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if (n == want) == neg {
+			ts.Fatalf("leaked: %d requests carried a token to the redirect target, want %d", n, want)
+		}
+		return
+	}
+	if neg {
+		ts.Fatalf("usage: hostile MODE PATHRE")
+	}
+	re := regexp.MustCompile(args[1])
+	target, err := url.Parse(e.tenant.URL)
+	ts.Check(err)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	if e.leaked == nil {
+		e.leaked = &atomic.Int32{}
+	}
+	leaked := e.leaked
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"value":[]}`)
+	}))
+	ts.Defer(sink.Close)
+	mode := args[0]
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !re.MatchString(r.URL.Path) {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		switch mode {
+		case "redirect":
+			http.Redirect(w, r, sink.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		case "huge":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"value":[{"displayName":"`)
+			chunk := []byte(strings.Repeat("x", 1<<20))
+			for i := 0; i < 40; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			_, _ = io.WriteString(w, `"}]}`)
+		case "html502":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>")
+		default:
+			ts.Fatalf("hostile: unknown mode %q", mode)
+		}
+	}))
+	ts.Defer(proxy.Close)
+	ts.Setenv("INVICTI_SCIM_GRAPH_URL", proxy.URL)
 }

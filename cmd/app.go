@@ -30,7 +30,7 @@ func openApp(ctx context.Context, f *Factory, gf *graphFlags, af appFlags) (*app
 		return nil, err
 	}
 	s := &appSession{}
-	if s.store, s.st, err = f.loadState(); err != nil {
+	if s.store, s.st, err = f.loadState(ctx); err != nil {
 		return nil, err
 	}
 	s.sp = ui.NewSpinner(f.IO)
@@ -134,3 +134,26 @@ func (e *hintedError) Unwrap() error { return e.err }
 func (e *hintedError) Hint() string  { return e.hint }
 
 func asGraph(err error, target **graph.Error) bool { return errors.As(err, target) }
+
+// ownedApp reads the app from Graph and refuses one invicti-scim did not make (see
+// provision.Owned): a command that writes secrets into an app or deletes it must not act on a
+// bare --sp-id or --app-id that Graph cannot confirm as ours. what says what the command does
+// only to its own apps, e.g. "teardown deletes only apps invicti-scim made".
+func ownedApp(ctx context.Context, conn *graphConn, spID string, st state.State, what, hint string) (graph.ServicePrincipal, error) {
+	sp, err := conn.Client.ServicePrincipal(ctx, spID)
+	if err != nil {
+		return sp, err
+	}
+	recorded := ""
+	if st.App != nil {
+		recorded = st.App.ServicePrincipalID
+	}
+	if provision.Owned(sp, conn.Cloud.TemplateID, recorded) {
+		return sp, nil
+	}
+	c := provision.CandidateOf(sp, conn.Cloud.TemplateID)
+	return sp, &hintedError{
+		err:  fmt.Errorf("%s, and %q (servicePrincipal %s, appId %s) is %s; nothing was changed", what, c.DisplayName, c.ServicePrincipalID, c.AppID, c.Why),
+		hint: hint,
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"unicode"
@@ -94,9 +93,9 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		return runAssignList(ctx, f, opts)
 	}
 	if opts.FromFile != "" {
-		data, err := os.ReadFile(opts.FromFile)
+		data, err := readInputFile(opts.FromFile, maxPrincipalFile)
 		if err != nil {
-			return flagErrorf("--from-file %s: %v", opts.FromFile, unwrapPathErr(err))
+			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}
 		text, err := invicti.DecodeText("--from-file "+opts.FromFile, data)
 		if err != nil {
@@ -181,7 +180,7 @@ func runAssignList(ctx context.Context, f *Factory, opts *assignOptions) error {
 	}
 	rows := make([][]string, 0, len(list.Assigned))
 	for _, a := range list.Assigned {
-		rows = append(rows, []string{a.Type, f.Redactor.Redact(a.Name), a.Role, a.AssignedAt.UTC().Format("2006-01-02 15:04 UTC"), a.PrincipalID})
+		rows = append(rows, []string{a.Type, f.IO.Redactor.Line(a.Name), a.Role, a.AssignedAt.UTC().Format("2006-01-02 15:04 UTC"), a.PrincipalID})
 	}
 	p.Table([]string{"TYPE", "NAME", "ROLE", "ASSIGNED", "OBJECT ID"}, rows)
 	return nil
@@ -198,7 +197,7 @@ func confirmRemoval(ctx context.Context, f *Factory, changes []provision.AssignI
 		if name == "" {
 			name = it.Input
 		}
-		lines = append(lines, it.Type+" "+f.Redactor.Redact(name))
+		lines = append(lines, it.Type+" "+f.IO.Redactor.Line(name))
 	}
 	lines = append(lines, "", removalWarning)
 	title := fmt.Sprintf("Will remove %d assignments", len(changes))
@@ -247,7 +246,7 @@ type itemFailure struct {
 func reportItemFailures(f *Factory, items []itemFailure) {
 	p := ui.Err(f.IO)
 	for _, it := range items {
-		p.Errorf("%s", f.Redactor.Redact(fmt.Sprintf("%s %s: %s", it.Type, it.Name, it.Reason)))
+		p.Errorf("%s", f.IO.Redactor.Line(fmt.Sprintf("%s %s: %s", it.Type, it.Name, it.Reason)))
 	}
 }
 

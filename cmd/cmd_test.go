@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/httpx"
 	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
@@ -84,7 +83,7 @@ func TestParsePrincipalFile(t *testing.T) {
 
 func newTestFactory(env map[string]string) (*Factory, *strings.Builder, *strings.Builder) {
 	ios, _, out, errOut := iostreams.Test()
-	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }, Now: time.Now, Redactor: &httpx.Redactor{}}
+	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }, Now: time.Now}
 	o, e := &strings.Builder{}, &strings.Builder{}
 	_ = out
 	_ = errOut

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/httpx"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 )
 
@@ -14,7 +13,7 @@ import (
 func runInProcess(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	f := &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: time.Now, Redactor: &httpx.Redactor{}}
+	f := &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: time.Now}
 	code = run(t.Context(), f, args)
 	return code, out.String(), errOut.String()
 }

@@ -87,6 +87,7 @@ func exitCode(err error) int {
 		ae   *AuthError
 		ge   *provision.GuidedError
 		werr *wizard.InputError
+		adop *provision.AdoptionError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -98,7 +99,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):
 		return ExitCancelled
-	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), isUnknownCommand(err):
+	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), errors.As(err, &adop), isUnknownCommand(err):
 		return ExitUsage
 	case errors.As(err, &ce):
 		return ExitConnection

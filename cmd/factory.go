@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
@@ -23,12 +25,14 @@ type BuildInfo struct {
 // Factory hands commands their dependencies. Everything that does I/O is built lazily, so
 // --help, version and flag errors never sign in or dial.
 type Factory struct {
-	IO        *iostreams.IOStreams
-	Build     BuildInfo
-	Getenv    func(string) string
+	IO     *iostreams.IOStreams
+	Build  BuildInfo
+	Getenv func(string) string
+	// Unsetenv removes a variable from the environment child processes inherit (os.Unsetenv;
+	// nil in tests: nothing to remove).
+	Unsetenv  func(string) error
 	Now       func() time.Time
 	Transport http.RoundTripper // base transport; tests may replace it
-	Redactor  *httpx.Redactor
 
 	// Global flag values, bound by the root command.
 	Output         string
@@ -39,6 +43,14 @@ type Factory struct {
 	ConfigDir      string
 	Timeout        time.Duration
 	RequestTimeout time.Duration
+	// WaitLock is how long a writing command waits for another run's config-dir lock (--wait-lock).
+	WaitLock time.Duration
+
+	// writes is set for commands that change the tenant or the state: they take the lock.
+	writes bool
+	lock   *state.Lock
+	// timedOut reports whether --timeout (not one request's --request-timeout) ended the command.
+	timedOut func() bool
 
 	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
 	jsonDone bool
@@ -48,13 +60,31 @@ type Factory struct {
 }
 
 func newFactory(build BuildInfo) *Factory {
+	getenv := envSnapshot(os.Environ())
 	return &Factory{
-		IO:       iostreams.System(os.Getenv),
+		IO:       iostreams.System(getenv),
 		Build:    build,
-		Getenv:   os.Getenv,
+		Getenv:   getenv,
+		Unsetenv: os.Unsetenv,
 		Now:      time.Now,
-		Redactor: &httpx.Redactor{},
 	}
+}
+
+// secretEnv are the tool's own secret variables, taken out of the process environment once
+// read so no child process sees them.
+var secretEnv = []string{"INVICTI_SCIM_CLIENT_SECRET", "INVICTI_SCIM_GRAPH_TOKEN"}
+
+// envSnapshot is a getenv over the environment as it was at start-up.
+func envSnapshot(environ []string) func(string) string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if _, dup := m[k]; !dup {
+				m[k] = v
+			}
+		}
+	}
+	return func(k string) string { return m[k] }
 }
 
 // JSON reports whether -o json was asked for.
@@ -78,30 +108,59 @@ func (f *Factory) Store() (state.Store, error) {
 	return state.Store{Dir: dir, Now: f.Now}, nil
 }
 
-// loadState opens the state store and reads it.
-func (f *Factory) loadState() (state.Store, state.State, error) {
+// loadState opens the state store and reads it. A command that writes (see writingCommand)
+// first takes the config dir's lock and holds it until the process ends, so two runs cannot
+// interleave their Graph writes and state saves (two setups would make two apps).
+func (f *Factory) loadState(ctx context.Context) (state.Store, state.State, error) {
 	store, err := f.Store()
 	if err != nil {
 		return store, state.State{}, err
+	}
+	if f.writes && f.lock == nil {
+		l, err := store.Lock(ctx, f.WaitLock)
+		if err != nil {
+			return store, state.State{}, err
+		}
+		f.lock = l
+		f.addCleanup(func() { _ = l.Unlock() })
 	}
 	st, err := store.Load()
 	return store, st, err
 }
 
+// MaxResponseBytes bounds every HTTP answer the tool reads (docs/security.md): the largest
+// real ones are Graph pages of 999 directory objects, a few MiB. Invicti answers have their
+// own 1 MiB limit in internal/invicti.
+const MaxResponseBytes = 32 << 20
+
 // HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and
-// for Graph the throttling retry.
+// for Graph the throttling retry. Every client refuses redirects and bounds answers.
 func (f *Factory) HTTPClient(retry bool, onWait func(*http.Request, int, time.Duration)) *http.Client {
 	rt := f.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	rt = &httpx.Limit{Next: rt, Max: MaxResponseBytes}
 	if f.Debug {
-		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.Redactor, Now: f.Now}
+		rt = &httpx.Tracer{Next: rt, Out: f.IO.ErrOut, Redactor: f.IO.Redactor, Now: f.Now}
 	}
 	if retry {
-		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout()}}
+		return &http.Client{Transport: &httpx.Retry{Next: rt, OnWait: onWait, AttemptTimeout: f.requestTimeout(), Resend: graphResend}, CheckRedirect: httpx.RefuseRedirects}
 	}
-	return &http.Client{Transport: rt, Timeout: f.requestTimeout()}
+	return &http.Client{Transport: rt, Timeout: f.requestTimeout(), CheckRedirect: httpx.RefuseRedirects}
+}
+
+// graphResend says which Graph requests the transport may send again after a 503 or 504:
+// reads and idempotent methods, plus two POSTs that are safe twice: validateCredentials (a
+// check that changes nothing) and $batch (reads, and app role assignments whose duplicate Graph
+// refuses as "already exists", which assign counts as done). Creates (instantiate, a new job)
+// and start are not resent; the use case looks before it sends again.
+func graphResend(req *http.Request) bool {
+	if httpx.SafeToResend(req) {
+		return true
+	}
+	p := req.URL.Path
+	return req.Method == http.MethodPost && (strings.HasSuffix(p, "/validateCredentials") || strings.HasSuffix(p, "/$batch"))
 }
 
 // Checker is the direct Invicti check, over the same traced HTTP client as everything else.
@@ -128,7 +187,16 @@ func (f *Factory) cleanup() {
 // context applies --timeout to a command's context.
 func (f *Factory) context(ctx context.Context) (context.Context, context.CancelFunc) {
 	if f.Timeout > 0 {
-		return context.WithTimeout(ctx, f.Timeout)
+		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		f.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+		return ctx, cancel
 	}
 	return context.WithCancel(ctx)
+}
+
+// unsetenv removes k from the environment child processes inherit (see Unsetenv).
+func (f *Factory) unsetenv(k string) {
+	if f.Unsetenv != nil {
+		_ = f.Unsetenv(k)
+	}
 }

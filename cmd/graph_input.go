@@ -59,6 +59,22 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 			return graph.Cloud{}, "", "", flagErrorf("--graph-url: %v", err)
 		}
 		c.GraphURL = r
+		if !graph.IsMicrosoftGraphHost(r) && !graph.IsLoopbackURL(r) {
+			// validate runs once per command, so this warns once.
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: "+r+" is not a Microsoft Graph host", "your Graph sign-in token will be sent to it")
+		}
+	}
+	if host := f.Getenv("AZURE_AUTHORITY_HOST"); host != "" {
+		// azidentity's own variable for another authority host; it needs an explicit cloud
+		// configuration here because the tool always passes one.
+		h, err := graph.ValidateLoginURL(host)
+		if err != nil {
+			return graph.Cloud{}, "", "", flagErrorf("AZURE_AUTHORITY_HOST: %v", err)
+		}
+		c.LoginURL = h
+		if c.CustomLogin() && !graph.IsLoopbackURL(h) {
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: AZURE_AUTHORITY_HOST "+h+" is not a Microsoft sign-in host", "your sign-in credentials will be sent to it")
+		}
 	}
 	mode := graph.AuthMode(fl.Auth)
 	if mode == "" {
@@ -81,7 +97,7 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 		if token == "" {
 			return c, "", "", &AuthError{Msg: "--auth token: INVICTI_SCIM_GRAPH_TOKEN is empty", HintText: "export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)"}
 		}
-		f.Redactor.Add(token)
+		f.IO.Redactor.Add(token)
 		// Tokens from `az account get-access-token` last about an hour: say so before any call
 		// instead of letting the first 401 read like a missing permission.
 		if cl, err := graph.ParseClaims(token); err == nil {
@@ -114,10 +130,16 @@ func (fl *graphFlags) defaultMode(f *Factory) (graph.AuthMode, error) {
 
 // connect builds the Graph client (no I/O yet: the first call signs in).
 func (fl *graphFlags) connect(f *Factory, cloud graph.Cloud, mode graph.AuthMode, token string, onWait func(*http.Request, int, time.Duration)) (*graphConn, error) {
+	if mode == graph.AuthAzureCLI {
+		// azidentity runs `az` with this process's environment; az needs none of these.
+		for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"} {
+			f.unsetenv(k)
+		}
+	}
 	hc := f.HTTPClient(true, onWait)
 	opts := graph.AuthOptions{
 		Mode: mode, Cloud: cloud, Tenant: fl.Tenant, PublicClientID: fl.GraphClientID, Token: token,
-		Getenv: f.Getenv, Prompt: f.IO.ErrOut, HTTPClient: f.HTTPClient(false, nil),
+		Getenv: f.Getenv, Prompt: f.IO.Redactor.Writer(f.IO.ErrOut), HTTPClient: f.HTTPClient(false, nil),
 	}
 	cred, err := graph.NewCredential(opts)
 	if err != nil {
@@ -158,8 +180,16 @@ func checkTenant(conn *graphConn, st *state.State) error {
 // throttleNotice tells the admin when Graph throttles us, instead of going quiet.
 func throttleNotice(sp *ui.Spinner) func(*http.Request, int, time.Duration) {
 	return func(req *http.Request, status int, wait time.Duration) {
-		if sp != nil {
-			sp.Set("Graph answered " + http.StatusText(status) + "; waiting " + wait.Round(time.Second).String() + " as it asked (Retry-After)")
+		if sp == nil {
+			return
+		}
+		switch {
+		case status == 0:
+			sp.Set("no answer from Graph within --request-timeout; asking again")
+		case wait <= 0:
+			sp.Set(fmt.Sprintf("Graph answered %d %s; asking again", status, http.StatusText(status)))
+		default:
+			sp.Set(fmt.Sprintf("Graph answered %d %s; waiting %s before asking again", status, http.StatusText(status), wait.Round(time.Second)))
 		}
 	}
 }

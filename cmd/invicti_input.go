@@ -80,8 +80,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	var secret string
 	switch {
 	case fl.SecretStdin:
-		data, err := io.ReadAll(io.LimitReader(f.IO.In, 64*1024))
+		data, err := f.IO.ReadSecret(ctx, "Invicti client secret (input hidden): ", maxSecretFile)
 		if err != nil {
+			if ctx.Err() != nil {
+				return in, ctx.Err()
+			}
 			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
 		}
 		text, err := invicti.DecodeText("--client-secret-stdin", data)
@@ -94,9 +97,9 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 			return in, flagErrorf("--client-secret-stdin: standard input was empty; pipe the secret in, e.g. `printf %%s \"$SECRET\" | invicti-scim ... --client-secret-stdin`")
 		}
 	case fl.SecretFile != "":
-		data, err := os.ReadFile(fl.SecretFile)
+		data, err := readInputFile(fl.SecretFile, maxSecretFile)
 		if err != nil {
-			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, unwrapPathErr(err))
+			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, err)
 		}
 		text, err := invicti.DecodeText("--client-secret-file "+fl.SecretFile, data)
 		if err != nil {
@@ -108,9 +111,9 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 			return in, flagErrorf("--client-secret-file %s: the file is empty", fl.SecretFile)
 		}
 	case fl.CredentialsFile != "":
-		data, err := os.ReadFile(fl.CredentialsFile)
+		data, err := readInputFile(fl.CredentialsFile, maxSecretFile)
 		if err != nil {
-			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, unwrapPathErr(err))
+			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, err)
 		}
 		text, err := invicti.DecodeText("--credentials-file "+fl.CredentialsFile, data)
 		if err != nil {
@@ -136,7 +139,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err := invicti.ValidateSecret(in.SecretSource, secret); err != nil {
 			return in, err
 		}
-		f.Redactor.Add(secret)
+		f.IO.Redactor.Add(secret)
 	}
 
 	region, rawURL := fl.Region, fl.URL
@@ -174,7 +177,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if ans.Secret != secret {
 			secret = ans.Secret
 			in.SecretSource = "prompt"
-			f.Redactor.Add(secret)
+			f.IO.Redactor.Add(secret)
 		}
 		missing = nil
 	}
@@ -191,7 +194,35 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	}
 	in.Endpoints = ep
 	in.Credentials = invicti.Credentials{ClientID: clientID, ClientSecret: secret}
+	// Entra and the direct check send these as HTTP Basic; a server may reflect the header.
+	f.IO.Redactor.AddBasic(clientID, secret)
 	return in, nil
+}
+
+// Input file limits (docs/security.md). A secret or credentials file holds a few hundred bytes;
+// a principal list (assign --from-file) a few hundred thousand lines at most.
+const (
+	maxSecretFile    = 64 << 10
+	maxPrincipalFile = 16 << 20
+)
+
+// readInputFile reads a file named by a flag, at most limit bytes. Pipes stay allowed
+// (--client-secret-file <(pass show invicti) is a good habit), so the bound, not the file
+// type, is what stops /dev/zero or a runaway file from filling memory.
+func readInputFile(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, unwrapPathErr(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the file is larger than %d KiB, more than such a file can hold", limit>>10)
+	}
+	return data, nil
 }
 
 func unwrapPathErr(err error) error {

@@ -4,6 +4,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,8 +28,17 @@ func Main(build BuildInfo) int {
 	// must not kill the process before it reports its exit code.
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := newFactory(build)
+	// Child processes (az for --auth azure-cli, the browser opener) inherit the process
+	// environment: the tool reads its secrets from a snapshot and takes them out of it.
+	for _, k := range secretEnv {
+		f.unsetenv(k)
+	}
 	return run(ctx, f, os.Args[1:])
 }
+
+// CommandTree builds the command tree for documentation generators (internal/docgen); it
+// runs nothing.
+func CommandTree() *cobra.Command { return newRootCmd(newFactory(BuildInfo{})) }
 
 func run(ctx context.Context, f *Factory, args []string) int {
 	root := newRootCmd(f)
@@ -41,9 +51,7 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		err = fmt.Errorf("%w (state is saved; run the same command again to resume)", context.Canceled)
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
-	}
+	err = explainDeadline(f, err)
 	// Whatever path an expired Graph token took, it reads (and hints) as a sign-in problem.
 	err = graph.AsExpiredToken(err)
 	code := exitCode(err)
@@ -81,15 +89,24 @@ func jsonRequested(args []string) bool {
 	return false
 }
 
+// explainDeadline names the timeout that ended the command: --timeout only when the command's
+// own deadline passed; otherwise one request stalled past --request-timeout (a 2 s stall must
+// not read "timed out after 30m0s").
+func explainDeadline(f *Factory, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if f.timedOut != nil && f.timedOut() {
+		return fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
+	}
+	return fmt.Errorf("no answer within %s (--request-timeout); state is saved, run the same command again to resume: %w", f.requestTimeout(), err)
+}
+
 func printError(f *Factory, err error, code int) {
-	msg := strings.TrimSpace(f.Redactor.Redact(err.Error()))
-	hint := f.Redactor.Redact(hintOf(err))
+	msg := strings.TrimSpace(f.IO.Redactor.Redact(err.Error()))
+	hint := f.IO.Redactor.Redact(hintOf(err))
 	if f.JSON() && !f.jsonDone {
-		doc := errorDoc{Error: errorJSON{Message: msg, ExitCode: code, Hint: hint}}
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(doc)
-		f.jsonDone = true
+		_ = printJSON(f, errorDoc{Error: errorJSON{Message: msg, ExitCode: code, Hint: hint}})
 	}
 	p := ui.Err(f.IO)
 	p.Errorf("%s", msg)
@@ -143,6 +160,10 @@ Environment:
 			if f.ConfigDir == "" {
 				f.ConfigDir = f.Getenv("INVICTI_SCIM_CONFIG_DIR")
 			}
+			if f.WaitLock < 0 {
+				return flagErrorf("--wait-lock %s: must not be negative", f.WaitLock)
+			}
+			f.writes = cmd.Annotations[annotWrites] != ""
 			return nil
 		},
 	}
@@ -173,7 +194,6 @@ Environment:
 		newRotateSecretCmd(f),
 		newTeardownCmd(f),
 		newSandboxCmd(f),
-		newGenDocsCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.
@@ -190,6 +210,13 @@ Environment:
 				}
 				return cmd.Help()
 			}
+		}
+	}
+	// Commands that write take the config-dir lock (Factory.loadState) and may wait for it.
+	for _, c := range root.Commands() {
+		if writingCommand(c.Name()) {
+			c.Flags().DurationVar(&f.WaitLock, "wait-lock", 0, "When another invicti-scim run holds the config dir, wait this long for it (e.g. 5m) instead of failing at once")
+			c.Annotations = map[string]string{annotWrites: "true"}
 		}
 	}
 	// Exit codes are part of every command's interface: each --help links the one table,
@@ -230,6 +257,19 @@ func flagParseError(err error) error {
 	return &FlagError{Err: err}
 }
 
+// writingCommand reports whether a command changes the tenant or the state file; those run
+// one at a time per config dir.
+func writingCommand(name string) bool {
+	switch name {
+	case "setup", "assign", "provision", "job", "rotate-secret", "teardown":
+		return true
+	}
+	return false
+}
+
+// annotWrites marks a command that takes the config-dir lock.
+const annotWrites = "invicti-scim/writes"
+
 func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return values, cobra.ShellCompDirectiveNoFileComp
@@ -244,10 +284,17 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// printJSON writes the command's one JSON document to stdout.
+// printJSON writes the command's one JSON document to stdout. The data stays exact except
+// for secrets, which are masked in every string (steps[].detail, error messages) by the same
+// redactor as the text output.
 func printJSON(f *Factory, v any) error {
-	enc := json.NewEncoder(f.IO.Out)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	f.jsonDone = true
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := f.IO.Out.Write(f.IO.Redactor.JSON(buf.Bytes()))
+	return err
 }

@@ -49,7 +49,7 @@ The secret comes from the usual sources, never from a flag value.`,
 }
 
 func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
-	store, st, err := f.loadState()
+	store, st, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}
@@ -101,6 +101,10 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	spID, jobID, err := resolveAppFromState(ctx, conn, opts.app, st)
 	if err != nil {
 		return finish(err)
+	}
+	if _, err := ownedApp(ctx, conn, spID, st, "rotate-secret writes the Invicti secret only into apps invicti-scim made",
+		"if this is the app to use, run `invicti-scim setup --adopt "+spID+"` first"); err != nil {
+		return finish(permissionHint(err, provision.PermApplication))
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return finish(permissionHint(err, provision.PermSync))

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -37,6 +38,7 @@ type setupOptions struct {
 	SettingsWriter    string
 	emailsSet         bool
 	thresholdSet      bool
+	Adopt             string
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -48,8 +50,10 @@ func newSetupCmd(f *Factory) *cobra.Command {
 provisioning with the OAuth2 client credentials grant, in order:
 
   1. check the Invicti credentials directly (exit 3 before any Graph write if they fail)
-  2. find the app (state file, then its invicti-scim tag, then its name) or create it from
-     the non-gallery template, and wait for Entra to replicate it
+  2. find the app it made (state file, then its invicti-scim tag) or create it from the
+     non-gallery template, and wait for Entra to replicate it. An app with the same name that
+     it did not make (no invicti-scim tag, or not from the non-gallery template, such as an
+     App registrations app) is listed and left alone unless you name it with --adopt
   3. find or create the provisioning job (template "scim")
   4. save the provisioning settings (key set oauth2-client-credentials/v2: AuthenticationType
      OAuth2ClientCredentialsGrant, Tenant URL, Token Endpoint, client id and secret,
@@ -97,6 +101,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 	fs.IntVar(&opts.DeletionThreshold, "deletion-threshold", provision.DefaultDeletionThreshold, "Stop a provisioning cycle that would delete more than this many accounts (0 turns the guard off)")
 	fs.StringVar(&opts.SettingsWriter, "settings-writer", string(provision.WriterAuto), "How to save the provisioning settings: auto, secrets (documented PUT), connectivity (experimental beta PATCH) or portal (guided)")
 	_ = cmd.RegisterFlagCompletionFunc("settings-writer", cobra.FixedCompletions([]string{"auto", "secrets", "connectivity", "portal"}, cobra.ShellCompDirectiveNoFileComp))
+	fs.StringVar(&opts.Adopt, "adopt", "", "Configure this existing enterprise app (service principal object id or appId) although invicti-scim did not make it")
 	return cmd
 }
 
@@ -117,6 +122,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if strings.IndexFunc(opts.AppName, unicode.IsControl) >= 0 || !utf8.ValidString(opts.AppName) {
 		return flagErrorf("--app-name %q: must not contain control characters or invalid UTF-8", opts.AppName)
 	}
+	if opts.Adopt != "" && !provision.IsGUID(opts.Adopt) {
+		return flagErrorf("--adopt %q: expected the service principal object id or appId (GUID) that setup listed", opts.Adopt)
+	}
 	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 && !opts.Sandbox {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
 	}
@@ -136,7 +144,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 	}
-	store, st, err := f.loadState()
+	store, st, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,7 +160,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	if interactive && !appNameSet && !opts.Sandbox {
 		def := opts.AppName
-		if st.App != nil && st.App.DisplayName != "" {
+		if st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 			def = st.App.DisplayName
 		}
 		name, err := wizard.AskText(ctx, f.wizardIO(), "Enterprise app name", "The Entra enterprise app that provisions into Invicti; an existing one with this name is reused.", def,
@@ -166,7 +174,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 		opts.AppName = name
-	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" {
+	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 		opts.AppName = st.App.DisplayName
 	}
 
@@ -191,7 +199,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
 		NoStart: opts.NoStart, DryRun: opts.DryRun, Notifications: notify, Writer: writer,
-		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet,
+		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet, Adopt: opts.Adopt,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
@@ -236,7 +244,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			doc.Assign, doc.Provision = out.Extras.Assign, out.Extras.Provision
 		}
 		if err != nil {
-			doc.Error = &errorJSON{Message: f.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.Redactor.Redact(hintOf(err))}
+			doc.Error = &errorJSON{Message: f.IO.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.IO.Redactor.Redact(hintOf(err))}
 		}
 		if perr := printJSON(f, doc); perr != nil {
 			return perr
@@ -301,8 +309,8 @@ func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
 		}
 		return base(k)
 	}
-	f.Redactor.Add(env.ClientSecret)
-	f.Redactor.Add(env.GraphToken)
+	f.IO.Redactor.Add(env.ClientSecret)
+	f.IO.Redactor.Add(env.GraphToken)
 	opts.graph.Auth, opts.graph.GraphURL, opts.graph.Cloud = "token", env.GraphURL, "global"
 	opts.invicti.Region, opts.invicti.URL = "", env.InvictiURL
 	if len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
@@ -525,6 +533,12 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	for i, s := range steps {
 		p.Printf("  %d. %s\n", i+1, s)
 	}
+}
+
+// safeName reports whether a name read back from the tenant (through the state) may be offered
+// as the app name: the wizard's form shows it raw, and --app-name refuses control characters.
+func safeName(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 && safetext.Escape(s, false) == s
 }
 
 func dash(s string) string {

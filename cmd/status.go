@@ -54,7 +54,7 @@ Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or mis
 func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	// The Invicti side is optional here, but Invicti flags given wrong are a usage error, found
 	// before any Graph call like every other bad flag; only input not given at all skips it.
-	_, st0, err := f.loadState()
+	_, st0, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/invicti-scim/invicti-scim/internal/httpx"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 )
 
@@ -28,7 +27,7 @@ var kebabCase = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 // surfaceTree builds the command tree including what cobra adds at Execute time.
 func surfaceTree() *cobra.Command {
 	ios, _, _, _ := iostreams.Test()
-	f := &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: time.Now, Redactor: &httpx.Redactor{}}
+	f := &Factory{IO: ios, Getenv: func(string) string { return "" }, Now: time.Now}
 	root := newRootCmd(f)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +29,16 @@ type teardownJSON struct {
 	Outcome            string `json:"outcome"` // deleted, already-gone
 	StateRemoved       bool   `json:"stateRemoved"`
 	OK                 bool   `json:"ok"`
+	// OtherTagged lists the other apps carrying the invicti-scim tag (e.g. a twin from two
+	// runs at once): teardown names them rather than reporting a clean tenant over them.
+	OtherTagged []taggedApp `json:"otherTagged,omitempty"`
+}
+
+// taggedApp is an enterprise app carrying the invicti-scim tag.
+type taggedApp struct {
+	ServicePrincipalID string `json:"servicePrincipalId"`
+	AppID              string `json:"appId"`
+	DisplayName        string `json:"displayName"`
 }
 
 func newTeardownCmd(f *Factory) *cobra.Command {
@@ -37,6 +49,11 @@ func newTeardownCmd(f *Factory) *cobra.Command {
 		Long: `Delete the enterprise app that setup created: the application object, which makes Entra
 delete its service principal, provisioning job, saved credentials and assignments. Then remove
 the state file. Users already provisioned into Invicti stay there.
+
+It deletes only an app invicti-scim made (from the non-gallery template, and tagged
+invicti-scim or recorded in the state), and only the application object Graph confirms for it.
+Other apps carrying the invicti-scim tag (a twin from an interrupted or concurrent run) are
+listed at the end, not deleted.
 
 It shows what will be deleted and asks first; without a terminal --yes is required. Running
 it again when the app is already gone succeeds.`,
@@ -68,10 +85,16 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	store, st, sp, conn, spID := s.store, s.st, s.sp, s.conn, s.spID
 	out := teardownJSON{ServicePrincipalID: spID}
 	if st.App != nil && st.App.ServicePrincipalID == spID {
-		out.ApplicationID, out.AppID, out.AppName = st.App.ApplicationID, st.App.AppID, st.App.DisplayName
+		// Names for the report only: the application id deleted is always the one Graph
+		// confirms below, never one read from a file.
+		out.AppID, out.AppName = st.App.AppID, st.App.DisplayName
 	}
 	sp.Set("Looking up the app")
-	spObj, err := conn.Client.ServicePrincipal(ctx, spID)
+	spObj, err := ownedApp(ctx, conn, spID, st, "teardown deletes only apps invicti-scim made", "delete it in the Entra portal if you are sure it should go")
+	var he *hintedError
+	if errors.As(err, &he) {
+		return err
+	}
 	switch {
 	case err == nil:
 		out.AppID, out.AppName = spObj.AppID, spObj.DisplayName
@@ -120,6 +143,7 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 			return permissionHint(err, provision.PermApplication)
 		}
 	}
+	out.OtherTagged = otherTagged(ctx, conn, spID)
 	if !opts.Keep && (st.App == nil || st.App.ServicePrincipalID == spID) {
 		if err := store.Remove(); err != nil {
 			return err
@@ -139,5 +163,26 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	if out.StateRemoved {
 		p.Check(ui.SymOK, "Removed the state file", store.Path())
 	}
+	for _, o := range out.OtherTagged {
+		p.Check(ui.SymWarn, fmt.Sprintf("Also tagged %s, not deleted: %q (servicePrincipal %s, appId %s)", provision.MarkerTag, o.DisplayName, o.ServicePrincipalID, o.AppID),
+			"remove it with: invicti-scim teardown --sp-id "+o.ServicePrincipalID)
+	}
 	return nil
+}
+
+// otherTagged lists the apps carrying the invicti-scim tag other than the one torn down. It
+// is a report, so a Graph that cannot answer the tag query only loses the report.
+func otherTagged(ctx context.Context, conn *graphConn, spID string) []taggedApp {
+	sps, err := conn.Client.FindServicePrincipals(ctx, "tags/any(t:t eq "+graph.Quote(provision.MarkerTag)+")")
+	if err != nil {
+		return nil
+	}
+	var out []taggedApp
+	for _, sp := range sps {
+		if strings.EqualFold(sp.ID, spID) {
+			continue // the one torn down (Entra's lists lag behind the delete)
+		}
+		out = append(out, taggedApp{ServicePrincipalID: sp.ID, AppID: sp.AppID, DisplayName: sp.DisplayName})
+	}
+	return out
 }

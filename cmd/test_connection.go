@@ -86,7 +86,7 @@ Exits 0 when every layer passes, 3 when one fails.`,
 }
 
 func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOptions) error {
-	_, st, err := f.loadState()
+	_, st, err := f.loadState(ctx)
 	if err != nil {
 		return err
 	}

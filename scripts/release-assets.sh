@@ -20,5 +20,5 @@ for shell in bash zsh fish; do
 	"$bin_dir/invicti-scim" completion "$shell" >"completions/invicti-scim.$shell"
 done
 "$bin_dir/invicti-scim" completion powershell >completions/invicti-scim.ps1
-"$bin_dir/invicti-scim" gen-docs --man manpages
+go run ./internal/docgen -man manpages
 gzip -9 -n manpages/*.1

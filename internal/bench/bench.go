@@ -41,22 +41,24 @@ const AppName = "Invicti Platform"
 // Invicti (3): token, GET ServiceProviderConfig, GET Users?filter — the direct check that
 // must pass before any Graph write.
 //
-// Graph (9): two lookups (by the invicti-scim tag, then by name: both must come back empty
-// before creating, or a re-run would make a duplicate), POST instantiate, one GET of the new
-// service principal (to see it replicated), PATCH tags, POST synchronization/jobs, PUT
-// synchronization/secrets, POST validateCredentials (Entra's Test Connection), POST start.
-// Not needed on an app created in the same run: GET application (instantiate returns its
-// id), GET jobs (a new app has none), GET templates (the "scim" template id is known), GET
-// secrets (a new job has none), GET job before start (a job just created is not Active), and
-// the second and third replication reads.
+// Graph (10): two lookups (by the invicti-scim tag, then by name: both must come back empty
+// before creating, or a re-run would make a duplicate), POST instantiate, PATCH tags, POST
+// synchronization/jobs, then key set v2 (docs/setup.md): POST validateCredentials with the
+// keys inline (test before save), PUT synchronization/secrets, GET synchronization/secrets
+// (read-back: a 204 alone proves nothing), POST validateCredentials with the saved settings,
+// and POST start. Not needed on an app created in the same run: GET application
+// (instantiate returns its id), replication reads of the new service principal and job (the
+// next calls retry while they replicate), GET jobs (a new app has none), GET templates (the
+// "scim" template id is known), GET secrets before the write (a new job has none), GET job
+// before start (a job just created is Disabled).
 //
-// validateCredentials is answered only after Entra itself calls Invicti (token + one user
-// query), so those two round trips sit on the critical path too.
+// Each validateCredentials is answered only after Entra itself calls Invicti (token + one
+// user query), so those four round trips sit on the critical path too.
 const (
 	MinSetupInvicti    = 3
-	MinSetupGraph      = 9
+	MinSetupGraph      = 10
 	MinSetupRoundTrips = MinSetupInvicti + MinSetupGraph
-	MinSetupNested     = 2 // Entra → Invicti inside validateCredentials
+	MinSetupNested     = 4 // Entra → Invicti inside the two validateCredentials
 )
 
 // OnDemandLimit and OnDemandWindow are Entra's provisionOnDemand limit: 5 calls per 10 s

@@ -101,3 +101,14 @@ func TestHarness(t *testing.T) {
 		}
 	}
 }
+
+// The time-to-first-user scenario still reaches Invicti (no lag: one provisionOnDemand call).
+func TestHarnessFirstUser(t *testing.T) {
+	f, err := MeasureFirstUser(context.Background(), 0, time.Nanosecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Attempts != 1 || f.Floor <= 0 {
+		t.Errorf("%+v", f)
+	}
+}

@@ -13,15 +13,16 @@ import (
 
 // Scenario names, for Config.Only.
 const (
-	ScenarioSetup    = "setup"
-	ScenarioAssign   = "assign"
-	ScenarioOnDemand = "ondemand"
-	ScenarioBinary   = "binary"
+	ScenarioSetup     = "setup"
+	ScenarioAssign    = "assign"
+	ScenarioOnDemand  = "ondemand"
+	ScenarioFirstUser = "firstuser"
+	ScenarioBinary    = "binary"
 )
 
 // Scenarios lists every scenario in the order they run.
 func Scenarios() []string {
-	return []string{ScenarioSetup, ScenarioAssign, ScenarioOnDemand, ScenarioBinary}
+	return []string{ScenarioSetup, ScenarioAssign, ScenarioOnDemand, ScenarioFirstUser, ScenarioBinary}
 }
 
 // Config is one perf run.
@@ -32,6 +33,9 @@ type Config struct {
 	Runs          int      // start-up runs per program
 	Only          []string // scenarios to run; empty = all
 	ModuleDir     string   // for the builds; empty = found with `go env GOMOD`
+	// FirstUserLatency and FirstUserLag set the time-to-first-user scenario (default 100 ms
+	// per request, 8 s assignment lag), independent of Options.
+	FirstUserLatency, FirstUserLag time.Duration
 	// Log, when set, is told what runs next (the perf command prints it on stderr).
 	Log func(format string, args ...any)
 }
@@ -43,11 +47,12 @@ type Report struct {
 	Config     Config `json:"-"`
 	Options    Options
 	Latency    time.Duration
-	Setup      *SetupFigures    `json:",omitempty"`
-	Batched    *AssignFigures   `json:",omitempty"`
-	Sequential *AssignFigures   `json:",omitempty"`
-	OnDemand   *OnDemandFigures `json:",omitempty"`
-	Binary     *BinaryFigures   `json:",omitempty"`
+	Setup      *SetupFigures     `json:",omitempty"`
+	Batched    *AssignFigures    `json:",omitempty"`
+	Sequential *AssignFigures    `json:",omitempty"`
+	OnDemand   *OnDemandFigures  `json:",omitempty"`
+	FirstUser  *FirstUserFigures `json:",omitempty"`
+	Binary     *BinaryFigures    `json:",omitempty"`
 	Took       map[string]time.Duration
 	Total      time.Duration
 	// LoadBefore and LoadAfter are the 1-minute load averages around the run (Linux; "" elsewhere):
@@ -152,6 +157,23 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		if err := step(ScenarioOnDemand, func() error {
 			f, err := MeasureOnDemand(ctx, c.Options, c.OnDemandUsers)
 			r.OnDemand = &f
+			return err
+		}); err != nil {
+			return r, err
+		}
+	}
+	if c.runs(ScenarioFirstUser) {
+		lat, lag := c.FirstUserLatency, c.FirstUserLag
+		if lat <= 0 {
+			lat = FirstUserLatency
+		}
+		if lag <= 0 {
+			lag = FirstUserLag
+		}
+		c.log("time to first user: setup, assign one user, provision now (latency %s, assignment lag %s) …", lat, lag)
+		if err := step(ScenarioFirstUser, func() error {
+			f, err := MeasureFirstUser(ctx, lat, lag)
+			r.FirstUser = &f
 			return err
 		}); err != nil {
 			return r, err
@@ -277,6 +299,11 @@ func (r *Report) Markdown(w io.Writer, verbose bool) {
 		row("3", fmt.Sprintf("provision %d on demand: 429 answers from Graph", d.Users), num(d.Throttled), "0", Ratio(float64(d.Throttled), 0))
 		row("3", fmt.Sprintf("provision %d on demand: users created in Invicti", d.Users), num(d.Provisioned), num(d.Users), Ratio(float64(d.Provisioned), float64(d.Users)))
 	}
+	if u := r.FirstUser; u != nil {
+		row("5", fmt.Sprintf("time to first user in Invicti (%s per request, assignment lag %s)", u.Latency, u.Lag), Seconds(u.Wall),
+			fmt.Sprintf("%s (lag + %d round trips)", Seconds(u.Floor), FirstUserRoundTrips), Ratio(u.Wall.Seconds(), u.Floor.Seconds()))
+		row("5", "time to first user: provisionOnDemand calls", num(u.Attempts), "1 + lag ÷ 2 s", "")
+	}
 	if b := r.Binary; b != nil {
 		row("4", "binary size, `go build`", MiB(b.Plain.Size), MiB(b.HelloPlain.Size)+" (hello world)", Ratio(float64(b.Plain.Size), float64(b.HelloPlain.Size)))
 		row("4", "binary size, `go build -trimpath -ldflags='-s -w'`", MiB(b.Stripped.Size), MiB(b.HelloStripped.Size)+" (hello world)", Ratio(float64(b.Stripped.Size), float64(b.HelloStripped.Size)))
@@ -322,7 +349,7 @@ func (r *Report) Markdown(w io.Writer, verbose bool) {
 			Seconds(b.Init), b.Runs, strings.Join(top, ", "))
 	}
 	var parts []string
-	for _, k := range []string{ScenarioSetup, "assign-batched", "assign-sequential", ScenarioOnDemand, ScenarioBinary} {
+	for _, k := range []string{ScenarioSetup, "assign-batched", "assign-sequential", ScenarioOnDemand, ScenarioFirstUser, ScenarioBinary} {
 		if d, ok := r.Took[k]; ok {
 			parts = append(parts, k+" "+Seconds(d))
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ func (o AuthOptions) Scopes() []string {
 func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
 	getenv := o.Getenv
 	client := policy.ClientOptions{Cloud: azCloud(o.Cloud)}
+	// Instance discovery asks login.microsoftonline.com about the authority: only for
+	// Microsoft's own hosts, never for an override (which may have no route to it).
+	noDiscovery := !o.Cloud.knownLogin()
 	if o.HTTPClient != nil {
 		client.Transport = o.HTTPClient
 	}
@@ -92,17 +96,17 @@ func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
 		return StaticToken(strings.TrimSpace(o.Token)), nil
 	case AuthEnvironment:
 		if getenv != nil && getenv("AZURE_FEDERATED_TOKEN_FILE") != "" {
-			return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: client, TenantID: o.Tenant})
+			return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: client, TenantID: o.Tenant, DisableInstanceDiscovery: noDiscovery})
 		}
-		return azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: client})
+		return azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: client, DisableInstanceDiscovery: noDiscovery})
 	case AuthAzureCLI:
 		return azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.Tenant})
 	case AuthBrowser:
-		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{ClientOptions: client, ClientID: clientID, TenantID: o.Tenant})
+		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{ClientOptions: client, ClientID: clientID, TenantID: o.Tenant, DisableInstanceDiscovery: noDiscovery})
 	case AuthDeviceCode:
 		prompt := o.Prompt
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
-			ClientOptions: client, ClientID: clientID, TenantID: o.Tenant,
+			ClientOptions: client, ClientID: clientID, TenantID: o.Tenant, DisableInstanceDiscovery: noDiscovery,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				if prompt != nil {
 					fmt.Fprintln(prompt, m.Message)
@@ -115,13 +119,43 @@ func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
 }
 
 func azCloud(c Cloud) cloud.Configuration {
+	conf := cloud.AzurePublic
 	switch c.Name {
 	case "usgov":
-		return cloud.AzureGovernment
+		conf = cloud.AzureGovernment
 	case "china":
-		return cloud.AzureChina
+		conf = cloud.AzureChina
 	}
-	return cloud.AzurePublic
+	if c.LoginURL != "" && !c.knownLogin() {
+		// AZURE_AUTHORITY_HOST: another authority host (an emulator, a disconnected cloud).
+		conf.ActiveDirectoryAuthorityHost = strings.TrimRight(c.LoginURL, "/") + "/"
+	}
+	return conf
+}
+
+// knownLogin reports whether the cloud signs in at one of Microsoft's authority hosts, where
+// MSAL's instance discovery (a call to login.microsoftonline.com) applies.
+func (c Cloud) knownLogin() bool {
+	for _, k := range Clouds() {
+		if strings.EqualFold(strings.TrimRight(c.LoginURL, "/"), k.LoginURL) {
+			return true
+		}
+	}
+	return false
+}
+
+// CustomLogin reports whether sign-in goes to an authority host other than Microsoft's
+// (AZURE_AUTHORITY_HOST).
+func (c Cloud) CustomLogin() bool { return !c.knownLogin() }
+
+// ValidateLoginURL checks an authority host override (AZURE_AUTHORITY_HOST): an absolute https
+// URL without credentials, query or fragment (MSAL refuses anything but https authorities).
+func ValidateLoginURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("authority host %q: expected an https URL such as https://login.microsoftonline.com", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // StaticToken is a credential that always returns one ready token.

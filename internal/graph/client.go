@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -68,6 +69,12 @@ func New(opts Options) (*Client, error) {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
 	auth := &tokenAuth{cred: opts.Credential, scopes: scopes}
+	// Graph never redirects API calls, and Go would carry the token along to the same host on
+	// another port or scheme: refuse every redirect.
+	own := *hc
+	own.CheckRedirect = httpx.RefuseRedirects
+	own.Transport = &nonJSONErrors{next: hc.Transport}
+	hc = &own
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
 	// order its retry handler before compression (kiota-http-go#183); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
@@ -123,11 +130,40 @@ func ValidateRootURL(raw string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
+// isLoopback reports whether host is a loopback IP literal (127.0.0.0/8, ::1) or the name
+// localhost. A name that merely starts with "127." (127.attacker.example) is a DNS name that
+// can point anywhere, so the host is parsed as an IP, never matched by prefix.
 func isLoopback(host string) bool {
-	if host == "localhost" || host == "::1" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	return strings.HasPrefix(host, "127.")
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback() && ip.Zone() == ""
+}
+
+// microsoftGraphHosts are the Graph hosts of the national clouds, from "National cloud
+// deployments" (https://learn.microsoft.com/graph/deployments).
+var microsoftGraphHosts = []string{"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"}
+
+// IsMicrosoftGraphHost reports whether a validated root URL (from ValidateRootURL) points at
+// one of Microsoft's Graph hosts, where sending an admin's token is expected.
+func IsMicrosoftGraphHost(root string) bool {
+	u, err := url.Parse(root)
+	if err != nil {
+		return false
+	}
+	for _, h := range microsoftGraphHosts {
+		if strings.EqualFold(u.Hostname(), h) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopbackURL reports whether a validated root URL points at this machine (an emulator).
+func IsLoopbackURL(root string) bool {
+	u, err := url.Parse(root)
+	return err == nil && isLoopback(u.Hostname())
 }
 
 // tokenAuth adds a bearer token to every request. Kiota's azure provider silently sends no

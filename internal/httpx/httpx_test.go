@@ -3,6 +3,7 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,39 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-func TestRedact(t *testing.T) {
-	r := &Redactor{}
-	r.Add("sUp3r-s3cret")
-	r.Add("ab") // too short to mask
-	tests := []struct {
-		name, in, mustNot, must string
-	}{
-		{"registered secret", "value=sUp3r-s3cret!", "sUp3r-s3cret", Mask},
-		{"bearer header", "Authorization: Bearer eyJabc.def.ghi", "eyJabc", "Bearer " + Mask},
-		{"basic header", "authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", Mask},
-		{"json access token", `{"access_token":"tok123","token_type":"Bearer"}`, "tok123", `"access_token":"` + Mask + `"`},
-		{"json client secret", `{"clientSecret": "zzz"}`, "zzz", Mask},
-		{"sync secret pair", `{"key":"Oauth2ClientSecret","value":"hidden-value"}`, "hidden-value", Mask},
-		{"sync non-secret pair stays", `{"key":"BaseAddress","value":"https://x/api/scim/v2"}`, "REDACTED", "https://x/api/scim/v2"},
-		{"form body", "grant_type=client_credentials&client_secret=formsecret&x=1", "formsecret", "client_secret=" + Mask},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := r.Redact(tt.in)
-			if strings.Contains(got, tt.mustNot) {
-				t.Errorf("Redact(%q) = %q still contains %q", tt.in, got, tt.mustNot)
-			}
-			if !strings.Contains(got, tt.must) {
-				t.Errorf("Redact(%q) = %q, want it to contain %q", tt.in, got, tt.must)
-			}
-		})
-	}
-	if got := r.Redact("ab cd"); got != "ab cd" {
-		t.Errorf("short values must not be masked: %q", got)
-	}
-}
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
+)
 
 func TestTracerRedactsAndKeepsBodies(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +26,7 @@ func TestTracerRedactsAndKeepsBodies(t *testing.T) {
 	}))
 	defer srv.Close()
 	var trace bytes.Buffer
-	red := &Redactor{}
+	red := &safetext.Redactor{}
 	red.Add("s3cret-form")
 	c := &http.Client{Transport: &Tracer{Out: &trace, Redactor: red}}
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/oauth/token", strings.NewReader("client_secret=s3cret-form&grant_type=client_credentials"))
@@ -146,5 +117,133 @@ func TestRetryAfterForms(t *testing.T) {
 	h.Set("Retry-After", "soon")
 	if d := RetryAfter(h, time.Second); d != time.Second {
 		t.Errorf("garbage: %v", d)
+	}
+}
+
+// sameBody mimics azcore's request: GetBody returns the very reader the request carries, not
+// a fresh copy.
+type sameBody struct{ *strings.Reader }
+
+func (sameBody) Close() error { return nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestTracerNeverConsumesTheRequestBody(t *testing.T) {
+	const form = "client_assertion=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln&client_id=x&grant_type=client_credentials&code=auth-code-1&code_verifier=pkce-1"
+	var got string
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		got = string(b)
+		return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"token_type":"Bearer"}`)), Request: r}, nil
+	})
+	var trace bytes.Buffer
+	tr := &Tracer{Next: next, Out: &trace, Redactor: &safetext.Redactor{}}
+	body := sameBody{strings.NewReader(form)}
+	req, _ := http.NewRequest(http.MethodPost, "https://login.microsoftonline.com/tenant/oauth2/v2.0/token", body)
+	req.GetBody = func() (io.ReadCloser, error) { return body, nil }
+	if _, err := tr.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if got != form {
+		t.Fatalf("the server got body %q, want the whole form: --debug must not change what is sent", got)
+	}
+	for _, leak := range []string{"eyJhbGci", "auth-code-1", "pkce-1", "client_assertion="} {
+		if strings.Contains(trace.String(), leak) {
+			t.Errorf("trace shows %q from a sign-in body:\n%s", leak, trace.String())
+		}
+	}
+	if !strings.Contains(trace.String(), "sign-in request body") {
+		t.Errorf("trace does not say the sign-in body was hidden:\n%s", trace.String())
+	}
+}
+
+type countingBody struct {
+	r io.Reader
+	n *int
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += n
+	return n, err
+}
+func (countingBody) Close() error { return nil }
+
+func TestTracerKeepsTheCallersReadLimit(t *testing.T) {
+	read := 0
+	huge := strings.NewReader(strings.Repeat("x", 8<<20))
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: countingBody{r: huge, n: &read}, Request: r}, nil
+	})
+	var trace bytes.Buffer
+	tr := &Tracer{Next: next, Out: &trace, Redactor: &safetext.Redactor{}}
+	req, _ := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0/users", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read > maxTraceRead+1 {
+		t.Fatalf("the tracer read %d bytes of the body; it may read only what it shows (%d)", read, maxTraceRead+1)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if len(b) != 1<<20 || strings.Trim(string(b), "x") != "" {
+		t.Fatalf("the caller read %d bytes, want its own 1 MiB limit intact", len(b))
+	}
+}
+
+func TestLimitBoundsEveryAnswer(t *testing.T) {
+	for _, size := range []int{1 << 10, 1 << 20} {
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			// ContentLength -1: a chunked answer that does not say how big it is.
+			return &http.Response{StatusCode: 200, ContentLength: -1, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", size))), Request: r}, nil
+		})
+		req, _ := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0/users", nil)
+		resp, err := (&Limit{Next: next, Max: 1 << 10}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		var tl *TooLargeError
+		switch {
+		case size <= 1<<10 && (err != nil || len(b) != size):
+			t.Errorf("a %d-byte answer under the limit: %d bytes, %v", size, len(b), err)
+		case size > 1<<10 && !errors.As(err, &tl):
+			t.Errorf("a %d-byte answer over the 1 KiB limit: %d bytes read, err %v; want a TooLargeError", size, len(b), err)
+		}
+	}
+}
+
+func TestRetryResendsOnlyWhatIsSafeTwice(t *testing.T) {
+	for _, c := range []struct {
+		method string
+		status int
+		sends  int
+	}{
+		{http.MethodPost, 503, 1}, // instantiate: Graph may have made the app
+		{http.MethodPost, 504, 1},
+		{http.MethodPost, 429, 2}, // throttled: refused unapplied
+		{http.MethodPut, 503, 2},
+		{http.MethodPatch, 504, 2},
+		{http.MethodGet, 503, 2},
+	} {
+		sends := 0
+		next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sends++
+			status := c.status
+			if sends > 1 {
+				status = 200
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+		})
+		rt := &Retry{Next: next, Sleep: func(context.Context, time.Duration) error { return nil }}
+		req, _ := http.NewRequest(c.method, "https://graph.microsoft.com/v1.0/applicationTemplates/x/instantiate", strings.NewReader(`{"displayName":"x"}`))
+		if _, err := rt.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if sends != c.sends {
+			t.Errorf("%s answered %d: sent %d times, want %d", c.method, c.status, sends, c.sends)
+		}
 	}
 }

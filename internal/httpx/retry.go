@@ -12,7 +12,9 @@ import (
 )
 
 // Retry is a RoundTripper that retries throttled and briefly-unavailable answers (429, 503,
-// 504), honouring Retry-After. It retries only requests whose body can be replayed. Kiota's
+// 504), honouring Retry-After. It retries only requests whose body can be replayed, and after
+// a 503 or 504 only requests that are safe to send twice (Resend): a create such as
+// instantiate is never sent twice by the transport. Kiota's
 // own retry handler is not used: its ordering against compression re-sent gzip headers with
 // a plain body (kiota-http-go#183), which Graph rejects.
 type Retry struct {
@@ -22,6 +24,10 @@ type Retry struct {
 	MaxDelay   time.Duration // cap for one wait; default 60 s
 	Sleep      func(ctx context.Context, d time.Duration) error
 	OnWait     func(req *http.Request, status int, wait time.Duration) // progress hook, may be nil
+	// Resend reports whether a request may be sent again after a 503 or 504, when the server
+	// may have applied it before failing (a 429 was refused unapplied and is always resent).
+	// Default: SafeToResend.
+	Resend func(*http.Request) bool
 	// AttemptTimeout bounds one attempt. A timed-out GET is retried (it changes nothing);
 	// a timed-out write is not, because Graph may have applied it: the caller's idempotent
 	// flow finds out on the next read.
@@ -129,6 +135,10 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.GetBody == nil {
 			return resp, nil
 		}
+		if resp.StatusCode != http.StatusTooManyRequests && !r.resend(req) {
+			// The write may have happened: the caller's flow looks before it sends again.
+			return resp, nil
+		}
 		wait := RetryAfter(resp.Header, r.backoff(attempt))
 		if m := r.maxDelay(); wait > m {
 			wait = m
@@ -150,6 +160,24 @@ func (r *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 	}
+}
+
+func (r *Retry) resend(req *http.Request) bool {
+	if r.Resend != nil {
+		return r.Resend(req)
+	}
+	return SafeToResend(req)
+}
+
+// SafeToResend reports whether sending req twice has the effect of sending it once: reads, and
+// the idempotent methods of RFC 9110 §9.2.2 (PUT, DELETE), plus PATCH, which this tool only
+// uses to set whole values (tags). A POST creates or triggers something and is not resent.
+func SafeToResend(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		return true
+	}
+	return false
 }
 
 func (r *Retry) backoff(attempt int) time.Duration {

@@ -157,7 +157,8 @@ func (r Result) Problem() *Problem {
 func (c *Checker) Check(ctx context.Context, ep Endpoints, cred Credentials) Result {
 	res := Result{Endpoints: ep, Warnings: warningsFor(ep)}
 	hc := c.httpClient()
-	red := newRedactor(cred.ClientSecret)
+	red := newRedactor()
+	red.r.AddBasic(cred.ClientID, cred.ClientSecret)
 	probe := uuid.NewString()
 	res.Steps = []Step{
 		{Name: StepToken, Title: "Token from " + ep.TokenURL},

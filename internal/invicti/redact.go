@@ -1,74 +1,38 @@
 package invicti
 
 import (
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 )
 
-// redactedMark replaces secrets and tokens in messages.
-const redactedMark = "[REDACTED]"
-
-// minSecretLen is the shortest known secret that is replaced verbatim;
-// replacing shorter strings would garble messages without protecting much.
-const minSecretLen = 4
-
-var secretPatterns = []*regexp.Regexp{
-	// JSON members holding tokens or secrets.
-	regexp.MustCompile(`(?i)("(?:access_?token|refresh_?token|id_?token|token|client_?secret|password|assertion)"\s*:\s*")(?:[^"\\]|\\.)*(")`),
-	// Form / query parameters holding tokens or secrets.
-	regexp.MustCompile(`(?i)\b((?:access_token|refresh_token|id_token|client_secret|clientSecret|password|assertion|code)=)[^&\s"'<>]+`),
-	// Authorization header values.
-	regexp.MustCompile(`(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9\-._~+/]+=*`),
-	// Anything shaped like a JWT.
-	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`),
-}
-
-// redactor removes known secrets and anything that looks like a token.
+// redactor adapts the program's one redactor (internal/safetext) to the message helpers
+// below; it has no patterns of its own.
 type redactor struct {
-	known []string
+	r *safetext.Redactor
 }
 
 func newRedactor(secrets ...string) *redactor {
-	r := &redactor{}
+	r := &redactor{r: &safetext.Redactor{}}
 	r.add(secrets...)
 	return r
 }
 
 func (r *redactor) add(secrets ...string) {
 	for _, s := range secrets {
-		if len(s) < minSecretLen {
-			continue
-		}
-		r.known = append(r.known, s)
-		if q := url.QueryEscape(s); q != s {
-			r.known = append(r.known, q)
-		}
+		r.r.Add(s)
 	}
 }
 
+// clean masks known secrets and secret-shaped values; safe on nil (patterns only).
 func (r *redactor) clean(s string) string {
-	if s == "" {
-		return s
+	if r == nil {
+		return (*safetext.Redactor)(nil).Redact(s)
 	}
-	if r != nil {
-		for _, k := range r.known {
-			s = strings.ReplaceAll(s, k, redactedMark)
-		}
-	}
-	for i, re := range secretPatterns {
-		switch i {
-		case 0:
-			s = re.ReplaceAllString(s, "${1}"+redactedMark+"${2}")
-		case 3:
-			s = re.ReplaceAllString(s, redactedMark)
-		default:
-			s = re.ReplaceAllString(s, "${1}"+redactedMark)
-		}
-	}
-	return s
+	return r.r.Redact(s)
 }
 
 // maxSnippet bounds the response-body excerpts put into messages.

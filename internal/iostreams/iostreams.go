@@ -5,11 +5,15 @@ package iostreams
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
 
 	"golang.org/x/term"
+
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 )
 
 // IOStreams bundles the standard streams with what was learned about them once at start-up.
@@ -17,6 +21,9 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Redactor is the one sanitiser every outside string passes on its way to Out or ErrOut
+	// (internal/ui applies it); secrets are registered on it as they are learned.
+	Redactor *safetext.Redactor
 
 	stdinTTY  bool
 	stdoutTTY bool
@@ -49,6 +56,7 @@ func System(getenv Env) *IOStreams {
 		In:        os.Stdin,
 		Out:       os.Stdout,
 		ErrOut:    os.Stderr,
+		Redactor:  &safetext.Redactor{},
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
@@ -102,7 +110,7 @@ func isTerminal(f *os.File) bool {
 // Test returns streams over buffers with every terminal flag off.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, Redactor: &safetext.Redactor{}}, in, out, errOut
 }
 
 // SetTTY flips every terminal flag, for tests.
@@ -162,4 +170,52 @@ func (s *IOStreams) Width() int {
 		return s.width
 	}
 	return 80
+}
+
+// ReadSecret reads a secret from stdin, at most limit bytes. On a terminal it prompts on
+// stderr and reads one line without echo; elsewhere it reads stdin to its end. Either way the
+// read gives up when ctx ends (Ctrl-C), restoring the terminal, so a run waiting for a secret
+// nobody types can always be interrupted.
+func (s *IOStreams) ReadSecret(ctx context.Context, prompt string, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	f, isFile := s.In.(*os.File)
+	if s.stdinTTY && isFile {
+		fd := int(f.Fd())
+		old, err := term.GetState(fd)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprint(s.ErrOut, prompt)
+		go func() {
+			b, err := term.ReadPassword(fd)
+			done <- result{b, err}
+		}()
+		select {
+		case r := <-done:
+			fmt.Fprintln(s.ErrOut)
+			if int64(len(r.data)) > limit {
+				r.data = r.data[:limit]
+			}
+			return r.data, r.err
+		case <-ctx.Done():
+			// ReadPassword restores the echo only when it returns; it may never return.
+			_ = term.Restore(fd, old)
+			fmt.Fprintln(s.ErrOut)
+			return nil, ctx.Err()
+		}
+	}
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(s.In, limit))
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

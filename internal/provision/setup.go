@@ -41,6 +41,9 @@ type SetupConfig struct {
 	Guided func(ctx context.Context, g Guide) (checkNow <-chan struct{}, err error)
 	// GuidedPoll and GuidedTimeout override the guided step's 5 s / 15 min polling.
 	GuidedPoll, GuidedTimeout time.Duration
+	// Adopt is a service principal object id or appId the admin chose (--adopt) to configure
+	// even though this tool did not make it (see Owned). Empty: adopt only what is ours.
+	Adopt string
 }
 
 func (c SetupConfig) settings() Settings {
@@ -316,13 +319,23 @@ func (r *run) persistApp() error {
 	return r.save("app")
 }
 
+// findApp finds the app this tool made, and only that (see Owned): --adopt first, then the
+// app in state, then the marker tag, then a create an interrupted run sent. Same-named apps it
+// did not make are listed in an AdoptionError and left untouched. nil means "create one".
 func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, error) {
+	tpl := r.cfg.Cloud.TemplateID
+	if r.cfg.Adopt != "" {
+		return r.adopt(ctx)
+	}
 	if a := r.st.App; a != nil && a.ServicePrincipalID != "" {
 		sp, err := r.Graph.ServicePrincipal(ctx, a.ServicePrincipalID)
 		switch {
 		case err == nil:
 			// A crash right after instantiate leaves state pointing at an app that may still be
 			// replicating; state is authoritative, so give it the replication budget.
+			if !FromTemplate(sp, tpl) {
+				return nil, "", &AdoptionError{Name: sp.DisplayName, Candidates: []Candidate{CandidateOf(sp, tpl)}}
+			}
 			return &sp, "the state file", nil
 		case graph.IsNotFound(err):
 			// Possibly created a moment ago and not replicated yet: retry before concluding
@@ -336,6 +349,9 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 				return e
 			})
 			if err == nil {
+				if !FromTemplate(sp, tpl) {
+					return nil, "", &AdoptionError{Name: sp.DisplayName, Candidates: []Candidate{CandidateOf(sp, tpl)}}
+				}
 				return &sp, "the state file", nil
 			}
 			if !graph.IsNotFound(errors.Unwrap(err)) && !graph.IsNotFound(err) {
@@ -350,21 +366,29 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 	tagged, err := r.Graph.FindServicePrincipals(ctx, fmt.Sprintf("tags/any(t:t eq %s)", graph.Quote(MarkerTag)))
 	if err != nil && graph.StatusOf(err) == 400 {
 		// A Graph (or proxy) that refuses lambda filters: the name search below still finds
-		// the app, so a refused tag query must not stop setup.
+		// the app (by the tags it returns), so a refused tag query must not stop setup.
 		r.Progress.emit(Event{Kind: EventWait, Message: "Graph refused the tag query (" + shortErr(err) + "); looking for the app by name"})
 		tagged, err = nil, nil
 	}
 	if err != nil {
 		return nil, "", authErr("look for the app by tag", PermApplication, err)
 	}
-	var mine []graph.ServicePrincipal
-	for _, sp := range tagged {
-		if strings.EqualFold(sp.DisplayName, r.cfg.AppName) {
-			mine = append(mine, sp)
-		}
+	named, err := r.Graph.FindServicePrincipals(ctx, "displayName eq "+graph.Quote(r.cfg.AppName))
+	if err != nil {
+		return nil, "", authErr("look for the app by name", PermApplication, err)
 	}
-	if len(mine) == 0 && len(tagged) == 1 && r.cfg.AppName == "" {
-		mine = tagged
+	var mine, others []graph.ServicePrincipal
+	seen := map[string]bool{}
+	for _, sp := range append(tagged, named...) {
+		if seen[sp.ID] || !strings.EqualFold(sp.DisplayName, r.cfg.AppName) {
+			continue
+		}
+		seen[sp.ID] = true
+		if Owned(sp, tpl, "") {
+			mine = append(mine, sp)
+		} else {
+			others = append(others, sp)
+		}
 	}
 	switch len(mine) {
 	case 1:
@@ -373,46 +397,54 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 	default:
 		return nil, "", ambiguous(mine)
 	}
-	named, err := r.Graph.FindServicePrincipals(ctx, "displayName eq "+graph.Quote(r.cfg.AppName))
-	if err != nil {
-		return nil, "", authErr("look for the app by name", PermApplication, err)
-	}
-	var fromTemplate []graph.ServicePrincipal
-	for _, sp := range named {
-		if sp.ApplicationTemplateID == "" || strings.EqualFold(sp.ApplicationTemplateID, r.cfg.Cloud.TemplateID) {
-			fromTemplate = append(fromTemplate, sp)
+	if r.pending("instantiate", "") {
+		// A previous run sent the create but never recorded an answer (killed, or Graph
+		// answered an error). Its app, if Graph made it, carries our name and template but
+		// no tag yet: the state's record of the create makes it ours. Looked up once: a create
+		// Graph refused made nothing, and waiting for it would only delay this run.
+		var sent []graph.ServicePrincipal
+		for _, sp := range others {
+			if FromTemplate(sp, tpl) {
+				sent = append(sent, sp)
+			}
+		}
+		if len(sent) == 1 {
+			return &sent[0], "the create an interrupted run sent", nil
+		}
+		if len(sent) == 0 {
+			r.Progress.emit(Event{Kind: EventWait, Message: "the app create an earlier run sent left no app; creating it now"})
+			r.st.Setup.Pending = nil
 		}
 	}
-	if len(fromTemplate) == 0 && r.pending("instantiate", "") {
-		// A previous run sent the create and died before recording the answer; the new app
-		// shows up in searches only after replication.
-		w := r.waiter("an app a previous run created")
-		w.Budget = min(r.Waiter.budget(), 2*time.Minute)
-		_ = w.visible(ctx, "app from the interrupted run", 1, func() error {
-			named, e := r.Graph.FindServicePrincipals(ctx, "displayName eq "+graph.Quote(r.cfg.AppName))
-			if e != nil {
-				return e
-			}
-			fromTemplate = fromTemplate[:0]
-			for _, sp := range named {
-				if sp.ApplicationTemplateID == "" || strings.EqualFold(sp.ApplicationTemplateID, r.cfg.Cloud.TemplateID) {
-					fromTemplate = append(fromTemplate, sp)
-				}
-			}
-			if len(fromTemplate) == 0 {
-				return &graph.Error{Status: 404, Message: "not visible yet"}
-			}
-			return nil
-		})
+	if len(others) > 0 {
+		c := make([]Candidate, 0, len(others))
+		for _, sp := range others {
+			c = append(c, CandidateOf(sp, tpl))
+		}
+		return nil, "", &AdoptionError{Name: r.cfg.AppName, Candidates: c}
 	}
-	switch len(fromTemplate) {
-	case 0:
-		return nil, "", nil
-	case 1:
-		return &fromTemplate[0], "its name (made from the non-gallery template)", nil
-	default:
-		return nil, "", ambiguous(fromTemplate)
+	return nil, "", nil
+}
+
+// adopt uses the app --adopt names (service principal object id or appId), whoever made it:
+// the admin looked at the list and chose. It must exist: Graph confirms it before any write.
+func (r *run) adopt(ctx context.Context) (*graph.ServicePrincipal, string, error) {
+	id := r.cfg.Adopt
+	sp, err := r.Graph.ServicePrincipal(ctx, id)
+	if graph.IsNotFound(err) {
+		var sps []graph.ServicePrincipal
+		sps, err = r.Graph.FindServicePrincipals(ctx, "appId eq "+graph.Quote(id))
+		if err == nil && len(sps) == 0 {
+			return nil, "", fmt.Errorf("--adopt %s: no enterprise app with this service principal id or appId in the tenant", id)
+		}
+		if err == nil {
+			sp = sps[0]
+		}
 	}
+	if err != nil {
+		return nil, "", authErr("read the app --adopt names", PermApplication, err)
+	}
+	return &sp, "--adopt", nil
 }
 
 func ambiguous(sps []graph.ServicePrincipal) error {
@@ -534,7 +566,19 @@ func (r *run) createJob(ctx context.Context, template string) (Outcome, string, 
 	if err := r.markPending("create-job", r.sp.ID); err != nil {
 		return "", "", err
 	}
+	sent := false
 	err := r.waiter("the provisioning service").do(ctx, "create job", retrySync, true, func() error {
+		if sent {
+			// The last create failed with an answer that may have come after Graph made the
+			// job (503, 504): look before sending it again, so there is never a twin.
+			if jobs, e := r.Graph.Jobs(ctx, r.sp.ID); e == nil {
+				if j := pickJob(jobs, ""); j != nil {
+					job = *j
+					return nil
+				}
+			}
+		}
+		sent = true
 		return detached(ctx, func(ctx context.Context) error {
 			var e error
 			job, e = r.Graph.CreateJob(ctx, r.sp.ID, template)

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -82,7 +84,7 @@ func (s Store) Path() string { return filepath.Join(s.Dir, FileName) }
 
 // Load reads the state; a missing file is an empty state.
 func (s Store) Load() (State, error) {
-	data, err := os.ReadFile(s.Path())
+	data, err := readBounded(s.Path(), MaxStateBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return State{Version: 1}, nil
 	}
@@ -98,8 +100,8 @@ func (s Store) Load() (State, error) {
 
 // Save writes the state atomically with mode 0600 (directory 0700).
 func (s Store) Save(st State) error {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("create config dir: %w", err)
+	if err := s.ensureDir(); err != nil {
+		return err
 	}
 	st.Version = 1
 	now := time.Now
@@ -133,6 +135,64 @@ func (s Store) Save(st State) error {
 	}
 	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
 		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// MaxStateBytes bounds the state file: it holds a handful of ids and URLs (under 2 KiB), so
+// anything near this size is not ours and is refused instead of read whole.
+const MaxStateBytes = 1 << 20
+
+// readBounded reads a regular file of at most limit bytes. A FIFO, device or directory in its
+// place is refused without opening it (opening a FIFO blocks until a writer comes, and
+// /dev/zero never ends), and a larger file is an error naming the limit.
+func readBounded(path string, limit int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d bytes a state file can be", path, fi.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is more than the %d bytes a state file can be", path, limit)
+	}
+	return data, nil
+}
+
+// ensureDir creates the config dir with mode 0700, and tightens an existing one that others
+// can read or enter: it holds which tenant and app this admin manages, and the lock.
+func (s Store) ensureDir() error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	if runtime.GOOS == "windows" {
+		// Windows has ACLs, not mode bits; the user profile's ACL already applies.
+		return nil
+	}
+	fi, err := os.Stat(s.Dir)
+	if err != nil {
+		return fmt.Errorf("config dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("config dir %s is not a directory", s.Dir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(s.Dir, 0o700); err != nil {
+			return fmt.Errorf("config dir %s is open to other users (mode %04o) and could not be set to 0700: %w", s.Dir, fi.Mode().Perm(), err)
+		}
 	}
 	return nil
 }

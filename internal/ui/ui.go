@@ -6,13 +6,16 @@ package ui
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 )
 
 // Theme is the handful of styles the tool uses.
@@ -38,11 +41,13 @@ func newTheme(color bool) Theme {
 	}
 }
 
-// Printer writes styled text to one stream.
+// Printer writes styled text to one stream. Every string it is given passes R (redaction and
+// control-character escaping) before styling, so outside text cannot reach the terminal raw.
 type Printer struct {
 	W     io.Writer
 	T     Theme
 	Width int
+	R     *safetext.Redactor
 }
 
 // Out is a printer for stdout (data).
@@ -52,12 +57,12 @@ func Out(ios *iostreams.IOStreams) *Printer {
 	if ios.IsStdoutTTY() {
 		w = ios.Width()
 	}
-	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: w}
+	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: w, R: ios.Redactor}
 }
 
 // Err is a printer for stderr (progress, prompts, errors).
 func Err(ios *iostreams.IOStreams) *Printer {
-	return &Printer{W: ios.ErrOut, T: newTheme(ios.ColorEnabled(true)), Width: ios.Width()}
+	return &Printer{W: ios.ErrOut, T: newTheme(ios.ColorEnabled(true)), Width: ios.Width(), R: ios.Redactor}
 }
 
 // Symbols; plain ASCII fallbacks keep TERM=dumb and screen readers readable.
@@ -69,14 +74,20 @@ const (
 	SymPlan = "+"
 )
 
+// text sanitises multi-line text (newlines and tabs kept).
+func (p *Printer) text(s string) string { return p.R.Text(s) }
+
+// line sanitises one field (every control character escaped).
+func (p *Printer) line(s string) string { return p.R.Line(s) }
+
 // Println prints a line.
-func (p *Printer) Println(a ...any) { fmt.Fprintln(p.W, a...) }
+func (p *Printer) Println(a ...any) { fmt.Fprint(p.W, p.text(fmt.Sprintln(a...))) }
 
 // Printf prints formatted text.
-func (p *Printer) Printf(format string, a ...any) { fmt.Fprintf(p.W, format, a...) }
+func (p *Printer) Printf(format string, a ...any) { fmt.Fprint(p.W, p.text(fmt.Sprintf(format, a...))) }
 
 // Heading prints a bold heading line.
-func (p *Printer) Heading(s string) { fmt.Fprintln(p.W, p.T.Heading.Render(s)) }
+func (p *Printer) Heading(s string) { fmt.Fprintln(p.W, p.T.Heading.Render(p.line(s))) }
 
 // Check prints one checklist line: symbol, title, and a muted detail.
 func (p *Printer) Check(sym, title, detail string) {
@@ -89,25 +100,29 @@ func (p *Printer) Check(sym, title, detail string) {
 	case SymSkip, SymPlan:
 		style = p.T.Muted
 	}
-	line := style.Render(sym) + " " + title
+	line := style.Render(sym) + " " + p.line(title)
 	if detail != "" {
-		line += p.T.Muted.Render(" — " + detail)
+		line += p.T.Muted.Render(" — " + p.line(detail))
 	}
 	fmt.Fprintln(p.W, line)
 }
 
 // Errorf prints an error line.
 func (p *Printer) Errorf(format string, a ...any) {
-	fmt.Fprintln(p.W, p.T.Err.Render("error:")+" "+fmt.Sprintf(format, a...))
+	fmt.Fprintln(p.W, p.T.Err.Render("error:")+" "+p.text(fmt.Sprintf(format, a...)))
 }
 
 // Hint prints a hint line under an error.
 func (p *Printer) Hint(s string) {
-	fmt.Fprintln(p.W, p.T.Warn.Render("hint:")+" "+s)
+	fmt.Fprintln(p.W, p.T.Warn.Render("hint:")+" "+p.text(s))
 }
 
 // KV prints aligned key/value lines.
 func (p *Printer) KV(rows [][2]string) {
+	rows = slices.Clone(rows)
+	for i := range rows {
+		rows[i] = [2]string{p.line(rows[i][0]), p.line(rows[i][1])}
+	}
 	w := 0
 	for _, r := range rows {
 		w = max(w, len(r[0]))
@@ -119,6 +134,12 @@ func (p *Printer) KV(rows [][2]string) {
 
 // Table prints rows under a header with columns padded to fit.
 func (p *Printer) Table(header []string, rows [][]string) {
+	header = p.cells(header)
+	clean := make([][]string, len(rows))
+	for i, r := range rows {
+		clean[i] = p.cells(r)
+	}
+	rows = clean
 	widths := make([]int, len(header))
 	for i, h := range header {
 		widths[i] = lipgloss.Width(h)
@@ -161,6 +182,14 @@ func (p *Printer) Table(header []string, rows [][]string) {
 	}
 }
 
+func (p *Printer) cells(r []string) []string {
+	out := make([]string, len(r))
+	for i, c := range r {
+		out[i] = p.line(c)
+	}
+	return out
+}
+
 func truncate(s string, w int) string {
 	r := []rune(s)
 	if len(r) <= w || w < 2 {
@@ -171,6 +200,7 @@ func truncate(s string, w int) string {
 
 // Panel prints a titled, bordered block (rounded border with colour; plain indentation without).
 func (p *Printer) Panel(title string, lines []string) {
+	title, lines = p.line(title), p.cells(lines)
 	if !p.T.color {
 		fmt.Fprintln(p.W, title)
 		for _, l := range lines {
@@ -190,18 +220,22 @@ func (p *Printer) Panel(title string, lines []string) {
 // message once per change, so logs stay readable.
 type Spinner struct {
 	w       io.Writer
+	r       *safetext.Redactor
 	animate bool
-	mu      sync.Mutex
-	msg     string
-	stop    chan struct{}
-	done    chan struct{}
-	last    string
-	width   func() int // terminal columns, to keep the spinner on one line
+	// plain clears the line with spaces instead of an escape sequence (NO_COLOR, TERM=dumb).
+	plain bool
+	drawn int
+	mu    sync.Mutex
+	msg   string
+	stop  chan struct{}
+	done  chan struct{}
+	last  string
+	width func() int // terminal columns, to keep the spinner on one line
 }
 
 // NewSpinner makes a spinner writing to stderr; it animates only when ios allows.
 func NewSpinner(ios *iostreams.IOStreams) *Spinner {
-	return &Spinner{w: ios.ErrOut, animate: ios.Animate(), width: ios.Width}
+	return &Spinner{w: ios.ErrOut, r: ios.Redactor, animate: ios.Animate(), plain: !ios.ColorEnabled(true), width: ios.Width}
 }
 
 // Animated reports whether the spinner draws on a terminal.
@@ -209,6 +243,7 @@ func (s *Spinner) Animated() bool { return s.animate }
 
 // Set changes the message, starting the spinner if needed.
 func (s *Spinner) Set(msg string) {
+	msg = s.r.Line(msg)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msg = msg
@@ -232,13 +267,16 @@ func (s *Spinner) loop(stop, done chan struct{}) {
 	defer t.Stop()
 	for i := 0; ; i++ {
 		s.mu.Lock()
-		// One line only: "\r\x1b[K" clears the last row of a wrapped line, so a message
-		// wider than the terminal would leave a row behind on every frame.
+		s.clear()
+		// One line only: clearing reaches the last row of a wrapped line, so a message wider
+		// than the terminal would leave a row behind on every frame.
 		msg := s.msg
 		if s.width != nil {
 			msg = truncate(msg, s.width()-3)
 		}
-		fmt.Fprintf(s.w, "\r\x1b[K%s %s", frames[i%len(frames)], msg)
+		frame := frames[i%len(frames)] + " " + msg
+		fmt.Fprint(s.w, frame)
+		s.drawn = utf8.RuneCountInString(frame)
 		s.mu.Unlock()
 		select {
 		case <-stop:
@@ -257,6 +295,18 @@ func (s *Spinner) Stop() {
 	if stop != nil {
 		close(stop)
 		<-done
+		s.mu.Lock()
+		s.clear()
+		s.mu.Unlock()
+	}
+}
+
+// clear blanks the spinner's line (caller holds s.mu).
+func (s *Spinner) clear() {
+	if s.plain {
+		fmt.Fprint(s.w, "\r"+strings.Repeat(" ", s.drawn)+"\r")
+	} else {
 		fmt.Fprint(s.w, "\r\x1b[K")
 	}
+	s.drawn = 0
 }

@@ -185,6 +185,7 @@ type App struct {
 	AppID              string
 	ServicePrincipalID string // "" when the service principal was deleted
 	DisplayName        string
+	TemplateID         string // applicationTemplateId; "" for an App-registrations app
 	Tags               []string
 	AppRoles           []AppRole
 	Jobs               []Job
@@ -489,7 +490,7 @@ func (t *Tenant) Apps() []App {
 	defer t.mu.Unlock()
 	out := make([]App, 0, len(t.apps))
 	for _, a := range t.apps {
-		app := App{ApplicationID: a.id, AppID: a.appID, DisplayName: a.displayName, Secrets: map[string]string{}}
+		app := App{ApplicationID: a.id, AppID: a.appID, DisplayName: a.displayName, TemplateID: a.templateID, Secrets: map[string]string{}}
 		if sp := a.sp; sp != nil {
 			app.ServicePrincipalID = sp.id
 			app.DisplayName = sp.displayName
@@ -651,6 +652,19 @@ func (t *Tenant) DeleteAppBehindBack(spID string) {
 	}
 }
 
+// RenameBehindBack changes the enterprise app's display name as an administrator may in the
+// portal (Enterprise applications > Properties > Name, which PATCHes the servicePrincipal's
+// displayName: https://learn.microsoft.com/graph/api/serviceprincipal-update). Display names
+// are free text, control characters included, so tests use it to feed hostile names.
+func (t *Tenant) RenameBehindBack(spID, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sp := t.findSP(spID); sp != nil {
+		sp.displayName = name
+		sp.app.displayName = name
+	}
+}
+
 // AddProvisioningLog records a provisioning log entry for the service principal.
 func (t *Tenant) AddProvisioningLog(spID string, e LogEntry) {
 	t.mu.Lock()
@@ -769,6 +783,29 @@ func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
 func (t *Tenant) AddApp(displayName string) App {
 	t.mu.Lock()
 	a := t.newApp(displayName, t.now().Add(-t.opts.ReplicationDelay-24*time.Hour))
+	id := a.id
+	t.mu.Unlock()
+	for _, app := range t.Apps() {
+		if app.ApplicationID == id {
+			return app
+		}
+	}
+	return App{}
+}
+
+// AddRegisteredApp creates an application and its service principal as the portal's "App
+// registrations" blade does: no application template, so applicationTemplateId is null, and
+// the one tag that blade sets. Graph reference, servicePrincipal resource: applicationTemplateId
+// is "Unique identifier of the applicationTemplate. Read-only. null if the service principal
+// wasn't created from an application template"
+// (https://learn.microsoft.com/graph/api/resources/serviceprincipal). Useful to test that a
+// same-named app made by someone else is not adopted.
+func (t *Tenant) AddRegisteredApp(displayName string) App {
+	t.mu.Lock()
+	a := t.newApp(displayName, t.now().Add(-t.opts.ReplicationDelay-24*time.Hour))
+	a.templateID, a.sp.templateID = "", ""
+	a.sp.tags = []string{"WindowsAzureActiveDirectoryIntegratedApp"}
+	a.sp.assignmentRequired = false
 	id := a.id
 	t.mu.Unlock()
 	for _, app := range t.Apps() {

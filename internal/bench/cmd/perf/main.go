@@ -37,6 +37,8 @@ func run() int {
 		verbose     = flag.Bool("v", false, "also list setup's requests in order")
 		quiet       = flag.Bool("q", false, "no progress on stderr")
 		timeout     = flag.Duration("timeout", 10*time.Minute, "give up after this long")
+		fuLatency   = flag.Duration("firstuser-latency", bench.FirstUserLatency, "time to first user: emulated latency per request")
+		fuLag       = flag.Duration("firstuser-lag", bench.FirstUserLag, "time to first user: how long Entra ignores a new assignment")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 || *users < 1 || *onDemand < 1 || *runs < 1 {
@@ -59,11 +61,12 @@ func run() int {
 	defer cancel()
 
 	cfg := bench.Config{
-		Options:       bench.Options{Latency: *latency, ReplicationDelay: *replication},
-		Users:         *users,
-		OnDemandUsers: *onDemand,
-		Runs:          *runs,
-		Only:          strings.Split(*only, ","),
+		Options:          bench.Options{Latency: *latency, ReplicationDelay: *replication},
+		Users:            *users,
+		OnDemandUsers:    *onDemand,
+		Runs:             *runs,
+		Only:             strings.Split(*only, ","),
+		FirstUserLatency: *fuLatency, FirstUserLag: *fuLag,
 	}
 	start := time.Now()
 	if !*quiet {

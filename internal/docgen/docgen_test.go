@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"bytes"
@@ -10,17 +10,18 @@ import (
 	"testing"
 )
 
-const committedDocs = "../docs/commands"
+const committedDocs = "../../docs/commands"
 
 func TestGenDocsUpToDate(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errOut := runInProcess(t, "gen-docs", "--dir", dir); code != 0 {
-		t.Fatalf("gen-docs: exit %d, stderr:\n%s", code, errOut)
+	var errOut strings.Builder
+	if code := run([]string{"-dir", dir}, &errOut); code != 0 {
+		t.Fatalf("docgen: exit %d, stderr:\n%s", code, errOut.String())
 	}
 	want := readDocs(t, dir)
 	got := readDocs(t, committedDocs)
 
-	const stale = "docs/commands is stale: run `go run . gen-docs --dir docs/commands`"
+	const stale = "docs/commands is stale: run `go run ./internal/docgen -dir docs/commands`"
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		have, ok := got[name]
 		switch {
@@ -40,8 +41,9 @@ func TestGenDocsUpToDate(t *testing.T) {
 func TestGenDocsManPages(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("SOURCE_DATE_EPOCH", "1767225600") // 2026-01-01
-	if code, _, errOut := runInProcess(t, "gen-docs", "--man", dir); code != 0 {
-		t.Fatalf("gen-docs --man: exit %d, stderr:\n%s", code, errOut)
+	var errOut strings.Builder
+	if code := run([]string{"-man", dir}, &errOut); code != 0 {
+		t.Fatalf("docgen -man: exit %d, stderr:\n%s", code, errOut.String())
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "invicti-scim-setup.1"))
 	if err != nil {
@@ -58,9 +60,10 @@ func TestGenDocsManPages(t *testing.T) {
 }
 
 func TestGenDocsNeedsADirectory(t *testing.T) {
-	code, _, errOut := runInProcess(t, "gen-docs")
-	if code != ExitUsage || !strings.Contains(errOut, "--dir") {
-		t.Errorf("gen-docs with no flags: exit %d, stderr %q; want exit %d naming --dir", code, errOut, ExitUsage)
+	var errOut strings.Builder
+	code := run(nil, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "-dir") {
+		t.Errorf("docgen with no flags: exit %d, stderr %q; want exit 2 naming -dir", code, errOut.String())
 	}
 }
 
