@@ -27,6 +27,7 @@ func TestBadInput(t *testing.T) {
 			"graph-token": cmdGraphToken,
 			"envq":        cmdEnvQuoted,
 			"envrepeat":   cmdEnvRepeat,
+			"writeenc":    cmdWriteEncoded,
 		},
 	})
 }
@@ -81,11 +82,13 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	graph-token garbage        not a JWT at all
 //	graph-token expired        the admin's token, expired an hour ago
+//	graph-token not-yet-valid  the admin's token, valid only from an hour from now (nbf)
+//	graph-token fresh          the admin's token, valid for another hour
 //	graph-token other-tenant   a well-formed token issued for another tenant
 func cmdGraphToken(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: graph-token garbage|expired|other-tenant")
+		ts.Fatalf("usage: graph-token garbage|expired|not-yet-valid|fresh|other-tenant")
 	}
 	var tok string
 	switch args[0] {
@@ -94,6 +97,16 @@ func cmdGraphToken(ts *testscript.TestScript, neg bool, args []string) {
 	case "expired":
 		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
 			Roles: []string{graphtest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(-time.Hour)}
+		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		e.tenant.AddToken(tok, p)
+	case "not-yet-valid":
+		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
+			Roles: []string{graphtest.RoleApplicationAdministrator}, NotBefore: time.Now().Add(time.Hour)}
+		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		e.tenant.AddToken(tok, p)
+	case "fresh":
+		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
+			Roles: []string{graphtest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(time.Hour)}
 		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 	case "other-tenant":

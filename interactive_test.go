@@ -226,6 +226,64 @@ func TestAccessibleWizardInPTY(t *testing.T) {
 	}
 }
 
+// TestAssignRemoveConfirmInPTY: on a terminal assign --remove shows what it will remove and
+// that Entra then deprovisions those users in Invicti, and asks; "n" removes nothing (exit
+// 130), "y" removes.
+func TestAssignRemoveConfirmInPTY(t *testing.T) {
+	inv := invictitest.New(invictitest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	ten := graphtest.New(graphtest.Options{})
+	defer ten.Close()
+	ten.SeedDemo()
+	env := append(os.Environ(),
+		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
+		"INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID="+testClientID, "INVICTI_SCIM_CLIENT_SECRET="+testSecret,
+		"INVICTI_SCIM_INVICTI_URL="+inv.URL, "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	bin := binary(t)
+	for _, args := range [][]string{{"setup", "--non-interactive"}, {"assign", "--user", "alice@contoso.example"}} {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	assigned := func() int { return len(ten.Apps()[0].Assignments) }
+
+	for _, answer := range []string{"n", "y"} {
+		c := exec.Command(bin, "assign", "--user", "alice@contoso.example", "--remove")
+		c.Env = env
+		f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 160})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scr := &screen{}
+		go func() { _, _ = io.Copy(scr, f) }()
+		at := scr.waitFor(t, "deprovisions", 0)
+		scr.waitFor(t, "Remove these assignments?", at)
+		time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
+		if _, err := f.Write([]byte(answer)); err != nil {
+			t.Fatal(err)
+		}
+		if answer == "y" {
+			scr.waitFor(t, "removed", at) // the table, before the pty closes
+		}
+		err = c.Wait()
+		f.Close()
+		var ee *exec.ExitError
+		switch answer {
+		case "n":
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 || assigned() != 1 {
+				t.Fatalf("declined: err %v, %d assignments\n%s", err, assigned(), scr.String())
+			}
+		case "y":
+			if err != nil || assigned() != 0 {
+				t.Fatalf("confirmed: err %v, %d assignments\n%s", err, assigned(), scr.String())
+			}
+		}
+	}
+}
+
 // TestGuidedStepContinuesInTheSameRun: when Graph takes neither writer, the interactive guided
 // step shows the values (never the secret unless asked), then polls; once the "portal" has
 // saved the settings and the admin presses Enter, setup carries on to Test Connection and the

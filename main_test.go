@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -51,13 +52,51 @@ func TestScripts(t *testing.T) {
 		Dir:   "testdata/script",
 		Setup: setupEmulators, // bad_input_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"emu":        cmdEmu,
-			"waitfile":   cmdWaitFile,
-			"loadenv":    cmdLoadEnv,
-			"configlock": cmdConfigLock,
-			"hostile":    cmdHostile,
+			"emu":         cmdEmu,
+			"exitcode":    cmdExitCode,
+			"graph-token": cmdGraphToken,
+			"writeenc":    cmdWriteEncoded,
+			"waitfile":    cmdWaitFile,
+			"loadenv":     cmdLoadEnv,
+			"configlock":  cmdConfigLock,
+			"hostile":     cmdHostile,
 		},
 	})
+}
+
+// cmdWriteEncoded writes TEXT ($VARS expanded) to FILE the way Windows tools do:
+//
+//	writeenc FILE utf8bom|utf16le|utf16be|utf16le-nobom TEXT
+func cmdWriteEncoded(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: writeenc FILE ENCODING TEXT")
+	}
+	text := os.Expand(args[2], ts.Getenv)
+	var out []byte
+	enc16 := func(bom []byte, le bool) []byte {
+		b := append([]byte{}, bom...)
+		for _, u := range utf16.Encode([]rune(text)) {
+			if le {
+				b = append(b, byte(u), byte(u>>8))
+			} else {
+				b = append(b, byte(u>>8), byte(u))
+			}
+		}
+		return b
+	}
+	switch args[1] {
+	case "utf8bom":
+		out = append([]byte{0xef, 0xbb, 0xbf}, text...)
+	case "utf16le":
+		out = enc16([]byte{0xff, 0xfe}, true)
+	case "utf16be":
+		out = enc16([]byte{0xfe, 0xff}, false)
+	case "utf16le-nobom":
+		out = enc16(nil, true)
+	default:
+		ts.Fatalf("writeenc: unknown encoding %q", args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), out, 0o600))
 }
 
 // cmdWaitFile waits (up to 30 s) until a file exists and is not empty: a background command
@@ -104,14 +143,18 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu clear-faults
 //	emu reject-keys KEY...           Graph refuses these secret keys
 //	emu portal-config                configure the app's secrets as an admin would in the portal
-//	emu quarantine REASON
+//	emu quarantine REASON [AGE]      the job is in quarantine (since AGE ago, e.g. 72h)
+//	emu log-at UPN STATUS AGE REASON a provisioning log entry AGE ago (e.g. 60h)
 //	emu delete-app                   delete the app behind the tool's back
 //	emu rotate NEWSECRET             Invicti rotates the client secret
 //	emu invicti-users N              the emulated Invicti holds N users
 //	emu invicti-user UPN             the emulated Invicti holds this user
 //	emu add-users N PREFIX [FILE]    add N users PREFIXi@contoso.example (and list them in FILE)
+//	emu nested-group NAME INNER...   add security group NAME whose only members are the groups INNER
 //	emu token-without SCOPE...       switch to a Graph token lacking these scopes
-//	emu invicti-mode MODE            not-scim, no-scim, server-error or "" (normal)
+//	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
+//	emu invicti-mode MODE            not-scim, no-scim, server-error, raw-basic, body-only or "" (normal)
+//	emu invicti-client ID SECRET     Invicti knows this client registration too
 //	emu knob NAME[=off]...           switch emulator knobs (graphtest.Knobs): reject-token-uri,
 //	                                 drop-partial-put, no-connectivity, portal-lower-case,
 //	                                 drop-puts=N, legacy-token-fetch, no-group-assignment
@@ -119,7 +162,7 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	                                 AuthenticationType, no SyncNotificationSettings)
 //	emu secret-keys K1,K2,...        the app's saved key names are exactly these (any order)
 //	emu token-before-probe           every SCIM query Invicti saw came after a token request
-//	emu add-user UPN NAME            a user; NAME takes Go escapes (\x1b...)
+//	emu add-user UPN [NAME]          a user; NAME takes Go escapes (\x1b...); default: the UPN
 //	emu rename-app NAME              rename the app behind the tool's back (Go escapes)
 //	emu fault-msg METHOD PATHRE STATUS MESSAGE  fail with this Graph error message (Go escapes)
 //	emu log UPN REASON               a failed provisioning log entry (Go escapes)
@@ -213,7 +256,20 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			"SyncAll":                "false",
 		})
 	case "quarantine":
-		e.tenant.Quarantine(app().ServicePrincipalID, args[1])
+		if len(args) > 2 {
+			age, err := time.ParseDuration(args[2])
+			ts.Check(err)
+			e.tenant.QuarantineSince(app().ServicePrincipalID, args[1], time.Now().Add(-age))
+		} else {
+			e.tenant.Quarantine(app().ServicePrincipalID, args[1])
+		}
+	case "log-at":
+		age, err := time.ParseDuration(args[3])
+		ts.Check(err)
+		u, ok := e.tenant.LookupUser(args[1])
+		check(ok, "no user %q", args[1])
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: u.UserPrincipalName, UserID: u.ID,
+			Action: "create", Status: args[2], Reason: args[4], Time: time.Now().Add(-age)})
 	case "delete-app":
 		e.tenant.DeleteAppBehindBack(app().ServicePrincipalID)
 	case "rotate":
@@ -243,6 +299,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		tok := graphtest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
+	case "expire-token":
+		e.tenant.ExpireToken(ts.Getenv("INVICTI_SCIM_GRAPH_TOKEN"))
+	case "invicti-client":
+		e.invicti.AddClient(args[1], args[2])
 	case "knob":
 		k := e.tenant.Knobs()
 		for _, a := range args[1:] {
@@ -296,6 +356,14 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		check(token && probes > 0, "token requested %v, SCIM queries %d", token, probes)
 	case "invicti-mode":
 		e.invicti.SetMode(invictitest.Mode(args[1]))
+	case "nested-group":
+		var ids []string
+		for _, name := range args[2:] {
+			g, ok := e.tenant.LookupGroup(name)
+			check(ok, "no group %q", name)
+			ids = append(ids, g.ID)
+		}
+		e.tenant.AddGroup(graphtest.Group{DisplayName: args[1], SecurityEnabled: true, MemberIDs: ids})
 	case "add-users":
 		var list strings.Builder
 		list.WriteString("# generated\n")
@@ -315,8 +383,13 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		a := e.tenant.AddRegisteredApp(args[1])
 		ts.Setenv("FOREIGN_SP", a.ServicePrincipalID)
 	case "add-user":
-		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b).
-		e.tenant.AddUser(graphtest.User{UserPrincipalName: args[1], DisplayName: unquote(ts, args[2]), AccountEnabled: true})
+		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b); without NAME,
+		// the UPN is the display name and the mail.
+		u := graphtest.User{UserPrincipalName: args[1], DisplayName: args[1], Mail: args[1], AccountEnabled: true}
+		if len(args) > 2 {
+			u.DisplayName, u.Mail = unquote(ts, args[2]), ""
+		}
+		e.tenant.AddUser(u)
 	case "rename-app":
 		e.tenant.RenameBehindBack(app().ServicePrincipalID, unquote(ts, args[1]))
 	case "fault-msg":

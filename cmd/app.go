@@ -111,6 +111,8 @@ func permissionHint(err error, perm string) error {
 	switch {
 	case err == nil:
 		return nil
+	case graph.IsExpiredToken(err):
+		return graph.AsExpiredToken(err)
 	case errors.As(err, &pe):
 		return err // already says which permission
 	case graph.IsAuth(err):

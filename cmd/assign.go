@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
 
 // appFlags select the app: state by default, or explicit ids.
@@ -34,6 +36,9 @@ type assignOptions struct {
 	Groups   []string
 	FromFile string
 	Remove   bool
+	Yes      bool
+	DryRun   bool
+	List     bool
 }
 
 func newAssignCmd(f *Factory) *cobra.Command {
@@ -50,11 +55,19 @@ not thousands. Already-assigned principals are reported as such; nothing is dupl
 
 Groups must be security groups; assigning groups needs Entra ID P1 or P2, and members of
 nested groups are not provisioned. The command exits 1 if any item failed, after printing
-a line per item (or a list with -o json) so a script can retry just the failures.`,
+a line per item (or a list with -o json) so a script can retry just the failures; each
+failure is also named on stderr with its reason.
+
+--remove takes users out of the app's scope, and Entra's provisioning service then
+deprovisions them in Invicti on its next cycle (it disables them there). So on a terminal it
+shows what it will remove and asks first; without a terminal it needs --yes (exit 2 without
+it, nothing removed). --dry-run shows what would change and changes nothing.`,
 		Example: `  invicti-scim assign --user alice@contoso.com --user bob@contoso.com
   invicti-scim assign --group "Invicti Users"
   invicti-scim assign --from-file users.csv -o json
-  invicti-scim assign --user alice@contoso.com --remove`,
+  invicti-scim assign --list
+  invicti-scim assign --user alice@contoso.com --remove --dry-run
+  invicti-scim assign --user alice@contoso.com --remove --yes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
@@ -68,17 +81,27 @@ a line per item (or a list with -o json) so a script can retry just the failures
 	fs.StringArrayVar(&opts.Users, "user", nil, "User principal name, mail or object id; repeatable")
 	fs.StringArrayVar(&opts.Groups, "group", nil, "Security group display name or object id; repeatable")
 	fs.StringVar(&opts.FromFile, "from-file", "", "Read principals from a file: one per line (# comments; group:NAME for groups) or CSV with a header naming the column (upn, user, mail, email, group)")
-	fs.BoolVar(&opts.Remove, "remove", false, "Remove the assignments instead")
+	fs.BoolVar(&opts.Remove, "remove", false, "Remove the assignments instead (Entra then deprovisions those users in Invicti); asks first on a terminal")
+	fs.BoolVar(&opts.Yes, "yes", false, "Remove without asking (required for --remove when not interactive)")
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "Look everyone up and show what would change, without assigning or removing anything")
+	fs.BoolVar(&opts.List, "list", false, "List who is assigned to the app: type, name, role and since when (with -o json, a document)")
 	return cmd
 }
 
 func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
+	if opts.List {
+		return runAssignList(ctx, f, opts)
+	}
 	if opts.FromFile != "" {
 		data, err := readInputFile(opts.FromFile, maxPrincipalFile)
 		if err != nil {
 			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}
-		users, groups, err := ParsePrincipalFile(strings.NewReader(string(data)))
+		text, err := invicti.DecodeText("--from-file "+opts.FromFile, data)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		users, groups, err := ParsePrincipalFile(strings.NewReader(text))
 		if err != nil {
 			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}
@@ -93,6 +116,9 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 			return err
 		}
 	}
+	if opts.Remove && !opts.Yes && !opts.DryRun && !f.CanPrompt() {
+		return flagErrorf("assign --remove: Entra deprovisions removed users in Invicti; pass --yes to confirm when not running interactively (or --dry-run to see what would be removed)")
+	}
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
 	if err != nil {
@@ -100,10 +126,19 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 	}
 	sp, conn, spID := s.sp, s.conn, s.spID
 	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	res, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: spID, Users: opts.Users, Groups: opts.Groups, Remove: opts.Remove})
+	if opts.Remove && !opts.DryRun {
+		a.Confirm = func(ctx context.Context, changes []provision.AssignItem, _ bool) error {
+			sp.Stop()
+			return confirmRemoval(ctx, f, changes, opts.Yes)
+		}
+	}
+	res, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: spID, Users: opts.Users, Groups: opts.Groups, Remove: opts.Remove, DryRun: opts.DryRun})
 	sp.Stop()
 	if err != nil {
 		return err
+	}
+	if opts.DryRun && opts.Remove && hasStatus(res, provision.StatusWillRemove) {
+		ui.Err(f.IO).Check(ui.SymWarn, "dry run", removalWarning)
 	}
 	if f.JSON() {
 		if err := printJSON(f, res); err != nil {
@@ -113,9 +148,106 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		printAssignTable(ui.Out(f.IO), res)
 	}
 	if !res.OK {
+		reportAssignFailures(f, res)
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
 	}
 	return nil
+}
+
+// runAssignList prints who is assigned to the app.
+func runAssignList(ctx context.Context, f *Factory, opts *assignOptions) error {
+	if len(opts.Users) > 0 || len(opts.Groups) > 0 || opts.FromFile != "" || opts.Remove || opts.DryRun || opts.Yes {
+		return flagErrorf("--list lists the assignments; it takes no --user, --group, --from-file, --remove, --dry-run or --yes")
+	}
+	s, err := openApp(ctx, f, &opts.graph, opts.app)
+	defer s.stop()
+	if err != nil {
+		return err
+	}
+	s.sp.Set("Reading the app's assignments")
+	list, err := (&provision.Assigner{Graph: s.conn.Client}).List(ctx, s.spID)
+	s.sp.Stop()
+	if err != nil {
+		return err
+	}
+	if f.JSON() {
+		return printJSON(f, list)
+	}
+	p := ui.Out(f.IO)
+	if len(list.Assigned) == 0 {
+		p.Println("nobody is assigned to the app, so Entra provisions nobody: invicti-scim assign --user UPN or --group NAME")
+		return nil
+	}
+	rows := make([][]string, 0, len(list.Assigned))
+	for _, a := range list.Assigned {
+		rows = append(rows, []string{a.Type, f.IO.Redactor.Line(a.Name), a.Role, a.AssignedAt.UTC().Format("2006-01-02 15:04 UTC"), a.PrincipalID})
+	}
+	p.Table([]string{"TYPE", "NAME", "ROLE", "ASSIGNED", "OBJECT ID"}, rows)
+	return nil
+}
+
+// removalWarning is what removing an assignment sets off in Invicti.
+const removalWarning = "removing an assignment takes the principal out of the app's scope: Entra's provisioning service then deprovisions the user (or the group's members) in Invicti on its next cycle, disabling them there"
+
+// confirmRemoval shows what --remove will take away and why it matters, then asks (unless --yes).
+func confirmRemoval(ctx context.Context, f *Factory, changes []provision.AssignItem, yes bool) error {
+	lines := make([]string, 0, len(changes)+2)
+	for _, it := range changes {
+		name := it.Name
+		if name == "" {
+			name = it.Input
+		}
+		lines = append(lines, it.Type+" "+f.IO.Redactor.Line(name))
+	}
+	lines = append(lines, "", removalWarning)
+	title := fmt.Sprintf("Will remove %d assignments", len(changes))
+	if len(changes) == 1 {
+		title = "Will remove 1 assignment"
+	}
+	ui.Err(f.IO).Panel(title, lines)
+	if yes {
+		return nil
+	}
+	ok, err := wizard.Confirm(ctx, f.wizardIO(), "Remove these assignments?", "Entra deprovisions them in Invicti on its next cycle.", false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return wizard.ErrCancelled
+	}
+	return nil
+}
+
+func hasStatus(res *provision.AssignResult, status string) bool {
+	for _, it := range res.Items {
+		if it.Status == status {
+			return true
+		}
+	}
+	return false
+}
+
+// reportAssignFailures names each failed item and its reason on stderr: errors belong there,
+// whatever stdout carries (the table or the JSON document).
+func reportAssignFailures(f *Factory, res *provision.AssignResult) {
+	var lines []itemFailure
+	for _, it := range res.Failed() {
+		lines = append(lines, itemFailure{Type: it.Type, Name: it.Input, Reason: it.Error})
+	}
+	reportItemFailures(f, lines)
+}
+
+// itemFailure is one failed item of a multi-item command, for the stderr report.
+type itemFailure struct {
+	Type, Name, Reason string
+}
+
+// reportItemFailures writes one "error:" line per failed item to stderr.
+func reportItemFailures(f *Factory, items []itemFailure) {
+	p := ui.Err(f.IO)
+	for _, it := range items {
+		p.Errorf("%s", f.IO.Redactor.Line(fmt.Sprintf("%s %s: %s", it.Type, it.Name, it.Reason)))
+	}
 }
 
 func validPrincipal(v string) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,7 @@ type doctorJSON struct {
 	Delegated   bool          `json:"delegated"`
 	Scopes      []string      `json:"scopes,omitempty"`
 	Roles       []string      `json:"directoryRoles,omitempty"`
+	TokenExpiry *time.Time    `json:"tokenExpires,omitempty"`
 	Checks      []doctorCheck `json:"checks"`
 	OK          bool          `json:"ok"`
 	Permissions []permNeed    `json:"permissions"`
@@ -123,7 +125,10 @@ func newDoctorCmd(f *Factory) *cobra.Command {
 --show-settings also prints the key NAMES Entra stores for the app (never a value), and the
 writer and key-set version setup used, so settings made in the portal can be compared.
 
-Exits 0 when every check passes, 1 otherwise.`,
+It reads the token's exp and nbf claims and says how long the token stays valid: an
+expired (or not yet valid) token is a sign-in problem and exits 4, with how to sign in again.
+
+Exits 0 when every check passes, 4 when the Graph token is expired or not yet valid, 1 otherwise.`,
 		Example: `  invicti-scim doctor
   invicti-scim doctor --show-settings
   invicti-scim doctor -o json`,
@@ -195,6 +200,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	defer sp.Stop()
 
 	cloud, mode, token, gerr := opts.graph.validate(f)
+	expired := graph.IsExpiredToken(gerr) // an expired token exits 4, as in every command
 	var conn *graphConn
 	if gerr != nil {
 		add(doctorCheck{Name: "Graph sign-in", Detail: gerr.Error(), Fix: hintOf(gerr)})
@@ -204,9 +210,15 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	}
 	if conn != nil {
 		sp.Set("Reading the token")
-		cred, _ := graph.NewCredential(conn.Opts)
-		claims, cerr := graph.TokenClaims(ctx, cred, conn.Opts.Scopes())
+		claims, cerr := conn.Client.TokenClaims(ctx)
+		if cerr == nil {
+			cerr = claims.Lifetime(f.Now())
+		}
 		switch {
+		case graph.IsExpiredToken(cerr):
+			expired = true
+			add(doctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: hintOf(cerr)})
+			conn = nil
 		case cerr != nil && !strings.Contains(cerr.Error(), "not a JWT"):
 			add(doctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: "sign in again (see `invicti-scim setup --help`)"})
 			conn = nil
@@ -214,6 +226,9 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			add(doctorCheck{Name: "Graph sign-in", OK: true, Status: "warn", Detail: "the token is not a JWT, so its permissions cannot be read; checking by calling Graph instead"})
 		default:
 			out.TenantID, out.Delegated, out.Scopes = claims.TenantID, claims.Delegated(), claims.Scopes()
+			if exp := claims.ExpiresAt(); !exp.IsZero() {
+				out.TokenExpiry = &exp
+			}
 			out.Identity = claims.UPN
 			if out.Identity == "" {
 				out.Identity = strings.TrimSpace(claims.AppName + " (app " + claims.AppID + ")")
@@ -222,7 +237,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 				add(doctorCheck{Name: "Tenant", Detail: fmt.Sprintf("signed in to tenant %s, but the state in %s belongs to tenant %s", out.TenantID, store.Dir, st.Tenant),
 					Fix: "sign in to the tenant setup used, or use a separate --config-dir per tenant"})
 			}
-			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode)})
+			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)%s", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode, tokenLeft(claims, f.Now()))})
 			for _, cp := range commandPermissions {
 				n := permNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
 				for _, p := range cp.perms {
@@ -305,7 +320,8 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 				} else if graph.IsNotFound(err) {
 					add(doctorCheck{Name: "Job in state", Detail: st.App.JobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
 				} else {
-					add(doctorCheck{Name: "Job in state", Detail: explainGraph(err), Fix: "needs " + provision.PermSync})
+					add(doctorCheck{Name: "Job in state", Detail: explainGraph(err), Fix: graphFix(err, provision.PermSync)})
+					expired = expired || graph.IsExpiredToken(err)
 				}
 			}
 			// SAML single sign-on (sso_checks.go).
@@ -314,13 +330,25 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 		case graph.IsNotFound(err):
 			add(doctorCheck{Name: "App in state", Detail: "the app recorded in state (servicePrincipal " + st.App.ServicePrincipalID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
 		default:
-			add(doctorCheck{Name: "App in state", Detail: explainGraph(err), Fix: "needs " + provision.PermApplication})
+			add(doctorCheck{Name: "App in state", Detail: explainGraph(err), Fix: graphFix(err, provision.PermApplication)})
+			expired = expired || graph.IsExpiredToken(err)
 		}
 	} else if st.App == nil {
 		add(doctorCheck{Name: "App in state", OK: true, Status: "skip", Detail: "no app recorded yet (run setup)"})
 	}
 	sp.Stop()
 
+	// Graph refused as expired a token whose own claims still read valid: the clocks disagree
+	// (or the token was revoked); the sign-in line must not stay a green tick.
+	if expired {
+		for i := range out.Checks {
+			if c := &out.Checks[i]; c.Name == "Graph sign-in" && c.OK {
+				c.OK, c.Status = false, "fail"
+				c.Detail += "; but Microsoft Graph refused this token as expired or not yet valid, so this computer's clock may differ from Microsoft's"
+				c.Fix = hintOf(&graph.TokenLifetimeError{NotYetValid: true})
+			}
+		}
+	}
 	out.OK = true
 	for _, c := range out.Checks {
 		out.OK = out.OK && c.OK
@@ -366,9 +394,35 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 		}
 	}
 	if !out.OK {
+		if expired {
+			return silent(ExitAuth)
+		}
 		return silent(ExitFailed)
 	}
 	return nil
+}
+
+// tokenLeft says how long the token stays valid, so an admin knows whether a long run will
+// outlive it ("" when the token carries no exp).
+func tokenLeft(c graph.Claims, now time.Time) string {
+	exp := c.ExpiresAt()
+	if exp.IsZero() {
+		return ""
+	}
+	left := exp.Sub(now).Round(time.Minute)
+	if left > 48*time.Hour {
+		return fmt.Sprintf("; token valid until %s", exp.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return fmt.Sprintf("; token valid for %s more (until %s)", left, exp.UTC().Format("15:04 UTC"))
+}
+
+// graphFix is the fix for a failed Graph read: sign in again for an expired token (no
+// permission helps then), else the permission the read needs.
+func graphFix(err error, perm string) string {
+	if graph.IsExpiredToken(err) {
+		return hintOf(graph.AsExpiredToken(err))
+	}
+	return "needs " + perm
 }
 
 // explainGraph turns Graph's empty 401 UnknownError into words.

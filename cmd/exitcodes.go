@@ -22,13 +22,21 @@ const (
 	ExitCancelled  = 130 // cancelled (Ctrl-C, Esc in a form)
 )
 
+// exitCodesHelp is the exit-code table, printed once by `invicti-scim help exit-codes`.
 const exitCodesHelp = `Exit codes:
   0    success (also --dry-run and "nothing to do")
   1    the operation failed (Graph or Invicti error, provisioning failure, timeout)
   2    usage error: a bad flag or value, or missing input when not interactive
   3    connection test failed (Invicti directly, or Entra's Test Connection)
-  4    Microsoft Graph sign-in or permission problem
-  130  cancelled (Ctrl-C); state is saved and the same command resumes`
+  4    Microsoft Graph sign-in or permission problem, including an expired or
+       not-yet-valid Graph token
+  130  cancelled (Ctrl-C); state is saved and the same command resumes
+
+Scripts can branch on them; with -o json an error is also a JSON document on stdout:
+  {"ok": false, "error": {"message": "…", "exitCode": 2, "hint": "…"}}`
+
+// exitCodesLink is what every command's help says about exit codes.
+const exitCodesLink = "Exit codes: 0 ok, 1 failed, 2 usage, 3 connection test, 4 sign-in or permission,\n130 cancelled; see `invicti-scim help exit-codes`."
 
 // FlagError is a usage problem; it exits 2.
 type FlagError struct{ Err error }
@@ -84,6 +92,9 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.code
+	case graph.IsExpiredToken(err):
+		// Before exitError: an expired token is a sign-in problem whatever step it stopped.
+		return ExitAuth
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):

@@ -98,6 +98,13 @@ func (fl *graphFlags) validate(f *Factory) (graph.Cloud, graph.AuthMode, string,
 			return c, "", "", &AuthError{Msg: "--auth token: INVICTI_SCIM_GRAPH_TOKEN is empty", HintText: "export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)"}
 		}
 		f.IO.Redactor.Add(token)
+		// Tokens from `az account get-access-token` last about an hour: say so before any call
+		// instead of letting the first 401 read like a missing permission.
+		if cl, err := graph.ParseClaims(token); err == nil {
+			if err := cl.Lifetime(f.Now()); err != nil {
+				return c, "", "", err
+			}
+		}
 	}
 	if (mode == graph.AuthBrowser || mode == graph.AuthDeviceCode) && !f.CanPrompt() && mode == graph.AuthBrowser {
 		return c, "", "", &AuthError{Msg: "browser sign-in needs a terminal", HintText: "without a terminal use --auth token (INVICTI_SCIM_GRAPH_TOKEN), --auth environment (AZURE_CLIENT_ID, AZURE_TENANT_ID and a secret, certificate or federated token) or --auth azure-cli"}

@@ -45,6 +45,10 @@ type invictiInput struct {
 	SecretSource string
 }
 
+// errMissingInput marks input that was not given at all (as opposed to given wrong), for
+// commands where the Invicti side is optional.
+var errMissingInput = errors.New("missing input (not running interactively)")
+
 const secretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
 
 // resolve fills the Invicti input from flags, then the environment, then state, then (when
@@ -83,7 +87,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 			}
 			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
 		}
-		secret = invicti.TrimSecret(string(data))
+		text, err := invicti.DecodeText("--client-secret-stdin", data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-stdin"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-stdin: standard input was empty; pipe the secret in, e.g. `printf %%s \"$SECRET\" | invicti-scim ... --client-secret-stdin`")
@@ -93,7 +101,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, err)
 		}
-		secret = invicti.TrimSecret(string(data))
+		text, err := invicti.DecodeText("--client-secret-file "+fl.SecretFile, data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-file"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-file %s: the file is empty", fl.SecretFile)
@@ -103,7 +115,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, err)
 		}
-		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, data)
+		text, err := invicti.DecodeText("--credentials-file "+fl.CredentialsFile, data)
+		if err != nil {
+			return in, &FlagError{Err: err}
+		}
+		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, []byte(text))
 		if err != nil {
 			return in, err
 		}
@@ -166,7 +182,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		missing = nil
 	}
 	if len(missing) > 0 {
-		return in, flagErrorf("missing input (not running interactively): %s", strings.Join(missing, "; "))
+		return in, &FlagError{Err: fmt.Errorf("%w: %s", errMissingInput, strings.Join(missing, "; "))}
 	}
 
 	ep, err := invicti.ResolveEndpoints(region, rawURL)

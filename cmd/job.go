@@ -24,6 +24,7 @@ type jobJSON struct {
 	Outcome       string `json:"outcome"`
 	ScheduleState string `json:"scheduleState"`
 	StatusCode    string `json:"statusCode"`
+	OK            bool   `json:"ok"`
 }
 
 func newJobCmd(f *Factory) *cobra.Command {
@@ -117,7 +118,7 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 	out := jobJSON{Action: action, JobID: jobID}
 	switch action {
 	case "start":
-		if strings.EqualFold(job.Schedule.State, "Active") && !strings.EqualFold(job.Status.Code, "Quarantine") {
+		if job.Running() {
 			out.Outcome = "already-running"
 		} else {
 			if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {
@@ -155,6 +156,7 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 	}
 	sp.Stop()
 	if f.JSON() {
+		out.OK = true
 		return printJSON(f, out)
 	}
 	ui.Out(f.IO).Check(ui.SymOK, fmt.Sprintf("job %s: %s", jobID, out.Outcome), fmt.Sprintf("schedule %s, status %s", dash(out.ScheduleState), dash(out.StatusCode)))

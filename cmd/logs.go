@@ -14,12 +14,14 @@ import (
 )
 
 type logsOptions struct {
-	graph  graphFlags
-	app    appFlags
-	Since  string
-	User   string
-	Status string
-	Max    int
+	graph graphFlags
+	app   appFlags
+	Since string
+	// sinceSet: --since was given (an empty value is then a usage error, not the default).
+	sinceSet bool
+	User     string
+	Status   string
+	Max      int
 }
 
 type logEntryJSON struct {
@@ -41,6 +43,10 @@ func newLogsCmd(f *Factory) *cobra.Command {
 		Long: `Show Entra's provisioning logs for this app (GET /auditLogs/provisioning): time, user,
 action, status and the error reason. Entra keeps them for 30 days.
 
+Without --since it reads the last 24 hours, or further back to the job's last successful cycle
+or the start of its quarantine, whichever is older (at most the 30 days Entra keeps), so a
+problem that began days ago is in view; it says on stderr how far back it looked and why.
+
 Reading them needs the AuditLog.Read.All permission (signed in as a person: a role such as
 Reports Reader, Security Reader, Global Reader or Application Administrator).`,
 		Example: `  invicti-scim logs --since 24h
@@ -50,19 +56,40 @@ Reports Reader, Security Reader, Global Reader or Application Administrator).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
+			opts.sinceSet = cmd.Flags().Changed("since")
 			return runLogs(ctx, f, opts)
 		},
 	}
 	opts.graph.register(cmd)
 	opts.app.register(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&opts.Since, "since", "24h", "How far back: a duration such as 1h, 24h or 7d")
+	fs.StringVar(&opts.Since, "since", "", "How far back: a duration such as 1h, 24h or 7d (default: 24h, or back to the job's last successful cycle or the start of its quarantine when older; at most 30d)")
 	fs.StringVar(&opts.User, "user", "", "Only entries for this user (UPN or object id)")
 	fs.StringVar(&opts.Status, "status", "", "Only entries with this status: success, failure, skipped or warning")
 	fs.IntVar(&opts.Max, "max", 200, "At most this many entries")
 	_ = cmd.RegisterFlagCompletionFunc("status", fixedCompletion("success", "failure", "skipped", "warning"))
 	_ = cmd.RegisterFlagCompletionFunc("since", fixedCompletion("1h", "24h", "7d", "30d"))
 	return cmd
+}
+
+// logsDefaultSince applies provision.LogsSince to the app's job. Reading the job is a bonus:
+// when it fails, the plain 24 hours apply (the logs call reports a real problem itself).
+func logsDefaultSince(ctx context.Context, f *Factory, conn *graphConn, spID, jobID string) time.Time {
+	now := f.Now()
+	fallback := now.Add(-provision.LogsDefaultWindow)
+	jobID, err := resolveJob(ctx, conn, spID, jobID)
+	if err != nil {
+		return fallback
+	}
+	job, err := conn.Client.Job(ctx, spID, jobID)
+	if err != nil {
+		return fallback
+	}
+	from, why := provision.LogsSince(job, now)
+	if why != "" {
+		ui.Err(f.IO).Check(ui.SymSkip, "looking back to "+from.UTC().Format("2006-01-02 15:04 UTC"), why+"; pass --since to choose")
+	}
+	return from
 }
 
 // parseSince accepts Go durations plus days ("7d").
@@ -83,12 +110,15 @@ func parseSince(s string) (time.Duration, error) {
 }
 
 func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
-	since, err := parseSince(opts.Since)
-	if err != nil {
-		return err
-	}
-	if since > 30*24*time.Hour {
-		return flagErrorf("--since %s: Entra keeps provisioning logs for 30 days", opts.Since)
+	var since time.Duration
+	if opts.sinceSet {
+		var err error
+		if since, err = parseSince(opts.Since); err != nil {
+			return err
+		}
+		if since > provision.LogsMaxWindow {
+			return flagErrorf("--since %s: Entra keeps provisioning logs for 30 days", opts.Since)
+		}
 	}
 	status := strings.ToLower(strings.TrimSpace(opts.Status))
 	switch status {
@@ -110,7 +140,11 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 		return err
 	}
 	sp, conn, spID := s.sp, s.conn, s.spID
-	filter := fmt.Sprintf("servicePrincipal/id eq %s and activityDateTime ge %s", graph.Quote(spID), f.Now().Add(-since).UTC().Format(time.RFC3339))
+	from := f.Now().Add(-since)
+	if !opts.sinceSet {
+		from = logsDefaultSince(ctx, f, conn, spID, s.jobID)
+	}
+	filter := fmt.Sprintf("servicePrincipal/id eq %s and activityDateTime ge %s", graph.Quote(spID), from.UTC().Format(time.RFC3339))
 	if status != "" {
 		filter += " and statusInfo/status eq " + graph.Quote(status)
 	}
@@ -132,6 +166,9 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	events, err := conn.Client.ProvisioningLogs(ctx, filter, opts.Max)
 	sp.Stop()
 	if err != nil {
+		if graph.IsExpiredToken(err) {
+			return graph.AsExpiredToken(err)
+		}
 		if graph.IsAuth(err) {
 			return &provision.PermissionError{Op: "read provisioning logs", Permission: provision.PermAuditLog, Err: err}
 		}
@@ -154,7 +191,7 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 		if out == nil {
 			out = []logEntryJSON{}
 		}
-		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": f.Now().Add(-since).UTC(), "entries": out})
+		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": from.UTC(), "entries": out, "ok": true})
 	}
 	p := ui.Out(f.IO)
 	if len(out) == 0 {

@@ -33,8 +33,13 @@ func newProvisionCmd(f *Factory) *cobra.Command {
 The verdict is read from inside Graph's answer (HTTP 200 also carries failures):
   Success                          exit 0
   Skipped / RedundantExport        exit 0 (already in sync)
-  Skipped / NotEffectivelyEntitled retried within --wait (fresh assignments take minutes to replicate)
+  Skipped / NotEffectivelyEntitled retried within --wait, for assignments younger than --wait
+                                   (fresh assignments take minutes to replicate); exit 1 after
   Failure                          exit 1 with Entra's error code and message
+
+First the app's assignments are read once: a user who is neither assigned nor a direct
+member of an assigned group (or a group that is not assigned) fails at once with
+"not assigned: run assign first", without waiting. Each failure is named on stderr.
 
 A group is provisioned with its members, at most 5 per call as Entra allows: larger groups are
 sent in slices of 5. Calls are paced to Entra's limit of 5 per 10 seconds.
@@ -105,9 +110,38 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		printProvisionResults(ui.Out(f.IO), res)
 	}
 	if !res.OK {
+		reportProvisionFailures(f, res)
 		return &exitError{code: ExitFailed, err: fmt.Errorf("provisioning did not succeed for every subject")}
 	}
 	return nil
+}
+
+// reportProvisionFailures names each subject that did not end provisioned, with Entra's own
+// verdict message (or Graph's error), on stderr.
+func reportProvisionFailures(f *Factory, res *provision.OnDemandResult) {
+	var lines []itemFailure
+	for _, it := range res.Items {
+		name := it.Input // a group's input names the slice of members
+		if it.Type == "user" && it.Name != "" {
+			name = it.Name
+		}
+		reason := ""
+		switch {
+		case it.Status != provision.StatusProvisioned && it.Status != provision.StatusInSync:
+			reason = it.Status
+			if it.Error != "" {
+				reason += ": " + it.Error
+			} else if v := it.Verdict; v != nil {
+				reason += ": " + strings.TrimSpace(v.Result+" "+v.ErrorCode+" "+v.Message)
+			}
+		case it.Verified != nil && !it.Verified.Found:
+			reason = "provisioned by Entra, but not found in Invicti: " + it.Verified.Error
+		default:
+			continue
+		}
+		lines = append(lines, itemFailure{Type: it.Type, Name: name, Reason: reason})
+	}
+	reportItemFailures(f, lines)
 }
 
 func printProvisionResults(p *ui.Printer, res *provision.OnDemandResult) {
@@ -198,7 +232,7 @@ func assignAfterSetup(ctx context.Context, conn *graphConn, res *provision.Setup
 	}
 	// Verification in Invicti is `provision --verify`'s job; setup reports Entra's verdicts.
 	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups})
+	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups, JustAssigned: true})
 	sp.Stop()
 	x.Provision = pr
 	if err != nil {

@@ -28,13 +28,13 @@ func newRegionsCmd(f *Factory) *cobra.Command {
 				rows = append(rows, regionRow{Name: r.Name, Label: r.Label, BaseURL: r.BaseURL, TenantURL: ep.TenantURL, TokenEndpoint: ep.TokenURL})
 			}
 			if f.JSON() {
-				return printJSON(f, map[string]any{"regions": rows})
+				return printJSON(f, map[string]any{"regions": rows, "ok": true})
 			}
 			var table [][]string
 			for _, r := range rows {
-				table = append(table, []string{r.Name, r.Label, r.BaseURL, r.TenantURL})
+				table = append(table, []string{r.Name, r.Label, r.BaseURL, r.TenantURL, r.TokenEndpoint})
 			}
-			ui.Out(f.IO).Table([]string{"REGION", "NAME", "BASE URL", "TENANT URL"}, table)
+			ui.Out(f.IO).Table([]string{"REGION", "NAME", "BASE URL", "TENANT URL", "TOKEN ENDPOINT"}, table)
 			return nil
 		},
 	}

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -50,12 +52,41 @@ func run(ctx context.Context, f *Factory, args []string) int {
 		err = fmt.Errorf("%w (state is saved; run the same command again to resume)", context.Canceled)
 	}
 	err = explainDeadline(f, err)
+	// Whatever path an expired Graph token took, it reads (and hints) as a sign-in problem.
+	err = graph.AsExpiredToken(err)
 	code := exitCode(err)
+	if code == ExitUsage && !f.JSON() && jsonRequested(args) {
+		f.Output = "json"
+	}
 	var se *silentError
 	if err != nil && !errors.As(err, &se) {
 		printError(f, err, code)
 	}
 	return code
+}
+
+// errorDoc is the one JSON document of a command that failed before printing its own.
+type errorDoc struct {
+	OK    bool      `json:"ok"` // always false
+	Error errorJSON `json:"error"`
+}
+
+// jsonRequested reads -o/--output json from the raw arguments, for errors found before cobra
+// parsed them (an unknown flag stops parsing before a later -o json is read).
+func jsonRequested(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "-o" || a == "--output":
+			if i+1 < len(args) && args[i+1] == "json" {
+				return true
+			}
+		case a == "-ojson" || a == "-o=json" || a == "--output=json":
+			return true
+		}
+	}
+	return false
 }
 
 // explainDeadline names the timeout that ended the command: --timeout only when the command's
@@ -75,8 +106,7 @@ func printError(f *Factory, err error, code int) {
 	msg := strings.TrimSpace(f.IO.Redactor.Redact(err.Error()))
 	hint := f.IO.Redactor.Redact(hintOf(err))
 	if f.JSON() && !f.jsonDone {
-		doc := map[string]any{"error": map[string]any{"message": msg, "exitCode": code, "hint": hint}}
-		_ = printJSON(f, doc)
+		_ = printJSON(f, errorDoc{Error: errorJSON{Message: msg, ExitCode: code, Hint: hint}})
 	}
 	p := ui.Err(f.IO)
 	p.Errorf("%s", msg)
@@ -96,7 +126,7 @@ of the connection, assigns users and groups, and provisions them on demand.
 
 Try it without an account: invicti-scim setup --sandbox
 
-` + exitCodesHelp + `
+` + exitCodesLink + `
 
 Environment:
   INVICTI_SCIM_CLIENT_ID         Invicti client id (--client-id)
@@ -109,6 +139,7 @@ Environment:
   NO_COLOR, CLICOLOR_FORCE, TERM=dumb, ACCESSIBLE=1   terminal behaviour`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       f.Build.Version,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			switch f.Output {
 			case "text", "json":
@@ -136,7 +167,8 @@ Environment:
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagParseError(err) })
+	root.SetVersionTemplate("invicti-scim {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVarP(&f.Output, "output", "o", "text", "Output format: text or json")
 	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets and tokens redacted)")
@@ -189,13 +221,42 @@ Environment:
 			c.Annotations = map[string]string{annotWrites: "true"}
 		}
 	}
-	// Exit codes are part of every command's interface: show them in each --help (restic does).
+	// Exit codes are part of every command's interface: each --help links the one table,
+	// which `help exit-codes` prints (a help topic, as gh's `gh help environment`).
 	for _, c := range root.Commands() {
 		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
-			c.Long += "\n\n" + exitCodesHelp
+			c.Long += "\n\n" + exitCodesLink
 		}
 	}
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
+		Long:  exitCodesHelp,
+	})
+	root.SetUsageTemplate(wrappedUsage(root.UsageTemplate(), f.IO.Width()))
 	return root
+}
+
+// wrappedUsage makes the usage template wrap flag descriptions to the terminal (80 columns
+// when it is not one, at least 60), instead of one long line per flag.
+func wrappedUsage(tmpl string, width int) string {
+	if width <= 0 {
+		width = 80
+	}
+	width = max(min(width, 120), 60)
+	w := strconv.Itoa(width)
+	tmpl = strings.ReplaceAll(tmpl, ".LocalFlags.FlagUsages", ".LocalFlags.FlagUsagesWrapped "+w)
+	return strings.ReplaceAll(tmpl, ".InheritedFlags.FlagUsages", ".InheritedFlags.FlagUsagesWrapped "+w)
+}
+
+// flagParseError is the usage error for a flag cobra could not parse. --client-secret is the
+// likeliest mistake of all: a secret on the command line ends up in shell history and process
+// lists, so it is not a flag, and the error says where the secret goes instead.
+func flagParseError(err error) error {
+	if strings.HasPrefix(err.Error(), "unknown flag: --client-secret") && !strings.HasPrefix(err.Error(), "unknown flag: --client-secret-") {
+		return flagErrorf("unknown flag: --client-secret: a secret on the command line leaks into shell history and process lists, so pass it with env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin (e.g. from a password manager), --client-secret-file FILE or --credentials-file FILE, or let the tool prompt on a terminal")
+	}
+	return &FlagError{Err: err}
 }
 
 // writingCommand reports whether a command changes the tenant or the state file; those run

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -146,7 +145,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	if err != nil {
 		return finish(permissionHint(err, provision.PermSync))
 	}
-	if strings.EqualFold(job.Schedule.State, "Active") && !strings.EqualFold(job.Status.Code, "Quarantine") {
+	if job.Running() {
 		step("job", "Keep the job running", provision.AlreadyRunning, job.Status.Code)
 	} else {
 		if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {

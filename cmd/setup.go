@@ -38,7 +38,7 @@ type setupOptions struct {
 	SettingsWriter    string
 	emailsSet         bool
 	thresholdSet      bool
-	Adopt        string
+	Adopt             string
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -106,6 +106,8 @@ Try it with no account: invicti-scim setup --sandbox`,
 }
 
 func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet, appNameSet bool) error {
+	// Every flag is checked before anything happens, the sandbox's emulators included: a bad
+	// value exits 2 with nothing started, created or written.
 	notify := provision.Notifications{Emails: opts.NotifyEmails, DeletionThreshold: opts.DeletionThreshold}
 	if err := provision.ValidateNotifications(notify); err != nil {
 		return &FlagError{Err: err}
@@ -113,11 +115,6 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	writer, err := provision.ParseWriter(opts.SettingsWriter)
 	if err != nil {
 		return &FlagError{Err: err}
-	}
-	if opts.Sandbox {
-		if err := startSandbox(f, opts, configDirSet); err != nil {
-			return err
-		}
 	}
 	if strings.TrimSpace(opts.AppName) == "" || len(opts.AppName) > 256 {
 		return flagErrorf("--app-name %q: must be 1 to 256 characters", opts.AppName)
@@ -128,7 +125,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if opts.Adopt != "" && !provision.IsGUID(opts.Adopt) {
 		return flagErrorf("--adopt %q: expected the service principal object id or appId (GUID) that setup listed", opts.Adopt)
 	}
-	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 && !opts.Sandbox {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
 	}
 	// Check what setup will assign before it creates anything, so a typo cannot leave a new app
@@ -140,6 +137,12 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	if opts.thresholdSet && notify.DeletionThreshold == 0 && !f.JSON() {
 		ui.Err(f.IO).Check(ui.SymWarn, "--deletion-threshold 0: the accidental-deletions guard is off", "a cycle may deprovision any number of Invicti users at once")
+	}
+	if opts.Sandbox {
+		// (without --assign-*, the sandbox assigns and provisions its demo group)
+		if err := startSandbox(f, opts, configDirSet); err != nil {
+			return err
+		}
 	}
 	store, st, err := f.loadState(ctx)
 	if err != nil {
@@ -251,6 +254,14 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		}
 	} else {
 		printSetupSummary(f, out, opts, in.Credentials.ClientSecret, err)
+	}
+	if x := out.Extras; x != nil {
+		if x.Assign != nil && !x.Assign.OK {
+			reportAssignFailures(f, x.Assign)
+		}
+		if x.Provision != nil && !x.Provision.OK {
+			reportProvisionFailures(f, x.Provision)
+		}
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -53,6 +54,16 @@ Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or mis
 }
 
 func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
+	// The Invicti side is optional here, but Invicti flags given wrong are a usage error, found
+	// before any Graph call like every other bad flag; only input not given at all skips it.
+	_, st0, err := f.loadState(ctx)
+	if err != nil {
+		return err
+	}
+	in, ierr := opts.invicti.resolve(ctx, f, &st0, false)
+	if ierr != nil && !errors.Is(ierr, errMissingInput) {
+		return ierr
+	}
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
 	if err != nil {
@@ -77,7 +88,6 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 		}
 	}
 	// The Invicti side, when a secret is at hand; status never prompts for it.
-	in, ierr := opts.invicti.resolve(ctx, f, &st, false)
 	if ierr == nil {
 		sp.Set("Checking Invicti directly")
 		res := f.Checker().Check(ctx, in.Endpoints, in.Credentials)

@@ -28,6 +28,7 @@ type teardownJSON struct {
 	AppName            string `json:"appName,omitempty"`
 	Outcome            string `json:"outcome"` // deleted, already-gone
 	StateRemoved       bool   `json:"stateRemoved"`
+	OK                 bool   `json:"ok"`
 	// OtherTagged lists the other apps carrying the invicti-scim tag (e.g. a twin from two
 	// runs at once): teardown names them rather than reporting a clean tenant over them.
 	OtherTagged []taggedApp `json:"otherTagged,omitempty"`
@@ -150,6 +151,7 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		out.StateRemoved = true
 	}
 	if f.JSON() {
+		out.OK = true
 		return printJSON(f, out)
 	}
 	p := ui.Out(f.IO)

@@ -39,14 +39,18 @@ type layerJSON struct {
 }
 
 type testConnectionJSON struct {
-	OK            bool       `json:"ok"`
-	Region        string     `json:"region"`
-	InvictiURL    string     `json:"invictiUrl"`
-	TenantURL     string     `json:"tenantUrl"`
-	TokenEndpoint string     `json:"tokenEndpoint"`
-	ClientID      string     `json:"clientId"`
-	Invicti       layerJSON  `json:"invicti"`
-	Entra         *layerJSON `json:"entra,omitempty"`
+	OK            bool   `json:"ok"`
+	Region        string `json:"region"`
+	InvictiURL    string `json:"invictiUrl"`
+	TenantURL     string `json:"tenantUrl"`
+	TokenEndpoint string `json:"tokenEndpoint"`
+	ClientID      string `json:"clientId"`
+	// ClientAuth is how Invicti accepted the client id and secret: basic (RFC 6749 form),
+	// basic-raw or body; "" when it accepted none.
+	ClientAuth string     `json:"clientAuth,omitempty"`
+	Warnings   []string   `json:"warnings,omitempty"`
+	Invicti    layerJSON  `json:"invicti"`
+	Entra      *layerJSON `json:"entra,omitempty"`
 }
 
 func newTestConnectionCmd(f *Factory) *cobra.Command {
@@ -100,7 +104,8 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 	out := testConnectionJSON{
 		OK: res.OK, Region: in.Endpoints.Region, InvictiURL: in.Endpoints.BaseURL, TenantURL: in.Endpoints.TenantURL,
 		TokenEndpoint: in.Endpoints.TokenURL, ClientID: in.Credentials.ClientID,
-		Invicti: layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)},
+		Invicti:    layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)},
+		ClientAuth: string(res.ClientAuth), Warnings: res.Warnings,
 	}
 
 	// The Entra layer runs when setup recorded an app for this configuration.
@@ -120,6 +125,9 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 		printCheck(f, out)
 	}
 	if !out.OK {
+		if out.Invicti.OK && out.Entra != nil && len(out.Entra.Steps) > 0 && out.Entra.Steps[0].Kind == "sign_in" {
+			return silent(ExitAuth) // an expired Graph token is a sign-in problem, not a connection one
+		}
 		return silent(ExitConnection)
 	}
 	return nil
@@ -127,6 +135,10 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 
 func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, spID, jobID string) layerJSON {
 	cloud, mode, token, err := opts.graph.validate(f)
+	if graph.IsExpiredToken(err) {
+		step := checkStepJSON{Name: "signIn", Title: "Microsoft Graph sign-in", Problem: err.Error(), Kind: "sign_in", Fix: hintOf(err)}
+		return layerJSON{Steps: []checkStepJSON{step}}
+	}
 	if err != nil {
 		return layerJSON{Skipped: true, Reason: "not signed in to Microsoft Graph: " + err.Error() + " (" + hintOf(err) + ")"}
 	}
@@ -145,6 +157,9 @@ func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, sp
 	step.Problem = err.Error()
 	step.Status = graph.StatusOf(err)
 	switch {
+	case graph.IsExpiredToken(err):
+		step.Kind = "sign_in"
+		step.Fix = (&graph.TokenLifetimeError{}).Hint()
 	case graph.IsAuth(err):
 		step.Kind = "permission"
 		step.Fix = "the signed-in identity needs Synchronization.ReadWrite.All (and, signed in as a person, Application Administrator or Cloud Application Administrator)"
@@ -181,6 +196,9 @@ func printCheck(f *Factory, out testConnectionJSON) {
 			p.Check(ui.SymSkip, "skipped", out.Entra.Reason)
 		}
 		printLayer(p, *out.Entra)
+	}
+	for _, w := range out.Warnings {
+		p.Check(ui.SymWarn, "warning", w)
 	}
 	p.Println()
 	if out.OK {

@@ -17,7 +17,8 @@ func newVersionCmd(f *Factory) *cobra.Command {
 				BuildInfo
 				Go       string `json:"go"`
 				Platform string `json:"platform"`
-			}{f.Build, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
+				OK       bool   `json:"ok"`
+			}{f.Build, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH, true}
 			if f.JSON() {
 				return printJSON(f, info)
 			}

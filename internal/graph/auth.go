@@ -173,17 +173,46 @@ func (t StaticToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 // Claims are what a Graph access token says about its holder. They are read, not verified:
 // Graph verifies; the tool only uses them to explain permissions.
 type Claims struct {
-	TenantID string   `json:"tid"`
-	UPN      string   `json:"upn"`
-	Name     string   `json:"name"`
-	ObjectID string   `json:"oid"`
-	AppID    string   `json:"appid"`
-	AppName  string   `json:"app_displayname"`
-	Scope    string   `json:"scp"`   // delegated permissions, space separated
-	Roles    []string `json:"roles"` // application permissions
-	WIDs     []string `json:"wids"`  // directory role template ids
-	Expires  int64    `json:"exp"`
-	Audience string   `json:"aud"`
+	TenantID  string   `json:"tid"`
+	UPN       string   `json:"upn"`
+	Name      string   `json:"name"`
+	ObjectID  string   `json:"oid"`
+	AppID     string   `json:"appid"`
+	AppName   string   `json:"app_displayname"`
+	Scope     string   `json:"scp"`   // delegated permissions, space separated
+	Roles     []string `json:"roles"` // application permissions
+	WIDs      []string `json:"wids"`  // directory role template ids
+	Expires   int64    `json:"exp"`   // Unix seconds
+	NotBefore int64    `json:"nbf"`   // Unix seconds
+	Audience  string   `json:"aud"`
+}
+
+// ClockSkew is the leeway given to nbf, as Microsoft's token validation allows five minutes of
+// clock difference between issuer and resource (Microsoft.IdentityModel's default ClockSkew).
+const ClockSkew = 5 * time.Minute
+
+// Lifetime checks exp and nbf against now: nil while the token is valid, else a
+// *TokenLifetimeError. Claims without exp are not judged (Graph will).
+func (c Claims) Lifetime(now time.Time) error {
+	exp, nbf := c.ExpiresAt(), time.Time{}
+	if c.NotBefore > 0 {
+		nbf = time.Unix(c.NotBefore, 0)
+	}
+	switch {
+	case !nbf.IsZero() && now.Add(ClockSkew).Before(nbf):
+		return &TokenLifetimeError{NotYetValid: true, NotBefore: nbf, Expires: exp, Now: now}
+	case !exp.IsZero() && !now.Before(exp):
+		return &TokenLifetimeError{Expires: exp, NotBefore: nbf, Now: now}
+	}
+	return nil
+}
+
+// ExpiresAt is the exp claim as a time (zero when absent).
+func (c Claims) ExpiresAt() time.Time {
+	if c.Expires <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(c.Expires, 0)
 }
 
 // Scopes returns delegated and application permissions together.

@@ -42,6 +42,7 @@ type Options struct {
 type Client struct {
 	adapter *kiotahttp.NetHttpRequestAdapter
 	baseURL string // RootURL + /v1.0
+	auth    *tokenAuth
 	betaURL string // RootURL + /beta, only for calls v1.0 does not have
 
 	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
@@ -67,6 +68,7 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	auth := &tokenAuth{cred: opts.Credential, scopes: scopes}
 	// Graph never redirects API calls, and Go would carry the token along to the same host on
 	// another port or scheme: refuse every redirect.
 	own := *hc
@@ -76,7 +78,7 @@ func New(opts Options) (*Client, error) {
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
 	// order its retry handler before compression (kiota-http-go#183); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		&tokenAuth{cred: opts.Credential, scopes: scopes},
+		auth,
 		jsonser.NewJsonParseNodeFactory(),
 		jsonser.NewJsonSerializationWriterFactory(),
 		hc,
@@ -92,6 +94,7 @@ func New(opts Options) (*Client, error) {
 	return &Client{
 		adapter: adapter,
 		baseURL: base,
+		auth:    auth,
 		betaURL: root + "/beta",
 		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
 		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
@@ -180,6 +183,12 @@ func (a *tokenAuth) AuthenticateRequest(ctx context.Context, req *abs.RequestInf
 	return nil
 }
 
+// TokenClaims reads the claims of the token this client sends, through the same credential:
+// one sign-in per process (a second credential would sign a person in twice).
+func (c *Client) TokenClaims(ctx context.Context) (Claims, error) {
+	return TokenClaims(ctx, c.auth.cred, c.auth.scopes)
+}
+
 // SignInError means no Graph token could be obtained.
 type SignInError struct{ Err error }
 
@@ -263,3 +272,16 @@ func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 
 // PathEscape escapes one path segment; a guest UPN's '#' must travel as %23.
 func PathEscape(s string) string { return url.PathEscape(s) }
+
+// UserPath is the path of one user, by object id or user principal name, in a form Graph
+// accepts for every UPN. Graph reads a segment starting with '$' as a system segment ($batch,
+// $count, $ref…), so /users/$x@y is a 400 ("The request URI is not valid…",
+// msgraph-sdk-dotnet#2635); Graph's "Get user" documentation says to use the key form
+// /users('$x@y') instead, where a quote inside the key is doubled as in any OData string
+// literal. Every other UPN travels as an escaped segment ('#' as %23, '%' as %25).
+func UserPath(idOrUPN string) string {
+	if strings.HasPrefix(idOrUPN, "$") {
+		return "/users('" + url.PathEscape(strings.ReplaceAll(idOrUPN, "'", "''")) + "')"
+	}
+	return "/users/" + url.PathEscape(idOrUPN)
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,8 +39,15 @@ const UserSelect = "id,userPrincipalName,mail,displayName,accountEnabled,userTyp
 // GroupSelect is the $select used for every group read.
 const GroupSelect = "id,displayName,securityEnabled,mailEnabled,groupTypes"
 
-// User reads a user by object id or user principal name.
+// User reads a user by object id or user principal name (any UPN, including one that starts
+// with '$': see UserPath).
 func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
+	if strings.HasPrefix(idOrUPN, "$") {
+		// The SDK's request builder can only build /users/{id}, which Graph refuses for these.
+		var u User
+		err := c.raw(ctx, "get user "+idOrUPN, http.MethodGet, UserPath(idOrUPN), url.Values{"$select": {UserSelect}}, nil, &u)
+		return u, err
+	}
 	cfg := &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "userType"}},
 	}
@@ -85,9 +93,11 @@ func (c *Client) FindGroups(ctx context.Context, filter string) ([]Group, error)
 	return res.Value, err
 }
 
-// GroupMembers lists the direct user members of a group (nested groups are not provisioned).
-func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, error) {
+// GroupMembers lists the direct user members of a group, and apart from them its nested groups
+// (whose members Entra does not provision, so callers can say why a group brings nobody).
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, []Group, error) {
 	var out []User
+	var nested []Group
 	next := "/groups/" + PathEscape(groupID) + "/members"
 	q := url.Values{"$select": {"id,userPrincipalName,mail,displayName,accountEnabled"}, "$top": {"100"}}
 	for next != "" {
@@ -99,16 +109,19 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, erro
 			NextLink string `json:"@odata.nextLink"`
 		}
 		if err := c.raw(ctx, "list group members", http.MethodGet, next, q, nil, &res); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, m := range res.Value {
-			if m.Type == "" || m.Type == "#microsoft.graph.user" {
+			switch m.Type {
+			case "", "#microsoft.graph.user":
 				out = append(out, m.User)
+			case "#microsoft.graph.group":
+				nested = append(nested, Group{ID: m.ID, DisplayName: m.DisplayName})
 			}
 		}
 		next, q = c.relative(res.NextLink)
 	}
-	return out, nil
+	return out, nested, nil
 }
 
 // relative turns an @odata.nextLink into a path and query under our base URL.

@@ -76,6 +76,80 @@ func IsAuth(err error) bool {
 	return ge.Status == http.StatusForbidden && ge.Code == "Authorization_RequestDenied"
 }
 
+// IsExpiredToken reports whether err means the Graph access token is outside its lifetime
+// (expired, or not valid yet): either the tool read that from the token's own exp/nbf claims
+// (*TokenLifetimeError), or Graph refused it with 401 InvalidAuthenticationToken and a lifetime
+// message. That is a sign-in problem: no permission would help, a fresh token does.
+func IsExpiredToken(err error) bool {
+	var le *TokenLifetimeError
+	if errors.As(err, &le) {
+		return true
+	}
+	var ge *Error
+	return errors.As(err, &ge) && isLifetimeAnswer(ge)
+}
+
+// isLifetimeAnswer recognises Graph's wording for a token outside its lifetime, as reported from
+// production: "Lifetime validation failed, the token is expired." (Microsoft365DSC#4427,
+// s1t5/mail-archiver#267) and "Access token has expired or is not yet valid."
+// (microsofthackathons/tdi#24).
+func isLifetimeAnswer(ge *Error) bool {
+	if ge.Status != http.StatusUnauthorized || !strings.EqualFold(ge.Code, "InvalidAuthenticationToken") {
+		return false
+	}
+	m := strings.ToLower(ge.Message)
+	return strings.Contains(m, "lifetime validation failed") || strings.Contains(m, "token is expired") ||
+		strings.Contains(m, "has expired") || strings.Contains(m, "not yet valid")
+}
+
+// TokenLifetimeError means the Graph access token is expired or not valid yet. From is when the
+// tool read it from the token's claims (Expires or NotBefore set); Err is Graph's own answer
+// when Graph said so.
+type TokenLifetimeError struct {
+	NotYetValid bool
+	Expires     time.Time // the exp claim (zero when unknown)
+	NotBefore   time.Time // the nbf claim (zero when unknown)
+	Now         time.Time // the clock the claims were compared with
+	Err         error     // Graph's 401 answer, when it came from Graph
+}
+
+func (e *TokenLifetimeError) Error() string {
+	switch {
+	case e.NotYetValid && !e.NotBefore.IsZero():
+		return fmt.Sprintf("the Microsoft Graph access token is not valid until %s (%s from now by this computer's clock)",
+			e.NotBefore.UTC().Format("2006-01-02 15:04:05 UTC"), e.NotBefore.Sub(e.Now).Round(time.Second))
+	case !e.Expires.IsZero():
+		return fmt.Sprintf("the Microsoft Graph access token expired at %s (%s ago)",
+			e.Expires.UTC().Format("2006-01-02 15:04:05 UTC"), e.Now.Sub(e.Expires).Round(time.Second))
+	case e.Err != nil:
+		return "Microsoft Graph refused the access token as expired or not yet valid (" + e.Err.Error() + ")"
+	}
+	return "the Microsoft Graph access token is expired or not yet valid"
+}
+
+func (e *TokenLifetimeError) Unwrap() error { return e.Err }
+
+// Hint says how to sign in again, for each way of signing in.
+func (e *TokenLifetimeError) Hint() string {
+	h := "sign in again: with --auth token get a fresh token (they last about an hour): " +
+		"export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv); " +
+		"with --auth azure-cli run az login first; browser and device-code sign-in ask again when you rerun the command"
+	if e.NotYetValid {
+		h += ". A token that is not valid yet usually means this computer's clock is wrong: sync it"
+	}
+	return h
+}
+
+// AsExpiredToken returns err as a *TokenLifetimeError when IsExpiredToken(err) (so it reads and
+// hints as a sign-in problem), and err unchanged otherwise.
+func AsExpiredToken(err error) error {
+	var le *TokenLifetimeError
+	if errors.As(err, &le) || !IsExpiredToken(err) {
+		return err
+	}
+	return &TokenLifetimeError{Err: err}
+}
+
 // convert turns whatever kiota returned into an *Error (or passes other errors through).
 func convert(op string, err error) error {
 	if err == nil {

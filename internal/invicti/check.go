@@ -135,6 +135,8 @@ type Result struct {
 	// Warnings are things the check cannot prove, e.g. that Microsoft
 	// Entra's cloud service can reach a loopback or private address.
 	Warnings []string
+	// ClientAuth is the client authentication Invicti accepted ("" when none).
+	ClientAuth ClientAuth
 }
 
 // Problem returns the first failed step's problem, or nil.
@@ -180,8 +182,22 @@ func (c *Checker) Check(ctx context.Context, ep Endpoints, cred Credentials) Res
 			if err != nil {
 				st.Problem = tokenProblem(err, status, ep, red)
 				st.Detail = tokenErrorDetail(err, red)
+				if st.Problem.Kind != ProblemInvalidClient || !encodingMatters(cred) {
+					return
+				}
+				how, alt := retryClientAuth(ctx, hc, ep, cred)
+				warning, p := clientAuthOutcome(how, st.Problem)
+				res.ClientAuth, st.Problem = how, p
+				if p != nil {
+					return
+				}
+				red.add(alt)
+				res.Warnings = append(res.Warnings, warning)
+				st.Detail = "HTTP 200 with the secret verbatim in HTTP Basic (the RFC 6749 form was refused: " + st.Detail + ")"
+				token = alt
 				return
 			}
+			res.ClientAuth = ClientAuthBasic
 			red.add(tok.AccessToken)
 			st.Detail = tokenDetail(status, tok, time.Now())
 			if tt := tok.TokenType; tt != "" && !strings.EqualFold(tt, "bearer") {

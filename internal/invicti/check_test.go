@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -532,5 +533,56 @@ func TestRedactor(t *testing.T) {
 	}
 	if s := r.snippet([]byte("<html><head><title>\n Log in \n</title>")); s != `an HTML page titled "Log in"` {
 		t.Errorf("snippet = %q", s)
+	}
+}
+
+// Fault 3: a secret the RFC 6749 §2.3.1 encoding changes. invalid_client to the RFC form sends
+// the check on to the raw-Basic and body variants before the secret is blamed.
+func TestCheckClientAuthVariants(t *testing.T) {
+	const odd = "Ab+c/d=e:f%g"
+	cred := Credentials{ClientID: "odd-client", ClientSecret: odd}
+	tests := []struct {
+		mode     invictitest.Mode
+		cred     Credentials
+		ok       bool
+		auth     ClientAuth
+		says     string
+		variants int // token requests beyond the first
+	}{
+		{invictitest.ModeNormal, cred, true, ClientAuthBasic, "", 0},
+		{invictitest.ModeRawBasic, cred, true, ClientAuthBasicRaw, "", 1},
+		{invictitest.ModeBodyOnly, cred, false, ClientAuthBody, "Entra's provisioning will fail", 2},
+		{invictitest.ModeNormal, Credentials{ClientID: "odd-client", ClientSecret: "Wrong+secret="}, false, "", "refused too", 2},
+		{invictitest.ModeNormal, Credentials{ClientID: "odd-client", ClientSecret: "plainwrong"}, false, "", "rejected this client id/secret", 0},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode)+"/"+tt.cred.ClientSecret, func(t *testing.T) {
+			e := newEmu(t, invictitest.Options{})
+			e.srv.AddClient("odd-client", odd)
+			e.srv.SetMode(tt.mode)
+			res := testChecker().Check(context.Background(), e.ep, tt.cred)
+			if res.OK != tt.ok || res.ClientAuth != tt.auth {
+				t.Fatalf("ok %v auth %q: %+v", res.OK, res.ClientAuth, res.Problem())
+			}
+			if p := res.Problem(); tt.says != "" && (p == nil || !strings.Contains(p.Message, tt.says)) {
+				t.Errorf("problem %+v lacks %q", p, tt.says)
+			}
+			if tt.auth == ClientAuthBasicRaw && !slices.Contains(res.Warnings, RawBasicWarning) {
+				t.Errorf("warnings %q", res.Warnings)
+			}
+			tokens := 0
+			e.cap.mu.Lock()
+			reqs := append([]capturedReq{}, e.cap.reqs...)
+			e.cap.mu.Unlock()
+			for _, r := range reqs {
+				if strings.HasPrefix(r.path, "/oauth/token") {
+					tokens++
+				}
+			}
+			if tokens != 1+tt.variants {
+				t.Errorf("token requests %d, want %d", tokens, 1+tt.variants)
+			}
+			assertClean(t, res, odd, tt.cred.ClientSecret)
+		})
 	}
 }

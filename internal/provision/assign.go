@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ const (
 	StatusRemoved         = "removed"
 	StatusNotAssigned     = "not-assigned"
 	StatusFailed          = "failed"
+	StatusWillAssign      = "will-assign" // --dry-run
+	StatusWillRemove      = "will-remove" // --dry-run
 )
 
 // AssignItem is one principal's result, so a script can retry just the failures.
@@ -58,6 +61,9 @@ type Assigner struct {
 	Waiter      Waiter
 	Progress    Progress
 	Concurrency int // $batch round trips in flight; default 4
+	// Confirm, when set, is asked once before any write with the items about to change; an
+	// error stops the run with nothing written and is returned as is.
+	Confirm func(ctx context.Context, changes []AssignItem, remove bool) error
 }
 
 // AssignRequest says whom to assign (or remove) on which app.
@@ -66,6 +72,7 @@ type AssignRequest struct {
 	Users              []string // UPN, mail or object id
 	Groups             []string // display name or object id
 	Remove             bool
+	DryRun             bool // look up and decide, write nothing (items end will-assign / will-remove)
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -137,6 +144,24 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 			writeIdx = append(writeIdx, i)
 		}
 	}
+	if len(writes) > 0 && req.DryRun {
+		for _, i := range writeIdx {
+			items[i].Status = StatusWillAssign
+			if req.Remove {
+				items[i].Status = StatusWillRemove
+			}
+		}
+		writes = nil
+	}
+	if len(writes) > 0 && a.Confirm != nil {
+		changes := make([]AssignItem, 0, len(writeIdx))
+		for _, i := range writeIdx {
+			changes = append(changes, items[i])
+		}
+		if err := a.Confirm(ctx, changes, req.Remove); err != nil {
+			return nil, err
+		}
+	}
 	if len(writes) > 0 {
 		verb := "Assigning"
 		if req.Remove {
@@ -171,6 +196,9 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 		for k, r := range res {
 			it := &items[idx[k]]
 			err := r.Err()
+			if graph.IsExpiredToken(err) {
+				return trips, graph.AsExpiredToken(err)
+			}
 			switch {
 			case err == nil && remove:
 				it.Status, it.Error = StatusRemoved, ""
@@ -231,7 +259,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 	for _, u := range req.Users {
 		u = strings.TrimSpace(u)
 		items = append(items, AssignItem{Input: u, Type: "user"})
-		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users/" + graph.PathEscape(u) + "?$select=" + graph.UserSelect})
+		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: graph.UserPath(u) + "?$select=" + graph.UserSelect})
 	}
 	for _, g := range req.Groups {
 		g = strings.TrimSpace(g)
@@ -253,6 +281,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 	}
 	var mailReqs []graph.BatchRequest
 	var mailIdx []int
+	var mailFirst []error // the 404 of the user principal name lookup, to quote Graph when mail finds nobody either
 	for i, r := range res {
 		it := &items[i]
 		if it.Input == "" {
@@ -260,10 +289,14 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 			continue
 		}
 		err := r.Err()
+		if graph.IsExpiredToken(err) {
+			return nil, trips, graph.AsExpiredToken(err)
+		}
 		if it.Type == "user" {
 			if graph.IsNotFound(err) && strings.Contains(it.Input, "@") && !IsGUID(it.Input) {
 				mailReqs = append(mailReqs, graph.BatchRequest{Method: http.MethodGet, URL: "/users?$filter=" + odataEscape("mail eq "+graph.Quote(it.Input)) + "&$select=" + graph.UserSelect})
 				mailIdx = append(mailIdx, i)
+				mailFirst = append(mailFirst, err)
 				continue
 			}
 			if err != nil {
@@ -310,7 +343,9 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 		}
 		for k, r := range res {
 			it := &items[mailIdx[k]]
-			if err := r.Err(); err != nil {
+			if err := r.Err(); graph.IsExpiredToken(err) {
+				return nil, trips, graph.AsExpiredToken(err)
+			} else if err != nil {
 				it.Status, it.Error = StatusFailed, lookupErr("user", it.Input, err)
 				continue
 			}
@@ -320,7 +355,7 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 			_ = r.Decode(&list)
 			switch len(list.Value) {
 			case 0:
-				it.Status, it.Error = StatusFailed, "no user with this user principal name or mail"
+				it.Status, it.Error = StatusFailed, "no user with this user principal name or mail"+graphSays(mailFirst[k])
 			case 1:
 				checkUser(it, list.Value[0])
 			default:
@@ -342,16 +377,26 @@ func odataEscape(s string) string {
 
 func lookupErr(kind, input string, err error) string {
 	if graph.IsNotFound(err) {
-		return "no " + kind + " named " + input
+		return "no " + kind + " named " + input + graphSays(err)
 	}
 	if graph.IsAuth(err) {
 		perm := PermUsers
 		if kind == "group" {
 			perm = PermGroups
 		}
-		return "permission denied reading " + kind + "s: needs " + perm
+		return "permission denied reading " + kind + "s: needs " + perm + graphSays(err)
 	}
 	return errMsg(err)
+}
+
+// graphSays quotes Graph's own message, so the admin sees what Graph answered and not only
+// our reading of it.
+func graphSays(err error) string {
+	var ge *graph.Error
+	if err == nil || !asGraphError(err, &ge) || strings.TrimSpace(ge.Message) == "" {
+		return ""
+	}
+	return " (Graph: " + strings.TrimSpace(ge.Message) + ")"
 }
 
 func checkUser(it *AssignItem, u graph.User) {
@@ -386,4 +431,53 @@ func checkGroup(it *AssignItem, groups []graph.Group) {
 		return
 	}
 	it.Warning = "members of nested groups are not provisioned"
+}
+
+// Assigned is one principal assigned to the app, for `assign --list`.
+type Assigned struct {
+	Type         string    `json:"type"` // user or group
+	Name         string    `json:"name"` // Graph's principalDisplayName
+	PrincipalID  string    `json:"principalId"`
+	Role         string    `json:"role"` // the app role's display name ("" for the default access role)
+	AppRoleID    string    `json:"appRoleId"`
+	AssignedAt   time.Time `json:"assignedAt"`
+	AssignmentID string    `json:"assignmentId"`
+}
+
+// AssignedList is who is assigned to the app.
+type AssignedList struct {
+	ServicePrincipalID string     `json:"servicePrincipalId"`
+	Assigned           []Assigned `json:"assigned"`
+	OK                 bool       `json:"ok"`
+}
+
+// List reads who is assigned to the app (users and groups), with the role's name and when,
+// oldest first.
+func (a *Assigner) List(ctx context.Context, spID string) (*AssignedList, error) {
+	sp, err := a.Graph.ServicePrincipal(ctx, spID)
+	if err != nil {
+		if graph.IsNotFound(err) {
+			return nil, fmt.Errorf("the app's service principal %s no longer exists; run `invicti-scim setup` again: %w", spID, err)
+		}
+		return nil, authErr("read the app's roles", PermApplication, err)
+	}
+	roles := map[string]string{}
+	for _, r := range sp.AppRoles {
+		roles[strings.ToLower(r.ID)] = r.DisplayName
+	}
+	as, err := a.Graph.Assignments(ctx, sp.ID)
+	if err != nil {
+		return nil, authErr("list assignments", PermApplication, err)
+	}
+	out := &AssignedList{ServicePrincipalID: sp.ID, Assigned: []Assigned{}, OK: true}
+	for _, x := range as {
+		role, ok := roles[strings.ToLower(x.AppRoleID)]
+		if !ok && x.AppRoleID == "00000000-0000-0000-0000-000000000000" {
+			role = "Default Access"
+		}
+		out.Assigned = append(out.Assigned, Assigned{Type: strings.ToLower(x.PrincipalType), Name: x.PrincipalDisplayName, PrincipalID: x.PrincipalID,
+			Role: role, AppRoleID: x.AppRoleID, AssignedAt: x.CreatedDateTime, AssignmentID: x.ID})
+	}
+	sort.SliceStable(out.Assigned, func(i, j int) bool { return out.Assigned[i].AssignedAt.Before(out.Assigned[j].AssignedAt) })
+	return out, nil
 }

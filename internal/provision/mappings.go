@@ -24,7 +24,7 @@ type MappingsGraph interface {
 	Schema(ctx context.Context, spID, jobID string) (graph.JobSchema, error)
 	PutSchema(ctx context.Context, spID, jobID string, s graph.JobSchema, objects []graph.ObjectMapping) error
 	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
-	GroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
+	GroupMembers(ctx context.Context, groupID string) ([]graph.User, []graph.Group, error)
 	SourceUsers(ctx context.Context, ids []string) ([]map[string]string, error)
 }
 
@@ -309,7 +309,7 @@ func CheckMappings(ctx context.Context, g MappingsGraph, spID, jobID string) (*M
 		case "User":
 			add(a.PrincipalID)
 		case "Group":
-			members, err := g.GroupMembers(ctx, a.PrincipalID)
+			members, _, err := g.GroupMembers(ctx, a.PrincipalID)
 			if err != nil {
 				return nil, err
 			}

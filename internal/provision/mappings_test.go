@@ -74,8 +74,8 @@ func (f *fakeMappings) PutSchema(_ context.Context, _, _ string, _ graph.JobSche
 func (f *fakeMappings) Assignments(context.Context, string) ([]graph.Assignment, error) {
 	return f.assignments, nil
 }
-func (f *fakeMappings) GroupMembers(_ context.Context, id string) ([]graph.User, error) {
-	return f.members[id], nil
+func (f *fakeMappings) GroupMembers(_ context.Context, id string) ([]graph.User, []graph.Group, error) {
+	return f.members[id], nil, nil
 }
 func (f *fakeMappings) SourceUsers(_ context.Context, ids []string) ([]map[string]string, error) {
 	var out []map[string]string

@@ -158,6 +158,7 @@ const (
 	StatusProvisioned = "provisioned"
 	StatusInSync      = "in-sync"
 	StatusNotEntitled = "not-entitled"
+	StatusNothing     = "nothing-provisioned" // a group without direct user members
 )
 
 // OnDemandResult is the outcome of one provision run.
@@ -181,6 +182,8 @@ type OnDemand struct {
 	SCIM interface {
 		FindUser(ctx context.Context, userName string) (*invicti.SCIMUser, error)
 	}
+	// Now is the clock that ages assignments; default time.Now.
+	Now func() time.Time
 }
 
 // OnDemandRequest says what to provision.
@@ -190,6 +193,10 @@ type OnDemandRequest struct {
 	Users              []string
 	Groups             []string
 	Verify             bool
+	// JustAssigned: the caller assigned these subjects moments ago (setup --provision-now), so
+	// the assignment check is skipped (Graph's list may not show them yet) and the replication
+	// wait applies.
+	JustAssigned bool
 }
 
 // MaxGroupMembers is how many members one provisionOnDemand call may carry for a group.
@@ -221,6 +228,11 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 		item     OnDemandItem
 		subjects []graph.Subject
 		upn      string
+		fresh    bool // assigned within the wait budget: worth waiting for replication
+	}
+	sc := &scope{} // unknown scope: everyone counts as assigned
+	if !req.JustAssigned {
+		sc = o.readScope(ctx, req.ServicePrincipalID)
 	}
 	var jobs []job
 	for _, in := range req.Users {
@@ -247,7 +259,16 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			continue
 		}
 		it.ID, it.Name = u.ID, u.UserPrincipalName
-		jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: u.ID, ObjectTypeName: "User"}}, upn: u.UserPrincipalName})
+		assigned, since, err := sc.user(ctx, o, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !assigned {
+			it.Status, it.Error = StatusNotAssigned, "not assigned to the app, directly or through an assigned group: run `invicti-scim assign --user "+in+"` first"
+			jobs = append(jobs, job{item: it})
+			continue
+		}
+		jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: u.ID, ObjectTypeName: "User"}}, upn: u.UserPrincipalName, fresh: o.fresh(since)})
 	}
 	for _, in := range req.Groups {
 		in = strings.TrimSpace(in)
@@ -262,16 +283,32 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			continue
 		}
 		it.ID, it.Name = g.ID, g.DisplayName
-		members, err := o.Graph.GroupMembers(ctx, g.ID)
+		since, assigned := sc.group(g.ID)
+		if !assigned {
+			it.Status, it.Error = StatusNotAssigned, "the group is not assigned to the app: run `invicti-scim assign --group "+in+"` first"
+			jobs = append(jobs, job{item: it})
+			continue
+		}
+		members, nested, err := o.Graph.GroupMembers(ctx, g.ID)
 		if err != nil {
 			return nil, authErr("list group members", PermGroups, err)
 		}
-		// Entra accepts one group with at most five members per call: larger groups are
-		// provisioned in slices of five, each call carrying the group and five members.
+		// A group without direct user members brings nobody into Invicti: say so instead of
+		// reporting an empty Success.
 		if len(members) == 0 {
-			jobs = append(jobs, job{item: it, subjects: []graph.Subject{{ObjectID: g.ID, ObjectTypeName: "Group"}}})
+			it.Status, it.Error = StatusNothing, "the group has no members: nobody to provision"
+			if len(nested) > 0 {
+				names := make([]string, 0, len(nested))
+				for _, n := range nested {
+					names = append(names, n.DisplayName)
+				}
+				it.Error = fmt.Sprintf("nobody was provisioned: the group's only members are nested groups (%s), and Entra does not provision members of nested groups; assign those groups or their users directly", strings.Join(names, ", "))
+			}
+			jobs = append(jobs, job{item: it})
 			continue
 		}
+		// Entra accepts one group with at most five members per call: larger groups are
+		// provisioned in slices of five, each call carrying the group and five members.
 		for i := 0; i < len(members); i += MaxGroupMembers {
 			part := members[i:min(i+MaxGroupMembers, len(members))]
 			sub := graph.Subject{ObjectID: g.ID, ObjectTypeName: "Group"}
@@ -283,14 +320,16 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			if len(members) > MaxGroupMembers {
 				pit.Input = fmt.Sprintf("%s (members %d–%d of %d)", in, i+1, i+len(part), len(members))
 			}
-			jobs = append(jobs, job{item: pit, subjects: []graph.Subject{sub}})
+			jobs = append(jobs, job{item: pit, subjects: []graph.Subject{sub}, fresh: o.fresh(since)})
 		}
 	}
 
 	for _, j := range jobs {
 		it := j.item
-		if it.Status != StatusFailed {
-			o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim)
+		if it.Status != StatusFailed && it.Status != StatusNotAssigned && it.Status != StatusNothing {
+			if err := o.provisionOne(ctx, req, rule.ID, &it, j.subjects, lim, j.fresh); err != nil {
+				return nil, err
+			}
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
@@ -333,12 +372,16 @@ func (o *OnDemand) findGroup(ctx context.Context, in string) (graph.Group, error
 	return graph.Group{}, fmt.Errorf("ambiguous group name %s matches %d groups; pass the object id", in, len(groups))
 }
 
-func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter) {
-	wait := o.EntitlementWait
-	if wait == 0 {
-		wait = 5 * time.Minute
-	}
+// provisionOne records the subject's outcome in it. It returns an error only when carrying on
+// is pointless: the Graph token expired, so every later subject would fail the same way.
+func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter, fresh bool) error {
+	wait := o.wait()
 	deadline := time.Now().Add(wait)
+	if !fresh {
+		// An assignment older than the budget has replicated long ago: a NotEffectivelyEntitled
+		// answer is final, not worth minutes of retries.
+		deadline = time.Now()
+	}
 	// Entra allows 5 provisionOnDemand calls per 10 s (the API page); the shared limiter keeps
 	// all subjects inside that budget, so one subject may ask again every 2 s: the first user
 	// lands within ~2 s of the moment Entra honours the assignment, not after a back-off.
@@ -348,46 +391,140 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 		done, err := lim.Wait(ctx)
 		if err != nil {
 			it.Status, it.Error = StatusFailed, err.Error()
-			return
+			return nil
 		}
 		o.Progress.emit(Event{Kind: EventBegin, Message: "Provisioning " + label(it) + " on demand"})
 		key, value, err := o.Graph.ProvisionOnDemand(ctx, req.ServicePrincipalID, req.JobID, ruleID, subjects)
 		done()
+		if graph.IsExpiredToken(err) {
+			return graph.AsExpiredToken(err)
+		}
 		if err != nil {
 			it.Status, it.Error = StatusFailed, errMsg(err)
 			if graph.IsAuth(err) {
 				it.Error = "permission denied: needs " + PermSync + " (" + errMsg(err) + ")"
 			}
-			return
+			return nil
 		}
 		v, perr := ParseVerdict(key, value)
 		if perr != nil {
 			it.Status, it.Error = StatusFailed, perr.Error()
-			return
+			return nil
 		}
 		it.Verdict = &v
 		switch {
 		case v.InSync():
 			it.Status = StatusInSync
-			return
+			return nil
 		case strings.EqualFold(v.Result, ResultSuccess):
 			it.Status = StatusProvisioned
-			return
+			return nil
 		case v.NotEntitled() && time.Now().Add(pause).Before(deadline):
 			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Type, label(it), pause)})
 			if err := o.sleep(ctx, pause); err != nil {
 				it.Status, it.Error = StatusFailed, err.Error()
-				return
+				return nil
 			}
+		case v.NotEntitled() && !fresh:
+			it.Status, it.Error = StatusNotEntitled, fmt.Sprintf("%s: %s (the assignment is older than --wait %s, so this is not replication delay; check the assignment and the app's scoping filters)", v.ErrorCode, v.Message, wait)
+			return nil
 		case v.NotEntitled():
 			it.Status, it.Error = StatusNotEntitled, fmt.Sprintf("%s: %s (still not entitled after %s; check the assignment with `invicti-scim assign`)", v.ErrorCode, v.Message, wait)
-			return
+			return nil
 		default:
 			it.Status = StatusFailed
 			it.Error = strings.TrimSpace(v.ErrorCode + ": " + v.Message)
-			return
+			return nil
 		}
 	}
+}
+
+func (o *OnDemand) wait() time.Duration {
+	if o.EntitlementWait == 0 {
+		return 5 * time.Minute
+	}
+	return o.EntitlementWait
+}
+
+func (o *OnDemand) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// fresh reports whether an assignment made at since may still be replicating (zero since:
+// unknown, so assume it may).
+func (o *OnDemand) fresh(since time.Time) bool {
+	return since.IsZero() || o.now().Sub(since) < o.wait()
+}
+
+// scope is the app's assignments, read once per run, to tell "not assigned" (fail at once)
+// from "assigned, not replicated yet" (worth waiting) before any provisionOnDemand call.
+type scope struct {
+	known   bool                 // false when the assignments could not be read: assume assigned
+	users   map[string]time.Time // user object id → assignment time
+	groups  map[string]time.Time // group object id → assignment time
+	members map[string][]graph.User
+}
+
+func (o *OnDemand) readScope(ctx context.Context, spID string) *scope {
+	sc := &scope{users: map[string]time.Time{}, groups: map[string]time.Time{}, members: map[string][]graph.User{}}
+	as, err := o.Graph.Assignments(ctx, spID)
+	if err != nil {
+		// Reading assignments needs Application.Read.All or AppRoleAssignment.ReadWrite.All,
+		// which provisioning itself does not: without them, provision as before and let
+		// Entra's verdict speak.
+		return sc
+	}
+	sc.known = true
+	for _, a := range as {
+		id := strings.ToLower(a.PrincipalID)
+		if strings.EqualFold(a.PrincipalType, "Group") {
+			sc.groups[id] = a.CreatedDateTime
+		} else {
+			sc.users[id] = a.CreatedDateTime
+		}
+	}
+	return sc
+}
+
+// user reports whether the user is assigned directly or as a direct member of an assigned
+// group (Entra does not provision members of nested groups), and since when.
+func (sc *scope) user(ctx context.Context, o *OnDemand, id string) (bool, time.Time, error) {
+	if !sc.known {
+		return true, time.Time{}, nil
+	}
+	if t, ok := sc.users[strings.ToLower(id)]; ok {
+		return true, t, nil
+	}
+	for gid, t := range sc.groups {
+		members, ok := sc.members[gid]
+		if !ok {
+			var err error
+			if members, _, err = o.Graph.GroupMembers(ctx, gid); err != nil {
+				if graph.IsAuth(err) {
+					return false, time.Time{}, authErr("list the members of assigned groups", PermGroups, err)
+				}
+				return false, time.Time{}, err
+			}
+			sc.members[gid] = members
+		}
+		for _, m := range members {
+			if strings.EqualFold(m.ID, id) {
+				return true, t, nil
+			}
+		}
+	}
+	return false, time.Time{}, nil
+}
+
+func (sc *scope) group(id string) (time.Time, bool) {
+	if !sc.known {
+		return time.Time{}, true
+	}
+	t, ok := sc.groups[strings.ToLower(id)]
+	return t, ok
 }
 
 // OnDemandRetryInterval is how often one subject that Entra does not yet see as assigned is

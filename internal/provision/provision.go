@@ -38,7 +38,7 @@ type Graph interface {
 	FindUsers(ctx context.Context, filter string) ([]graph.User, error)
 	Group(ctx context.Context, id string) (graph.Group, error)
 	FindGroups(ctx context.Context, filter string) ([]graph.Group, error)
-	GroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
+	GroupMembers(ctx context.Context, groupID string) ([]graph.User, []graph.Group, error)
 	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
 	Assign(ctx context.Context, spID, principalID, appRoleID string) (graph.Assignment, error)
 	Unassign(ctx context.Context, spID, assignmentID string) error
@@ -178,6 +178,9 @@ func authErr(op, perm string, err error) error {
 	var se *graph.SignInError
 	if errors.As(err, &se) {
 		return err
+	}
+	if graph.IsExpiredToken(err) {
+		return graph.AsExpiredToken(err)
 	}
 	if graph.IsAuth(err) {
 		return &PermissionError{Op: op, Permission: perm, Err: err}

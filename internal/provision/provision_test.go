@@ -339,3 +339,44 @@ func TestSetupSurvivesARefusedTagQuery(t *testing.T) {
 		t.Fatalf("app %s, %d apps", got, len(f.tenant.Apps()))
 	}
 }
+
+// Fault 6: an unassigned user fails at once, without a provisionOnDemand call; a NotEntitled
+// answer for an assignment older than the wait budget is final, with no retries.
+func TestProvisionChecksTheAssignmentFirst(t *testing.T) {
+	f := newFixture(t, graphtest.Options{ProvisionDelay: time.Hour})
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Assigner{Graph: f.client, Waiter: Waiter{Interval: time.Millisecond}}
+	if _, err := a.Run(t.Context(), AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: []string{"alice@contoso.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	var waits int
+	od := &OnDemand{Graph: f.client, EntitlementWait: 5 * time.Minute,
+		Sleep: func(context.Context, time.Duration) error { waits++; return nil },
+		Now:   func() time.Time { return time.Now().Add(2 * time.Hour) }, // the assignment is two hours old
+	}
+	f.tenant.ResetRequests()
+	pr, err := od.Run(t.Context(), OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID,
+		Users: []string{"carol@contoso.example", "alice@contoso.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol, alice := pr.Items[0], pr.Items[1]
+	if carol.Status != StatusNotAssigned || carol.Attempts != 0 || !strings.Contains(carol.Error, "invicti-scim assign --user carol@contoso.example") {
+		t.Errorf("carol: %+v", carol)
+	}
+	if alice.Status != StatusNotEntitled || alice.Attempts != 1 || waits != 0 || !strings.Contains(alice.Error, "older than") {
+		t.Errorf("alice: %+v, waits %d", alice, waits)
+	}
+	calls := 0
+	for _, r := range f.tenant.Requests() {
+		if strings.HasSuffix(r.Path, "/provisionOnDemand") {
+			calls++
+		}
+	}
+	if calls != 1 || pr.OK {
+		t.Errorf("provisionOnDemand calls %d (want 1, alice only), ok %v", calls, pr.OK)
+	}
+}

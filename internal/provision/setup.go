@@ -202,6 +202,9 @@ func shortErr(err error) string {
 func (r *run) checkInvicti(ctx context.Context) error {
 	return r.step("invicti-check", "Check the Invicti credentials directly ("+r.cfg.Endpoints.BaseURL+")", func() (Outcome, string, error) {
 		res := r.Checker.Check(ctx, r.cfg.Endpoints, r.cfg.Credentials)
+		if res.OK && res.ClientAuth == invicti.ClientAuthBasicRaw {
+			return Passed, "token, ServiceProviderConfig and user query answered; but " + invicti.RawBasicWarning, nil
+		}
 		if res.OK {
 			return Passed, "token, ServiceProviderConfig and user query all answered as Entra expects", nil
 		}
@@ -988,7 +991,7 @@ func (r *run) startJob(ctx context.Context) error {
 		if err != nil {
 			return "", "", authErr("read the provisioning job", PermSync, err)
 		}
-		if strings.EqualFold(job.Status.Code, "Quarantine") {
+		if job.Quarantined() {
 			reason := "quarantined"
 			if q := job.Status.Quarantine; q != nil && q.Reason != "" {
 				reason += " (" + q.Reason + ")"
@@ -1011,7 +1014,7 @@ func (r *run) startJob(ctx context.Context) error {
 			}
 			return Restarted, "was " + reason + "; restarted with reset QuarantineState after the new settings passed Test Connection", nil
 		}
-		if strings.EqualFold(job.Schedule.State, "Active") {
+		if job.Running() {
 			return AlreadyRunning, fmt.Sprintf("schedule %s, status %s", job.Schedule.State, job.Status.Code), nil
 		}
 		if r.cfg.DryRun {

@@ -129,6 +129,14 @@ var QuarantineReasons = map[string][2]string{
 	"Unknown":              {"Entra gave no reason.", "Read `invicti-scim logs --status failure` and run `invicti-scim doctor`."},
 }
 
+// quarantineOf explains a quarantined job's quarantine (Unknown when Graph gives no details).
+func quarantineOf(job graph.Job) *QuarantineView {
+	if q := ExplainQuarantine(job.Status.Quarantine); q != nil {
+		return q
+	}
+	return ExplainQuarantine(&graph.Quarantine{Reason: "Unknown"})
+}
+
 // ExplainQuarantine turns a quarantine into plain words.
 func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
 	if q == nil {
@@ -261,12 +269,9 @@ func (s *StatusReader) judge(st *Status, job *graph.Job) {
 		st.Problems = append(st.Problems, "the settings were saved through the experimental beta connectivityParameters endpoint")
 	}
 	switch {
-	case strings.EqualFold(job.Status.Code, "Quarantine") || job.Status.Quarantine != nil:
+	case job.Quarantined():
 		st.Health = Quarantined
-		st.Quarantine = ExplainQuarantine(job.Status.Quarantine)
-		if st.Quarantine == nil {
-			st.Quarantine = ExplainQuarantine(&graph.Quarantine{Reason: "Unknown"})
-		}
+		st.Quarantine = quarantineOf(*job)
 		st.Summary = "provisioning is in quarantine: " + st.Quarantine.Explanation
 		st.Fixes = append(st.Fixes, st.Quarantine.Fix)
 	case !hasBase || strings.EqualFold(job.Status.Code, "NotConfigured"):
@@ -280,7 +285,7 @@ func (s *StatusReader) judge(st *Status, job *graph.Job) {
 			st.Problems = append(st.Problems, strings.TrimSpace(e.Code+": "+e.Message))
 		}
 		st.Fixes = append(st.Fixes, "read `invicti-scim logs --status failure`")
-	case strings.EqualFold(job.Schedule.State, "Paused") || strings.EqualFold(job.Schedule.State, "Disabled"):
+	case !job.Running():
 		st.Health = Paused
 		st.Summary = "provisioning is configured but not running (" + job.Schedule.State + ")"
 		st.Fixes = append(st.Fixes, "run `invicti-scim job start`")

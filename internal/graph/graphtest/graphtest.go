@@ -165,6 +165,7 @@ type Principal struct {
 	AppOnly   bool
 	ObjectID  string    // oid; default: the directory user with this UPN, the token's oid claim, or random
 	ExpiresAt time.Time // zero: never expires
+	NotBefore time.Time // zero: valid from five minutes before the token was made
 }
 
 // Request is one logged request.
@@ -579,13 +580,18 @@ func (t *Tenant) SetJobState(spID string, scheduleState, statusCode string) {
 // Quarantine puts every job of the service principal in quarantine with the given reason
 // (e.g. "EncounteredQuarantineException").
 func (t *Tenant) Quarantine(spID string, reason string) {
+	t.QuarantineSince(spID, reason, t.now())
+}
+
+// QuarantineSince is Quarantine for a quarantine that began at began (days ago, say).
+func (t *Tenant) QuarantineSince(spID string, reason string, began time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sp := t.findSP(spID)
 	if sp == nil {
 		return
 	}
-	now := t.now().UTC()
+	now := began.UTC()
 	for _, j := range sp.jobs {
 		j.statusCode = "Quarantine"
 		code, msg := "SystemForCrossDomainIdentityManagementCredentialValidationFailure",

@@ -19,6 +19,13 @@ func TestAuth(t *testing.T) {
 	tn, c := newTenant(t, Options{})
 	expired := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, ExpiresAt: time.Now().Add(-time.Hour)})
 	tn.AddToken(expired, Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, ExpiresAt: time.Now().Add(-time.Hour)})
+	early := Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes, NotBefore: time.Now().Add(time.Hour)}
+	notYet := MakeToken(tn.TenantID(), early)
+	tn.AddToken(notYet, early)
+	// A token Graph's clock considers expired although its exp claim is in the future.
+	midRun := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes})
+	tn.AddToken(midRun, Principal{UPN: DefaultAdminUPN, Scopes: DefaultScopes})
+	tn.ExpireToken(midRun)
 	tests := []struct {
 		name, token string
 		status      int
@@ -27,7 +34,9 @@ func TestAuth(t *testing.T) {
 		{"missing", "", 401, "InvalidAuthenticationToken", "Access token is empty."},
 		{"unknown JWT", MakeToken(tn.TenantID(), Principal{UPN: "x@y"}), 401, "InvalidAuthenticationToken", "Invalid audience"},
 		{"garbage", "not-a-jwt", 401, "InvalidAuthenticationToken", "not well formed"},
-		{"expired", expired, 401, "InvalidAuthenticationToken", "expired"},
+		{"expired", expired, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."},
+		{"not yet valid", notYet, 401, "InvalidAuthenticationToken", "not yet valid"},
+		{"expired mid-run", midRun, 401, "InvalidAuthenticationToken", "the token is expired"},
 		{"default", tn.Token(), 200, "", ""},
 	}
 	for _, tt := range tests {
@@ -1082,6 +1091,18 @@ func TestUsers(t *testing.T) {
 		t.Errorf("$select: %s", sel.raw)
 	}
 	c.get("/users/"+bob.ID+"?$select=manager").expect(t, 400, "BadRequest")
+
+	// A UPN starting with '$': 400 as a plain segment, found in the documented key form.
+	dollar := tn.AddUser(User{UserPrincipalName: "$svc@" + Domain, AccountEnabled: true})
+	c.get("/users/$svc@"+Domain).expect(t, 400, "BadRequest", "The request URI is not valid")
+	if r := c.get("/users('$svc@"+Domain+"')").expect(t, 200); r.body["id"] != dollar.ID {
+		t.Errorf("key form: %s", r.raw)
+	}
+	quoted := tn.AddUser(User{UserPrincipalName: "$o'neil@" + Domain, AccountEnabled: true})
+	if r := c.get("/users('$o''neil@"+Domain+"')?$select=id").expect(t, 200); r.body["id"] != quoted.ID {
+		t.Errorf("key form with a doubled quote: %s", r.raw)
+	}
+	c.get("/users('$nobody@"+Domain+"')").expect(t, 404, "Request_ResourceNotFound")
 
 	tests := []struct {
 		filter string

@@ -54,6 +54,16 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 	if p.beta && (len(s) < 4 || !eq(s[0], "servicePrincipals") || !eq(s[2], "synchronization")) {
 		return nil, p, segmentNotFound(s[0])
 	}
+	// Key syntax users('upn'): Graph's "Get user" documentation gives it for a user principal
+	// name that starts with '$' (/users('$AdeleVance@contoso.com')); a quote in the key is
+	// doubled, as in every OData string literal.
+	if key, ok := userKeySegment(s[0]); ok {
+		s = append([]string{"users", key}, s[1:]...)
+	} else if len(s) > 1 && eq(s[0], "users") && strings.HasPrefix(s[1], "$") {
+		// /users/$x@y: Graph parses a segment starting with '$' as a system segment and answers
+		// 400 (the message quoted in msgraph-sdk-dotnet#2635).
+		return nil, p, badRequest("The request URI is not valid. Since the segment 'users' refers to a collection, this must be the last segment in the request URI or it must be followed by an function or action that can be bound to it otherwise all intermediate segments must refer to a single resource.")
+	}
 	// Key syntax: servicePrincipals(appId='...') and applications(appId='...').
 	if name, key, ok := keySegment(s[0]); ok {
 		t.mu.Lock()
@@ -251,6 +261,19 @@ func (t *Tenant) routeSync(s []string, p params) (methods, params, *apiError) {
 		return methods{"POST": v}, p, tooLong(6)
 	}
 	return nil, p, segmentNotFound(s[5])
+}
+
+// userKeySegment parses "users('key')" into the key, undoubling quotes.
+func userKeySegment(seg string) (string, bool) {
+	open := strings.IndexByte(seg, '(')
+	if open < 0 || !eq(seg[:open], "users") || !strings.HasSuffix(seg, ")") {
+		return "", false
+	}
+	v := strings.TrimSpace(seg[open+1 : len(seg)-1])
+	if len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+		return "", false
+	}
+	return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), true
 }
 
 // keySegment parses "servicePrincipals(appId='x')" / "applications(appId='x')".

@@ -31,12 +31,17 @@ func makeToken(tenantID, audience string, p Principal) string {
 	if exp.IsZero() {
 		exp = farFuture
 	}
+	// Entra backdates iat and nbf by five minutes against clock skew.
 	now := time.Now().Add(-5 * time.Minute)
+	nbf := now
+	if !p.NotBefore.IsZero() {
+		nbf = p.NotBefore
+	}
 	claims := map[string]any{
 		"aud":             audience,
 		"iss":             "https://sts.windows.net/" + tenantID + "/",
 		"iat":             now.Unix(),
-		"nbf":             now.Unix(),
+		"nbf":             nbf.Unix(),
 		"exp":             exp.Unix(),
 		"tid":             tenantID,
 		"oid":             oid,
@@ -139,11 +144,32 @@ func (t *Tenant) authenticate(h http.Header) (*principal, *apiError) {
 		return nil, &apiError{status: 401, code: "InvalidAuthenticationToken",
 			message: "Access token validation failure. Invalid audience."}
 	}
-	if !p.ExpiresAt.IsZero() && !t.now().Before(p.ExpiresAt) {
+	// Graph answers a token past its exp with 401 InvalidAuthenticationToken "Lifetime
+	// validation failed, the token is expired." (quoted from production answers in
+	// Microsoft365DSC/Microsoft365DSC#4427 and s1t5/mail-archiver#267), and one before its nbf
+	// with "Access token has expired or is not yet valid." (microsofthackathons/tdi#24).
+	// Microsoft's validation allows five minutes of clock skew on nbf, none here on exp.
+	now := t.now()
+	if !p.ExpiresAt.IsZero() && !now.Before(p.ExpiresAt) {
 		return nil, &apiError{status: 401, code: "InvalidAuthenticationToken",
 			message: "Lifetime validation failed, the token is expired."}
 	}
+	if !p.NotBefore.IsZero() && now.Add(5*time.Minute).Before(p.NotBefore) {
+		return nil, &apiError{status: 401, code: "InvalidAuthenticationToken",
+			message: "Access token has expired or is not yet valid."}
+	}
 	return p, nil
+}
+
+// ExpireToken makes Graph treat a registered token as expired from now on, whatever its exp
+// claim says: the token running out in the middle of a command, or a client clock behind
+// Graph's.
+func (t *Tenant) ExpireToken(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.tokens[token]; p != nil {
+		p.ExpiresAt = t.now()
+	}
 }
 
 // Permission sets per route family (any one suffices).

@@ -225,9 +225,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, info *reqIn
 			oauthError(w, http.StatusBadRequest, "invalid_request", "malformed HTTP Basic credentials")
 			return
 		}
+		if s.Mode() == ModeBodyOnly {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")
+			return
+		}
 		// RFC 6749 §2.3.1: id and secret are form-url-encoded inside Basic.
 		di, err1 := url.QueryUnescape(ui)
 		ds, err2 := url.QueryUnescape(us)
+		if s.Mode() == ModeRawBasic {
+			di, ds, err1, err2 = ui, us, nil, nil
+		}
 		if err1 != nil || err2 != nil {
 			oauthError(w, http.StatusBadRequest, "invalid_request", "malformed HTTP Basic credentials")
 			return

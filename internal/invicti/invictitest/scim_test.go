@@ -82,6 +82,7 @@ func TestModes(t *testing.T) {
 		{ModeRateLimited, 429, "application/scim+json"},
 		{ModeSCIMForbidden, 403, "application/scim+json"},
 		{ModeStrictAudience, 200, "application/scim+json"},
+		{ModeRawBasic, 200, "application/scim+json"},
 		{ModeNormal, 200, "application/scim+json"},
 	}
 	for _, c := range cases {
@@ -99,12 +100,42 @@ func TestModes(t *testing.T) {
 		if c.mode == ModeNotSCIM && !strings.Contains(string(r.raw), "<title>Sign in") {
 			t.Errorf("login page = %s", r.raw)
 		}
-		// The token endpoint is unaffected.
-		wantStatus(t, e.tokenReq(e.audQuery(), grant, testClient, testSecret), 200)
+		// The token endpoint is unaffected (raw-basic changes client authentication: below).
+		if c.mode != ModeRawBasic {
+			wantStatus(t, e.tokenReq(e.audQuery(), grant, testClient, testSecret), 200)
+		}
 	}
-	if len(Modes()) != 7 {
+	if len(Modes()) != 9 {
 		t.Error("Modes() incomplete")
 	}
+}
+
+// The client-authentication modes: raw-basic takes Basic credentials verbatim, body-only takes
+// only client_secret_post.
+func TestClientAuthModes(t *testing.T) {
+	e := newEnv(t, Options{})
+	const odd = "a+b/c=d:e%f"
+	e.s.AddClient("odd-client", odd)
+	raw := func() resp {
+		req, err := http.NewRequest(http.MethodPost, e.s.URL+"/oauth/token"+e.audQuery(), strings.NewReader(grant.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("odd-client", odd)
+		return e.send(req)
+	}
+	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {"odd-client"}, "client_secret": {odd}}
+
+	wantStatus(t, e.tokenReq(e.audQuery(), grant, "odd-client", odd), 200) // RFC 6749 §2.3.1
+	wantStatus(t, raw(), 400)                                              // "%f" does not decode
+	e.s.SetMode(ModeRawBasic)
+	wantStatus(t, e.tokenReq(e.audQuery(), grant, "odd-client", odd), 401)
+	wantStatus(t, raw(), 200)
+	e.s.SetMode(ModeBodyOnly)
+	wantStatus(t, e.tokenReq(e.audQuery(), grant, "odd-client", odd), 401)
+	wantStatus(t, raw(), 401)
+	wantStatus(t, e.tokenReq(e.audQuery(), body, "", ""), 200)
 }
 
 func TestUserCRUD(t *testing.T) {

@@ -74,11 +74,18 @@ const (
 	// ModeSCIMForbidden: tokens are issued but SCIM answers 403, as for a
 	// client registration that was never authorised.
 	ModeSCIMForbidden Mode = "scim-forbidden"
+	// ModeRawBasic: HTTP Basic client credentials are taken verbatim, without the
+	// form-urlencoding RFC 6749 §2.3.1 prescribes, as some servers do
+	// (spring-attic/spring-security-oauth#1826, DuendeArchive/IdentityModel#90).
+	ModeRawBasic Mode = "raw-basic"
+	// ModeBodyOnly: only client_secret_post is accepted; HTTP Basic answers
+	// invalid_client (RFC 6749 §2.3.1 says servers MUST support Basic; not all do).
+	ModeBodyOnly Mode = "body-only"
 )
 
 // Modes lists all modes, ModeNormal first.
 func Modes() []Mode {
-	return []Mode{ModeNormal, ModeNotSCIM, ModeNoSCIM, ModeServerError, ModeStrictAudience, ModeRateLimited, ModeSCIMForbidden}
+	return []Mode{ModeNormal, ModeNotSCIM, ModeNoSCIM, ModeServerError, ModeStrictAudience, ModeRateLimited, ModeSCIMForbidden, ModeRawBasic, ModeBodyOnly}
 }
 
 // Request is one logged request. It never holds a secret or token: query
