@@ -10,8 +10,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // TestBadInput runs the scripts behind docs/bad-input.md: every bad input the table lists, with
@@ -35,9 +35,9 @@ func TestBadInput(t *testing.T) {
 // setupEmulators is TestScripts' Setup: an emulated tenant and Invicti per script, reached only
 // through the documented environment variables.
 func setupEmulators(env *testscript.Env) error {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{ReplicationDelay: 300 * time.Millisecond, ProvisionDelay: 500 * time.Millisecond})
+	ten := entratest.New(entratest.Options{ReplicationDelay: 300 * time.Millisecond, ProvisionDelay: 500 * time.Millisecond})
 	ten.SeedDemo()
 	env.Defer(ten.Close)
 	env.Defer(inv.Close)
@@ -95,23 +95,23 @@ func cmdGraphToken(ts *testscript.TestScript, neg bool, args []string) {
 	case "garbage":
 		tok = "not-a-token"
 	case "expired":
-		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
-			Roles: []string{graphtest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(-time.Hour)}
-		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		p := entratest.Principal{UPN: entratest.DefaultAdminUPN, Scopes: entratest.DefaultScopes,
+			Roles: []string{entratest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(-time.Hour)}
+		tok = entratest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 	case "not-yet-valid":
-		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
-			Roles: []string{graphtest.RoleApplicationAdministrator}, NotBefore: time.Now().Add(time.Hour)}
-		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		p := entratest.Principal{UPN: entratest.DefaultAdminUPN, Scopes: entratest.DefaultScopes,
+			Roles: []string{entratest.RoleApplicationAdministrator}, NotBefore: time.Now().Add(time.Hour)}
+		tok = entratest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 	case "fresh":
-		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: graphtest.DefaultScopes,
-			Roles: []string{graphtest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(time.Hour)}
-		tok = graphtest.MakeToken(e.tenant.TenantID(), p)
+		p := entratest.Principal{UPN: entratest.DefaultAdminUPN, Scopes: entratest.DefaultScopes,
+			Roles: []string{entratest.RoleApplicationAdministrator}, ExpiresAt: time.Now().Add(time.Hour)}
+		tok = entratest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 	case "other-tenant":
-		tok = graphtest.MakeToken("11111111-2222-4333-8444-555555555555", graphtest.Principal{
-			UPN: "admin@fabrikam.example", Scopes: graphtest.DefaultScopes, Roles: []string{graphtest.RoleApplicationAdministrator}})
+		tok = entratest.MakeToken("11111111-2222-4333-8444-555555555555", entratest.Principal{
+			UPN: "admin@fabrikam.example", Scopes: entratest.DefaultScopes, Roles: []string{entratest.RoleApplicationAdministrator}})
 	default:
 		ts.Fatalf("graph-token: unknown kind %q", args[0])
 	}

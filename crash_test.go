@@ -12,24 +12,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // setupSteps are the checklist lines setup prints, one per step, in order.
 var setupSteps = []string{"invicti-check", "app", "tag", "job", "secrets", "test-connection", "start"}
 
 type crashEnv struct {
-	tenant *graphtest.Tenant
+	tenant *entratest.Tenant
 	env    []string
 	bin    string
 }
 
 func newCrashEnv(t *testing.T) *crashEnv {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	t.Cleanup(inv.Close)
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{ReplicationDelay: 150 * time.Millisecond})
+	ten := entratest.New(entratest.Options{ReplicationDelay: 150 * time.Millisecond})
 	t.Cleanup(ten.Close)
 	return &crashEnv{tenant: ten, bin: binary(t), env: append(os.Environ(),
 		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
@@ -136,7 +136,7 @@ func TestGraphFailureAtEveryStep(t *testing.T) {
 			t.Run(fmt.Sprintf("%s %d", w.step, status), func(t *testing.T) {
 				t.Parallel()
 				c := newCrashEnv(t)
-				c.tenant.InjectFault(graphtest.Fault{Method: w.method, Path: regexp.MustCompile(w.path), Status: status, Times: 1})
+				c.tenant.InjectFault(entratest.Fault{Method: w.method, Path: regexp.MustCompile(w.path), Status: status, Times: 1})
 				cmd := exec.Command(c.bin, "setup", "--non-interactive")
 				cmd.Env = c.env
 				out, err := cmd.CombinedOutput()

@@ -25,8 +25,8 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // Secrets for the hygiene suite. They contain characters that JSON, URL and form encoders
@@ -73,8 +73,8 @@ type hygieneRun struct {
 	root    string // HOME, XDG_CONFIG_HOME and everything the tool may write live below it
 	config  string
 	secrets map[string]string // label -> value; every encoded form is scanned
-	tenant  *graphtest.Tenant
-	inv     *invictitest.Server
+	tenant  *entratest.Tenant
+	inv     *scimtest.Server
 	// current is the secret a user of the environment channel has exported for every command.
 	current string
 	// Evidence that the trace is real, summed over the run.
@@ -82,10 +82,10 @@ type hygieneRun struct {
 }
 
 func runHygiene(t *testing.T, bin, source, output string) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	t.Cleanup(inv.Close)
 	inv.AddClient(hygClientID, hygSecret)
-	ten := graphtest.New(graphtest.Options{})
+	ten := entratest.New(entratest.Options{})
 	t.Cleanup(ten.Close)
 	ten.SeedDemo()
 
@@ -124,7 +124,7 @@ func runHygiene(t *testing.T, bin, source, output string) {
 		"INVICTI_SCIM_CLIENT_ID=" + hygClientID,
 	}
 
-	upn := "alice@" + graphtest.Domain
+	upn := "alice@" + entratest.Domain
 	h.run(0, false, "version")
 	h.run(0, false, "regions")
 	h.run(0, true, "test-connection", h.secretArgs(hygSecret)...)
@@ -440,7 +440,7 @@ func TestHygieneDetector(t *testing.T) {
 }
 
 // TestSignInModesWithDebug signs in through azidentity and MSAL for real, against the emulated
-// Entra sign-in endpoint over TLS (graphtest.Login, trusted through SSL_CERT_FILE), in every
+// Entra sign-in endpoint over TLS (entratest.Login, trusted through SSL_CERT_FILE), in every
 // --auth mode that runs without a person at a browser: a client secret and a federated token
 // (--auth environment) and a device code. Each runs with and without --debug: --debug must not
 // change behaviour (the tracer once emptied azcore's request bodies), and no credential the
@@ -449,10 +449,10 @@ func TestSignInModesWithDebug(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary as subprocesses")
 	}
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(hygClientID, hygSecret)
-	ten := graphtest.New(graphtest.Options{})
+	ten := entratest.New(entratest.Options{})
 	defer ten.Close()
 	ten.SeedDemo()
 	login := ten.StartLogin()

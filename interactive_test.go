@@ -15,8 +15,8 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // binary returns a path named invicti-scim that runs this test binary as the CLI
@@ -70,10 +70,10 @@ func (s *screen) waitFor(t *testing.T, want string, from int) int {
 // TestWizardInPTY drives the real interactive wizard in a pseudo-terminal, answering its
 // prompts with keystrokes: region (on-premises), URL, client id, secret, app name, then the plan.
 func TestWizardInPTY(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{ReplicationDelay: 200 * time.Millisecond})
+	ten := entratest.New(entratest.Options{ReplicationDelay: 200 * time.Millisecond})
 	defer ten.Close()
 	ten.SeedDemo()
 
@@ -134,10 +134,10 @@ func TestWizardInPTY(t *testing.T) {
 // TestInterruptThenResume: Ctrl-C (SIGINT) in the middle of setup exits 130 with a resumable
 // state; running the same command again completes with exactly one app and one job.
 func TestInterruptThenResume(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{ReplicationDelay: 3 * time.Second})
+	ten := entratest.New(entratest.Options{ReplicationDelay: 3 * time.Second})
 	defer ten.Close()
 
 	cfg := t.TempDir()
@@ -186,7 +186,7 @@ func TestInterruptThenResume(t *testing.T) {
 // TestAccessibleWizardInPTY: --accessible turns every form into numbered, line-by-line
 // prompts a screen reader can follow; the secret is still not echoed.
 func TestAccessibleWizardInPTY(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
 	c := exec.Command(binary(t), "test-connection", "--accessible")
@@ -230,10 +230,10 @@ func TestAccessibleWizardInPTY(t *testing.T) {
 // that Entra then deprovisions those users in Invicti, and asks; "n" removes nothing (exit
 // 130), "y" removes.
 func TestAssignRemoveConfirmInPTY(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{})
+	ten := entratest.New(entratest.Options{})
 	defer ten.Close()
 	ten.SeedDemo()
 	env := append(os.Environ(),
@@ -289,10 +289,10 @@ func TestAssignRemoveConfirmInPTY(t *testing.T) {
 // saved the settings and the admin presses Enter, setup carries on to Test Connection and the
 // start in the same run.
 func TestGuidedStepContinuesInTheSameRun(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
-	ten := graphtest.New(graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true, PortalLowerCaseKeys: true}})
+	ten := entratest.New(entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true, PortalLowerCaseKeys: true}})
 	defer ten.Close()
 
 	c := exec.Command(binary(t), "setup", "--app-name", "Invicti Guided")
@@ -374,7 +374,7 @@ func TestSandboxStopsOnSIGTERM(t *testing.T) {
 // TestSecretStdinOnATerminal: --client-secret-stdin on a terminal reads without echo, and
 // Ctrl-C while it waits ends the run (exit 130) with the terminal's echo restored.
 func TestSecretStdinOnATerminal(t *testing.T) {
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
 	start := func() (*exec.Cmd, *os.File, *screen) {

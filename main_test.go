@@ -21,9 +21,9 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/invicti-scim/invicti-scim/cmd"
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // The end-to-end tests run the real binary (testscript re-executes this test binary as
@@ -41,8 +41,8 @@ const (
 )
 
 type emulators struct {
-	tenant  *graphtest.Tenant
-	invicti *invictitest.Server
+	tenant  *entratest.Tenant
+	invicti *scimtest.Server
 	lock    *state.Lock   // configlock hold
 	leaked  *atomic.Int32 // hostile redirect: requests that reached the redirect target with a token
 }
@@ -155,7 +155,7 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu expire-token                 Graph treats the current token as expired (it ran out mid-run)
 //	emu invicti-mode MODE            not-scim, no-scim, server-error, raw-basic, body-only or "" (normal)
 //	emu invicti-client ID SECRET     Invicti knows this client registration too
-//	emu knob NAME[=off]...           switch emulator knobs (graphtest.Knobs): reject-token-uri,
+//	emu knob NAME[=off]...           switch emulator knobs (entratest.Knobs): reject-token-uri,
 //	                                 drop-partial-put, no-connectivity, portal-lower-case,
 //	                                 drop-puts=N, legacy-token-fetch, no-group-assignment
 //	emu seed-v1                      replace the app's settings with key set v1 (no
@@ -189,7 +189,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		return n
 	}
 	apps := e.tenant.Apps()
-	app := func() graphtest.App {
+	app := func() entratest.App {
 		if len(apps) == 0 {
 			ts.Fatalf("no app in the emulated tenant")
 		}
@@ -226,7 +226,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		if method == "*" {
 			method = ""
 		}
-		f := graphtest.Fault{Method: method, Path: regexp.MustCompile(args[2]), Status: atoi(args[3])}
+		f := entratest.Fault{Method: method, Path: regexp.MustCompile(args[2]), Status: atoi(args[3])}
 		if len(args) > 4 {
 			f.Times = atoi(args[4])
 		}
@@ -237,7 +237,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "slow":
 		d, err := time.ParseDuration(args[3])
 		ts.Check(err)
-		f := graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Delay: d}
+		f := entratest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Delay: d}
 		if len(args) > 4 {
 			f.Times = atoi(args[4])
 		}
@@ -268,7 +268,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		u, ok := e.tenant.LookupUser(args[1])
 		check(ok, "no user %q", args[1])
-		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: u.UserPrincipalName, UserID: u.ID,
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, entratest.LogEntry{UserPrincipalName: u.UserPrincipalName, UserID: u.ID,
 			Action: "create", Status: args[2], Reason: args[4], Time: time.Now().Add(-age)})
 	case "delete-app":
 		e.tenant.DeleteAppBehindBack(app().ServicePrincipalID)
@@ -286,7 +286,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "token-without":
 		// A token for the same admin lacking the named scopes: Graph answers 401/403.
 		var scopes []string
-		for _, sc := range graphtest.DefaultScopes {
+		for _, sc := range entratest.DefaultScopes {
 			drop := false
 			for _, a := range args[1:] {
 				drop = drop || sc == a
@@ -295,8 +295,8 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 				scopes = append(scopes, sc)
 			}
 		}
-		p := graphtest.Principal{UPN: graphtest.DefaultAdminUPN, Scopes: scopes, Roles: []string{graphtest.RoleApplicationAdministrator}}
-		tok := graphtest.MakeToken(e.tenant.TenantID(), p)
+		p := entratest.Principal{UPN: entratest.DefaultAdminUPN, Scopes: scopes, Roles: []string{entratest.RoleApplicationAdministrator}}
+		tok := entratest.MakeToken(e.tenant.TenantID(), p)
 		e.tenant.AddToken(tok, p)
 		ts.Setenv("INVICTI_SCIM_GRAPH_TOKEN", tok)
 	case "expire-token":
@@ -355,7 +355,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		check(token && probes > 0, "token requested %v, SCIM queries %d", token, probes)
 	case "invicti-mode":
-		e.invicti.SetMode(invictitest.Mode(args[1]))
+		e.invicti.SetMode(scimtest.Mode(args[1]))
 	case "nested-group":
 		var ids []string
 		for _, name := range args[2:] {
@@ -363,13 +363,13 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			check(ok, "no group %q", name)
 			ids = append(ids, g.ID)
 		}
-		e.tenant.AddGroup(graphtest.Group{DisplayName: args[1], SecurityEnabled: true, MemberIDs: ids})
+		e.tenant.AddGroup(entratest.Group{DisplayName: args[1], SecurityEnabled: true, MemberIDs: ids})
 	case "add-users":
 		var list strings.Builder
 		list.WriteString("# generated\n")
 		for i := 0; i < atoi(args[1]); i++ {
 			upn := fmt.Sprintf("%s%d@contoso.example", args[2], i)
-			e.tenant.AddUser(graphtest.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("%s %d", args[2], i), AccountEnabled: true})
+			e.tenant.AddUser(entratest.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("%s %d", args[2], i), AccountEnabled: true})
 			list.WriteString(upn + "\n")
 		}
 		if len(args) > 3 {
@@ -385,7 +385,7 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "add-user":
 		// A user whose display name holds escapes (Go syntax: \x1b, \a, \u009b); without NAME,
 		// the UPN is the display name and the mail.
-		u := graphtest.User{UserPrincipalName: args[1], DisplayName: args[1], Mail: args[1], AccountEnabled: true}
+		u := entratest.User{UserPrincipalName: args[1], DisplayName: args[1], Mail: args[1], AccountEnabled: true}
 		if len(args) > 2 {
 			u.DisplayName, u.Mail = unquote(ts, args[2]), ""
 		}
@@ -393,9 +393,9 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	case "rename-app":
 		e.tenant.RenameBehindBack(app().ServicePrincipalID, unquote(ts, args[1]))
 	case "fault-msg":
-		e.tenant.InjectFault(graphtest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3]), Message: unquote(ts, args[4])})
+		e.tenant.InjectFault(entratest.Fault{Method: args[1], Path: regexp.MustCompile(args[2]), Status: atoi(args[3]), Message: unquote(ts, args[4])})
 	case "log":
-		e.tenant.AddProvisioningLog(app().ServicePrincipalID, graphtest.LogEntry{UserPrincipalName: args[1], Action: "create", Status: "failure",
+		e.tenant.AddProvisioningLog(app().ServicePrincipalID, entratest.LogEntry{UserPrincipalName: args[1], Action: "create", Status: "failure",
 			ErrorCode: "SystemForCrossDomainIdentityManagementBadResponse", Reason: unquote(ts, args[2]), Time: time.Now()})
 	case "foreign-untouched":
 		// Every App-registrations app still exists, untagged, with no job and no secret.

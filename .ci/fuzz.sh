@@ -17,9 +17,9 @@ case "$T" in
 esac
 
 targets=(
-  "FuzzParseCredentialsJSON ./internal/invicti"
-  "FuzzParseBaseURL ./internal/invicti"
-  "FuzzResolveEndpoints ./internal/invicti"
+  "FuzzParseCredentialsJSON ./pkg/invicti"
+  "FuzzParseBaseURL ./pkg/invicti"
+  "FuzzResolveEndpoints ./pkg/invicti"
   "FuzzParseErrorBody ./internal/graph"
   "FuzzParseVerdict ./internal/provision"
   "FuzzParsePrincipalFile ./cmd"

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // appFlags select the app: state by default, or explicit ids.

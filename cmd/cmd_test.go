@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 func TestExitCode(t *testing.T) {

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // Exit codes. They are part of the interface: scripts branch on them.

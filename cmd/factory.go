@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // BuildInfo is stamped by the release build.
@@ -130,7 +130,7 @@ func (f *Factory) loadState(ctx context.Context) (state.Store, state.State, erro
 
 // MaxResponseBytes bounds every HTTP answer the tool reads (docs/security.md): the largest
 // real ones are Graph pages of 999 directory objects, a few MiB. Invicti answers have their
-// own 1 MiB limit in internal/invicti.
+// own 1 MiB limit in pkg/invicti.
 const MaxResponseBytes = 32 << 20
 
 // HTTPClient returns a client for Invicti or Graph calls: the debug tracer when --debug, and

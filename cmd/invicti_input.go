@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // invictiFlags are the flags every command that talks to Invicti shares. No flag takes the

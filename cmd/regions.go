@@ -3,8 +3,8 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type regionRow struct {

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type testConnectionOptions struct {

@@ -1,5 +1,5 @@
-// Package bench measures invicti-scim against the emulators (graphtest for Microsoft Graph,
-// invictitest for Invicti Platform) with a fixed emulated latency, and compares every figure
+// Package bench measures invicti-scim against the emulators (entratest for Microsoft Graph,
+// scimtest for Invicti Platform) with a fixed emulated latency, and compares every figure
 // with a baseline measured in the same run: the minimum the flow needs, a one-by-one
 // implementation, the rate limit's theoretical floor, or a hello-world Go binary.
 //
@@ -20,12 +20,12 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // DefaultLatency is the emulated latency of every HTTP request, on both emulators.
@@ -173,8 +173,8 @@ func Busy(calls ...[]Call) time.Duration {
 // Options configures an Env.
 type Options struct {
 	Latency          time.Duration // per request, both emulators
-	ReplicationDelay time.Duration // graphtest: how long new objects stay invisible
-	ProvisionDelay   time.Duration // graphtest: assignment → provisionOnDemand honoured
+	ReplicationDelay time.Duration // entratest: how long new objects stay invisible
+	ProvisionDelay   time.Duration // entratest: assignment → provisionOnDemand honoured
 	// WaiterInterval is provision.Waiter.Interval; 0 keeps the product default (1 s).
 	WaiterInterval time.Duration
 }
@@ -184,8 +184,8 @@ type Options struct {
 // on every HTTP path (tool → Graph, tool → Invicti, emulated Entra → Invicti).
 type Env struct {
 	Opts    Options
-	Tenant  *graphtest.Tenant
-	Invicti *invictitest.Server
+	Tenant  *entratest.Tenant
+	Invicti *scimtest.Server
 	Graph   *graph.Client
 	Checker *invicti.Checker
 
@@ -213,8 +213,8 @@ func NewEnv(o Options) (*Env, error) {
 		EntraRec:   &Recorder{Next: entra},
 		transports: []*http.Transport{tr, entra},
 	}
-	e.Invicti = invictitest.New(invictitest.Options{Latency: o.Latency})
-	e.Tenant = graphtest.New(graphtest.Options{
+	e.Invicti = scimtest.New(scimtest.Options{Latency: o.Latency})
+	e.Tenant = entratest.New(entratest.Options{
 		Latency: o.Latency, ReplicationDelay: o.ReplicationDelay, ProvisionDelay: o.ProvisionDelay,
 		HTTPClient: &http.Client{Transport: e.EntraRec, Timeout: 15 * time.Second},
 	})
@@ -288,8 +288,8 @@ func (e *Env) Slept() time.Duration { return time.Duration(e.slept.Load()) }
 func (e *Env) SeedUsers(n int) []string {
 	upns := make([]string, n)
 	for i := range upns {
-		upn := fmt.Sprintf("user%04d@%s", i+1, graphtest.Domain)
-		e.Tenant.AddUser(graphtest.User{UserPrincipalName: upn, Mail: upn, DisplayName: fmt.Sprintf("User %04d", i+1),
+		upn := fmt.Sprintf("user%04d@%s", i+1, entratest.Domain)
+		e.Tenant.AddUser(entratest.User{UserPrincipalName: upn, Mail: upn, DisplayName: fmt.Sprintf("User %04d", i+1),
 			GivenName: "User", Surname: fmt.Sprintf("%04d", i+1), AccountEnabled: true})
 		upns[i] = upn
 	}

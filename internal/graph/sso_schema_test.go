@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
 
 // The SSO and schema calls against the emulated tenant: the bodies the SDK builds are the ones
@@ -14,7 +14,7 @@ import (
 // of the schema the tool does not model.
 func TestSSOAndSchemaAgainstEmulator(t *testing.T) {
 	ctx := context.Background()
-	tn := graphtest.New(graphtest.Options{})
+	tn := entratest.New(entratest.Options{})
 	defer tn.Close()
 	c, err := New(Options{RootURL: tn.URL, Credential: StaticToken(tn.Token())})
 	if err != nil {
@@ -97,8 +97,8 @@ func TestSSOAndSchemaAgainstEmulator(t *testing.T) {
 		t.Fatal("a PUT for an object the schema lacks went through")
 	}
 
-	attrs, err := c.SourceUsers(ctx, []string{graphtest.DefaultAdminUPN})
-	if err != nil || attrs[0]["userPrincipalName"] != graphtest.DefaultAdminUPN || attrs[0]["objectId"] == "" || attrs[0]["givenName"] != "Contoso" {
+	attrs, err := c.SourceUsers(ctx, []string{entratest.DefaultAdminUPN})
+	if err != nil || attrs[0]["userPrincipalName"] != entratest.DefaultAdminUPN || attrs[0]["objectId"] == "" || attrs[0]["givenName"] != "Contoso" {
 		t.Fatalf("source users %v, %v", attrs, err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // This file is the ONE place that decides which synchronization secret keys carry the

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // Verdict is provision-on-demand's answer, parsed from the JSON strings Graph returns inside

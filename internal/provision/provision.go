@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // Graph is what the use case needs from Microsoft Graph (implemented by *graph.Client).

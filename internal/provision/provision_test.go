@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 type fixture struct {
-	tenant  *graphtest.Tenant
-	invicti *invictitest.Server
+	tenant  *entratest.Tenant
+	invicti *scimtest.Server
 	client  *graph.Client
 	setup   *Setup
 	cfg     SetupConfig
@@ -27,12 +27,12 @@ type fixture struct {
 
 func noSleep(context.Context, time.Duration) error { return nil }
 
-func newFixture(t *testing.T, opts graphtest.Options) *fixture {
+func newFixture(t *testing.T, opts entratest.Options) *fixture {
 	t.Helper()
-	inv := invictitest.New(invictitest.Options{})
+	inv := scimtest.New(scimtest.Options{})
 	t.Cleanup(inv.Close)
 	inv.AddClient("cid", "the-secret-value")
-	ten := graphtest.New(opts)
+	ten := entratest.New(opts)
 	t.Cleanup(ten.Close)
 	ten.SeedDemo()
 	hc := &http.Client{Transport: &httpx.Retry{Sleep: noSleep}}
@@ -59,7 +59,7 @@ func outcomes(res *SetupResult) map[string]Outcome {
 }
 
 func TestSetupFreshThenIdempotent(t *testing.T) {
-	f := newFixture(t, graphtest.Options{ReplicationDelay: 50 * time.Millisecond})
+	f := newFixture(t, entratest.Options{ReplicationDelay: 50 * time.Millisecond})
 	ctx := t.Context()
 	res, err := f.setup.Run(ctx, f.cfg)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestSetupFreshThenIdempotent(t *testing.T) {
 }
 
 func TestSetupBadSecretWritesNothing(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	f.cfg.Credentials.ClientSecret = "wrong"
 	_, err := f.setup.Run(t.Context(), f.cfg)
 	var ce *ConnectionError
@@ -118,7 +118,7 @@ func TestSetupBadSecretWritesNothing(t *testing.T) {
 }
 
 func TestSetupDryRunWritesNothing(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	f.cfg.DryRun = true
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
@@ -134,7 +134,7 @@ func TestSetupDryRunWritesNothing(t *testing.T) {
 
 func TestSetupGuidedWhenKeysRejected(t *testing.T) {
 	// Both writers refused: the v1.0 PUT rejects the token URI and the beta endpoint is absent.
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{NoConnectivityParameters: true}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{NoConnectivityParameters: true}})
 	f.tenant.RejectSecretKeys(KeyTokenEndpoint)
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	var ge *GuidedError
@@ -171,8 +171,8 @@ func TestSetupGuidedWhenKeysRejected(t *testing.T) {
 }
 
 func TestSetupPermissionError(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
-	f.tenant.InjectFault(graphtest.Fault{Method: http.MethodPost, Path: regexp.MustCompile(`/instantiate$`), Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
+	f := newFixture(t, entratest.Options{})
+	f.tenant.InjectFault(entratest.Fault{Method: http.MethodPost, Path: regexp.MustCompile(`/instantiate$`), Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
 	_, err := f.setup.Run(t.Context(), f.cfg)
 	var pe *PermissionError
 	if !errors.As(err, &pe) || pe.Permission != PermApplication {
@@ -249,14 +249,14 @@ func TestUserRoleAndRule(t *testing.T) {
 }
 
 func TestAssignBatchesAndIsIdempotent(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var upns []string
 	for i := 0; i < 45; i++ {
-		u := f.tenant.AddUser(graphtest.User{UserPrincipalName: "u" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "@contoso.example", AccountEnabled: true})
+		u := f.tenant.AddUser(entratest.User{UserPrincipalName: "u" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "@contoso.example", AccountEnabled: true})
 		upns = append(upns, u.UserPrincipalName)
 	}
 	a := &Assigner{Graph: f.client, Waiter: Waiter{Interval: time.Millisecond}}
@@ -284,7 +284,7 @@ func TestAssignBatchesAndIsIdempotent(t *testing.T) {
 }
 
 func TestProvisionWaitsForEntitlementThenSucceeds(t *testing.T) {
-	f := newFixture(t, graphtest.Options{ProvisionDelay: 300 * time.Millisecond})
+	f := newFixture(t, entratest.Options{ProvisionDelay: 300 * time.Millisecond})
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -323,14 +323,14 @@ func TestProvisionWaitsForEntitlementThenSucceeds(t *testing.T) {
 }
 
 func TestSetupSurvivesARefusedTagQuery(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.setup.Store.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	f.tenant.InjectFault(graphtest.Fault{Method: http.MethodGet, Path: regexp.MustCompile(`^/v1.0/servicePrincipals$`), Status: 400, Code: "Request_UnsupportedQuery", Times: 1})
+	f.tenant.InjectFault(entratest.Fault{Method: http.MethodGet, Path: regexp.MustCompile(`^/v1.0/servicePrincipals$`), Status: 400, Code: "Request_UnsupportedQuery", Times: 1})
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +343,7 @@ func TestSetupSurvivesARefusedTagQuery(t *testing.T) {
 // Fault 6: an unassigned user fails at once, without a provisionOnDemand call; a NotEntitled
 // answer for an assignment older than the wait budget is final, with no retries.
 func TestProvisionChecksTheAssignmentFirst(t *testing.T) {
-	f := newFixture(t, graphtest.Options{ProvisionDelay: time.Hour})
+	f := newFixture(t, entratest.Options{ProvisionDelay: time.Hour})
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
 
 // requestIndex returns the position of the first Graph request matching method and path.
-func requestIndex(reqs []graphtest.Request, method, pathRE string) int {
+func requestIndex(reqs []entratest.Request, method, pathRE string) int {
 	re := regexp.MustCompile(pathRE)
 	for i, r := range reqs {
 		if r.Method == method && re.MatchString(r.Path) {
@@ -26,7 +26,7 @@ func requestIndex(reqs []graphtest.Request, method, pathRE string) int {
 	return -1
 }
 
-func countRequests(reqs []graphtest.Request, method, pathRE string) int {
+func countRequests(reqs []entratest.Request, method, pathRE string) int {
 	re := regexp.MustCompile(pathRE)
 	n := 0
 	for _, r := range reqs {
@@ -38,7 +38,7 @@ func countRequests(reqs []graphtest.Request, method, pathRE string) int {
 }
 
 func TestSetupSavesKeySetV2TestedBeforeAndReadBack(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	f.cfg.Notifications = Notifications{Emails: []string{"secops@contoso.example"}, DeletionThreshold: 250}
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
@@ -100,8 +100,8 @@ func TestSetupSavesKeySetV2TestedBeforeAndReadBack(t *testing.T) {
 }
 
 func TestSetupInlineTestFailureSavesNothing(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
-	f.tenant.InjectFault(graphtest.Fault{Method: http.MethodPost, Path: regexp.MustCompile(`/validateCredentials$`), Status: 400,
+	f := newFixture(t, entratest.Options{})
+	f.tenant.InjectFault(entratest.Fault{Method: http.MethodPost, Path: regexp.MustCompile(`/validateCredentials$`), Status: 400,
 		Code: "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable", Message: "Token request to https://example.invalid/oauth/token failed: HTTP 401"})
 	_, err := f.setup.Run(t.Context(), f.cfg)
 	var ce *ConnectionError
@@ -120,7 +120,7 @@ func TestSetupInlineTestFailureSavesNothing(t *testing.T) {
 }
 
 func TestSetupDroppedPutIsRetriedOnceThenReported(t *testing.T) {
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{DropSecretsPuts: 1}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{DropSecretsPuts: 1}})
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatalf("one dropped PUT must be repaired: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestSetupDroppedPutIsRetriedOnceThenReported(t *testing.T) {
 		t.Errorf("PUTs = %d, want 2", n)
 	}
 
-	f = newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{DropSecretsPuts: 2}})
+	f = newFixture(t, entratest.Options{Knobs: entratest.Knobs{DropSecretsPuts: 2}})
 	_, err := f.setup.Run(t.Context(), f.cfg)
 	var ns *SettingsNotSavedError
 	if !errors.As(err, &ns) || !slices.Contains(ns.Missing, KeyAuthenticationType) {
@@ -140,7 +140,7 @@ func TestSetupDroppedPutIsRetriedOnceThenReported(t *testing.T) {
 }
 
 func TestSetupConnectivityWriterWhenTokenURIRefused(t *testing.T) {
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true}})
 	res, err := f.setup.Run(t.Context(), f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestSetupConnectivityWriterWhenTokenURIRefused(t *testing.T) {
 		t.Errorf("state %+v", st.Setup)
 	}
 	// Forcing the documented writer gives a clear refusal instead.
-	f2 := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true}})
+	f2 := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true}})
 	f2.cfg.Writer = WriterSecrets
 	_, err = f2.setup.Run(t.Context(), f2.cfg)
 	var re *RefusedError
@@ -172,7 +172,7 @@ func TestSetupConnectivityWriterWhenTokenURIRefused(t *testing.T) {
 }
 
 func TestSetupGuidedPollsUntilThePortalSaves(t *testing.T) {
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true, PortalLowerCaseKeys: true}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true, PortalLowerCaseKeys: true}})
 	var shown atomic.Int32
 	f.cfg.GuidedPoll = 5 * time.Millisecond
 	f.cfg.Guided = func(ctx context.Context, g Guide) (<-chan struct{}, error) {
@@ -208,7 +208,7 @@ func TestSetupGuidedPollsUntilThePortalSaves(t *testing.T) {
 	}
 
 	// Nobody comes: the guided step gives up after its timeout, resumable.
-	g := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true}})
+	g := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true}})
 	g.cfg.GuidedPoll, g.cfg.GuidedTimeout = time.Millisecond, 3*time.Millisecond
 	g.cfg.Guided = func(context.Context, Guide) (<-chan struct{}, error) { return nil, nil }
 	_, err = g.setup.Run(t.Context(), g.cfg)
@@ -223,7 +223,7 @@ func TestSetupGuidedPollsUntilThePortalSaves(t *testing.T) {
 }
 
 func TestSetupUpgradesKeySetV1InPlace(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestSetupUpgradesKeySetV1InPlace(t *testing.T) {
 }
 
 func TestSetupLeavesASafetyQuarantineAlone(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func (g *failSaved) ValidateCredentials(ctx context.Context, spID, jobID string,
 // Review finding: the guided step must not take the experimental writer's leftovers (our
 // Tenant URL, failing Test Connection) for the admin's portal work.
 func TestGuidedIgnoresSettingsThatFailTestConnection(t *testing.T) {
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true}})
 	g := &failSaved{Client: f.client}
 	f.setup.Graph = g
 	f.cfg.GuidedPoll = 2 * time.Millisecond
@@ -365,7 +365,7 @@ func TestGuidedIgnoresSettingsThatFailTestConnection(t *testing.T) {
 
 // Review finding: each notification flag on its own keeps the other half.
 func TestNotificationFlagsArePerFlag(t *testing.T) {
-	f := newFixture(t, graphtest.Options{})
+	f := newFixture(t, entratest.Options{})
 	f.cfg.Notifications = Notifications{Emails: []string{"a@x.example"}, DeletionThreshold: 42}
 	f.cfg.EmailsSet, f.cfg.ThresholdSet = true, true
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
@@ -384,7 +384,7 @@ func TestNotificationFlagsArePerFlag(t *testing.T) {
 // Review findings: a portal-made configuration with another client id is rewritten, and the
 // portal path saves the notification settings too.
 func TestPortalConfigWithOtherClientIsRewritten(t *testing.T) {
-	f := newFixture(t, graphtest.Options{Knobs: graphtest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true}})
+	f := newFixture(t, entratest.Options{Knobs: entratest.Knobs{RejectTokenURI: true, NoConnectivityParameters: true}})
 	_, _ = f.setup.Run(t.Context(), f.cfg) // guided: exit 1, app and job made
 	app := f.tenant.Apps()[0]
 	f.tenant.ConfigurePortalStyle(app.ServicePrincipalID, map[string]string{"BaseAddress": f.cfg.Endpoints.TenantURL,
@@ -400,7 +400,7 @@ func TestPortalConfigWithOtherClientIsRewritten(t *testing.T) {
 	// New credentials from Invicti: the portal's configuration is not "unchanged".
 	f.invicti.AddClient("cid2", "second-secret-value")
 	f.cfg.Credentials.ClientID, f.cfg.Credentials.ClientSecret = "cid2", "second-secret-value"
-	f.tenant.SetKnobs(graphtest.Knobs{})
+	f.tenant.SetKnobs(entratest.Knobs{})
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatal(err)
 	}

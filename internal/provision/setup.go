@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
 	"github.com/invicti-scim/invicti-scim/internal/state"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // MarkerTag is put on the service principal so a re-run finds the app even without state.

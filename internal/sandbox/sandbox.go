@@ -8,8 +8,8 @@ import (
 	"encoding/hex"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // Options tunes the emulators' realism.
@@ -26,8 +26,8 @@ func Defaults() Options {
 
 // Env is a running sandbox.
 type Env struct {
-	Tenant       *graphtest.Tenant
-	Invicti      *invictitest.Server
+	Tenant       *entratest.Tenant
+	Invicti      *scimtest.Server
 	GraphURL     string
 	GraphToken   string
 	InvictiURL   string
@@ -39,9 +39,9 @@ type Env struct {
 
 // Start runs both emulators on loopback ports.
 func Start(o Options) *Env {
-	inv := invictitest.New(invictitest.Options{Latency: o.Latency})
-	t := graphtest.New(graphtest.Options{Latency: o.Latency, ReplicationDelay: o.ReplicationDelay, ProvisionDelay: o.ProvisionDelay})
-	t.SeedDemo()
+	inv := scimtest.New(scimtest.Options{Latency: o.Latency})
+	t := entratest.New(entratest.Options{Latency: o.Latency, ReplicationDelay: o.ReplicationDelay, ProvisionDelay: o.ProvisionDelay})
+	seedDemo(t)
 	secret := randomHex(24)
 	inv.AddClient("sandbox-scim-client", secret)
 	return &Env{
@@ -56,6 +56,16 @@ func Start(o Options) *Env {
 func (e *Env) Close() {
 	e.Tenant.Close()
 	e.Invicti.Close()
+}
+
+// DemoRegisteredApp is the sandbox's App-registrations app: made without the non-gallery
+// template, it cannot provision, and invicti-scim never adopts it.
+const DemoRegisteredApp = "Invicti Scanner (app registration)"
+
+// seedDemo is the demo tenant: entratest's demo users and groups plus an app registration.
+func seedDemo(t *entratest.Tenant) {
+	t.SeedDemo()
+	t.AddRegisteredApp(DemoRegisteredApp)
 }
 
 func randomHex(n int) string {

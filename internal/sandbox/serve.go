@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph/graphtest"
-	"github.com/invicti-scim/invicti-scim/internal/invicti/invictitest"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // ClientID is the sandbox's Invicti SCIM client id.
@@ -97,6 +97,7 @@ type Served struct {
 
 	opts        ServeOptions
 	servers     []*http.Server
+	listeners   []net.Listener
 	saveMu      sync.Mutex
 	quarantined map[string]bool
 }
@@ -144,9 +145,9 @@ func Serve(o ServeOptions) (*Served, error) {
 	graphURL := "http://" + gl.Addr().String()
 	invictiURL := "http://" + il.Addr().String()
 
-	inv := invictitest.NewHandler(invictitest.Options{Latency: o.Latency})
+	inv := scimtest.NewHandler(scimtest.Options{Latency: o.Latency})
 	inv.SetBaseURL(invictiURL)
-	t := graphtest.NewHandler(graphtest.Options{Latency: o.Latency, ReplicationDelay: o.ReplicationDelay, ProvisionDelay: o.ProvisionDelay, Knobs: o.Faults.knobs()})
+	t := entratest.NewHandler(entratest.Options{Latency: o.Latency, ReplicationDelay: o.ReplicationDelay, ProvisionDelay: o.ProvisionDelay, Knobs: o.Faults.knobs()})
 	t.URL = graphURL
 	s := &Served{opts: o, Restored: restored, quarantined: map[string]bool{}}
 	if restored {
@@ -164,7 +165,7 @@ func Serve(o ServeOptions) (*Served, error) {
 			return nil, fmt.Errorf("--state-dir %s: cannot restore the sandbox (%w); move the directory away to start afresh", o.StateDir, err)
 		}
 	} else {
-		t.SeedDemo()
+		seedDemo(t)
 		inv.AddClient(ClientID, randomHex(24))
 		m.NextSecret = randomHex(24)
 	}
@@ -173,7 +174,7 @@ func Serve(o ServeOptions) (*Served, error) {
 		inv.AddClientSecret(ClientID, m.NextSecret)
 	}
 	for _, th := range o.Throttle {
-		t.InjectFault(graphtest.Fault{Path: th.Route, Status: http.StatusTooManyRequests, Times: th.N, RetryAfter: 1})
+		t.InjectFault(entratest.Fault{Path: th.Route, Status: http.StatusTooManyRequests, Times: th.N, RetryAfter: 1})
 	}
 	s.Env = &Env{Tenant: t, Invicti: inv, GraphURL: graphURL, GraphToken: t.Token(), InvictiURL: invictiURL,
 		ClientID: ClientID, ClientSecret: secret, DemoUser: "alice@contoso.example", DemoGroup: "Invicti Users"}
@@ -197,6 +198,7 @@ func Serve(o ServeOptions) (*Served, error) {
 		{Handler: s.afterWrites(s.withPortal(t.Handler())), ReadHeaderTimeout: 10 * time.Second},
 		{Handler: s.afterWrites(inv.Handler()), ReadHeaderTimeout: 10 * time.Second},
 	}
+	s.listeners = []net.Listener{gl, il}
 	go func() { _ = s.servers[0].Serve(gl) }()
 	go func() { _ = s.servers[1].Serve(il) }()
 	return s, nil
@@ -255,6 +257,10 @@ func (s *Served) Save() error {
 func (s *Served) Close() error {
 	for _, srv := range s.servers {
 		_ = srv.Close()
+	}
+	// Serve may not have taken its listener yet; closing it here frees the port either way.
+	for _, l := range s.listeners {
+		_ = l.Close()
 	}
 	return s.Save()
 }
@@ -343,15 +349,15 @@ func writeFile(path string, data []byte) error {
 }
 
 // Faults are the sandbox's rehearsal switches for Entra's provisioning-settings quirks
-// (graphtest.Knobs; docs/setup.md gives the evidence for each).
+// (entratest.Knobs; docs/setup.md gives the evidence for each).
 type Faults struct {
 	RejectTokenURI, NoConnectivity, DropPartialPut, PortalLowerCase bool
 	// NoGroupAssignment: a tenant without Entra ID P1/P2 refuses group assignments.
 	NoGroupAssignment bool
 }
 
-func (f Faults) knobs() graphtest.Knobs {
-	return graphtest.Knobs{RejectTokenURI: f.RejectTokenURI, NoConnectivityParameters: f.NoConnectivity,
+func (f Faults) knobs() entratest.Knobs {
+	return entratest.Knobs{RejectTokenURI: f.RejectTokenURI, NoConnectivityParameters: f.NoConnectivity,
 		DropPartialSecretsPut: f.DropPartialPut, PortalLowerCaseKeys: f.PortalLowerCase, NoGroupAssignment: f.NoGroupAssignment}
 }
 
@@ -373,14 +379,14 @@ type DemoGroup struct {
 
 // Demo lists the demo tenant's users and groups (without the admin behind the token).
 func Demo() ([]DemoUser, []DemoGroup) {
-	t := graphtest.NewHandler(graphtest.Options{})
-	t.SeedDemo()
+	t := entratest.NewHandler(entratest.Options{})
+	seedDemo(t)
 	names := map[string]string{}
 	groupNames := map[string]string{}
 	var users []DemoUser
 	for _, u := range t.Users() {
 		names[u.ID] = u.UserPrincipalName
-		if u.UserPrincipalName == graphtest.DefaultAdminUPN {
+		if u.UserPrincipalName == entratest.DefaultAdminUPN {
 			continue
 		}
 		var notes []string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
 
 func TestParseThrottle(t *testing.T) {
@@ -48,9 +50,14 @@ func TestServeRestoresState(t *testing.T) {
 	if !s2.Restored || s2.Tenant.TenantID() != tenant || s2.ClientSecret != secret || s2.GraphURL != graphURL || s2.GraphToken != token {
 		t.Fatalf("restored %+v", s2.Env)
 	}
-	apps := s2.Tenant.Apps()
-	if len(apps) != 1 || apps[0].Secrets["BaseAddress"] == "" {
-		t.Fatalf("apps %+v", apps)
+	var apps []entratest.App
+	for _, a := range s2.Tenant.Apps() {
+		if a.DisplayName == "Invicti Platform" {
+			apps = append(apps, a)
+		}
+	}
+	if len(apps) != 1 || apps[0].Secrets["BaseAddress"] == "" || len(s2.Tenant.Apps()) != 2 {
+		t.Fatalf("apps %+v", s2.Tenant.Apps())
 	}
 	// The restored token is accepted by the restored tenant.
 	req, _ := http.NewRequest(http.MethodGet, s2.GraphURL+"/v1.0/servicePrincipals/"+apps[0].ServicePrincipalID, nil)

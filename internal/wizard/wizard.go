@@ -10,7 +10,7 @@ import (
 
 	"charm.land/huh/v2"
 
-	"github.com/invicti-scim/invicti-scim/internal/invicti"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // ErrCancelled means the admin left a form (Ctrl-C or Esc). The CLI exits 130.

@@ -28,7 +28,7 @@ func main() {
 func run() int {
 	var (
 		latency     = flag.Duration("latency", bench.DefaultLatency, "emulated latency per HTTP request, both emulators")
-		replication = flag.Duration("replication", 0, "graphtest ReplicationDelay: how long new objects stay invisible")
+		replication = flag.Duration("replication", 0, "entratest ReplicationDelay: how long new objects stay invisible")
 		users       = flag.Int("users", 1000, "users to assign, batched and one by one")
 		onDemand    = flag.Int("ondemand", 10, "users to provision on demand")
 		runs        = flag.Int("runs", 20, "start-up runs per program (median)")
