@@ -350,7 +350,7 @@ func runMappingsCheck(ctx context.Context, f *Factory, opts *mappingsOptions) er
 	if !f.JSON() {
 		printMappingCheck(f, res)
 	}
-	if fixed, any := res.Fixed(); any && opts.Fix {
+	if fixed, some := res.Fixed(); some && opts.Fix {
 		if !opts.Yes {
 			ok, err := wizard.Confirm(ctx, f.wizardIO(), "Apply the e-mail fallback to the mappings?",
 				"The work e-mail becomes "+fixOf(res)+"; Entra sends it in the next cycle or provision on demand.", false)

@@ -75,14 +75,14 @@ type errorDoc struct {
 // parsed them (an unknown flag stops parsing before a later -o json is read).
 func jsonRequested(args []string) bool {
 	for i, a := range args {
-		switch {
-		case a == "--":
+		switch a {
+		case "--":
 			return false
-		case a == "-o" || a == "--output":
+		case "-o", "--output":
 			if i+1 < len(args) && args[i+1] == "json" {
 				return true
 			}
-		case a == "-ojson" || a == "-o=json" || a == "--output=json":
+		case "-ojson", "-o=json", "--output=json":
 			return true
 		}
 	}

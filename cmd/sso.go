@@ -256,7 +256,7 @@ func printSSO(f *Factory, out ssoJSON) {
 	p.Heading("For Invicti (Settings → SSO & provisioning, provider AzureAD)")
 	rows := [][2]string{
 		{"SAML 2.0 Endpoint", out.SAMLEndpoint},
-		{"IdP Identifier", out.IdPIdentifier},
+		{"IdP Identifier", out.IDPIdentifier},
 	}
 	if c := out.Certificate; c != nil {
 		cert := fmt.Sprintf("thumbprint %s, expires %s (%d days)", c.Thumbprint, c.Expires.Format("2006-01-02"), c.DaysLeft)

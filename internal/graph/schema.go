@@ -224,14 +224,18 @@ func (c *Client) SourceUsers(ctx context.Context, ids []string) ([]map[string]st
 	if err != nil {
 		return nil, fmt.Errorf("read users' attributes: %w", err)
 	}
+	if len(res) != len(ids) {
+		return nil, fmt.Errorf("read users' attributes: %d answers for %d users", len(res), len(ids))
+	}
 	out := make([]map[string]string, len(ids))
 	for i, r := range res {
+		id := ids[i] //nolint:gosec // G602: len(res) == len(ids) is checked above
 		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("read user %s: %w", ids[i], err)
+			return nil, fmt.Errorf("read user %s: %w", id, err)
 		}
 		var raw map[string]any
 		if err := r.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("read user %s: decode answer: %w", ids[i], err)
+			return nil, fmt.Errorf("read user %s: decode answer: %w", id, err)
 		}
 		out[i] = sourceAttrs(raw)
 	}

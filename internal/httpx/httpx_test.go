@@ -143,9 +143,11 @@ func TestTracerNeverConsumesTheRequestBody(t *testing.T) {
 	body := sameBody{strings.NewReader(form)}
 	req, _ := http.NewRequest(http.MethodPost, "https://login.microsoftonline.com/tenant/oauth2/v2.0/token", body)
 	req.GetBody = func() (io.ReadCloser, error) { return body, nil }
-	if _, err := tr.RoundTrip(req); err != nil {
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
 		t.Fatal(err)
 	}
+	resp.Body.Close()
 	if got != form {
 		t.Fatalf("the server got body %q, want the whole form: --debug must not change what is sent", got)
 	}
@@ -184,6 +186,7 @@ func TestTracerKeepsTheCallersReadLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	if read > maxTraceRead+1 {
 		t.Fatalf("the tracer read %d bytes of the body; it may read only what it shows (%d)", read, maxTraceRead+1)
 	}
@@ -204,6 +207,7 @@ func TestLimitBoundsEveryAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
 		var tl *TooLargeError
 		switch {
@@ -239,9 +243,11 @@ func TestRetryResendsOnlyWhatIsSafeTwice(t *testing.T) {
 		})
 		rt := &Retry{Next: next, Sleep: func(context.Context, time.Duration) error { return nil }}
 		req, _ := http.NewRequest(c.method, "https://graph.microsoft.com/v1.0/applicationTemplates/x/instantiate", strings.NewReader(`{"displayName":"x"}`))
-		if _, err := rt.RoundTrip(req); err != nil {
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
 			t.Fatal(err)
 		}
+		resp.Body.Close()
 		if sends != c.sends {
 			t.Errorf("%s answered %d: sent %d times, want %d", c.method, c.status, sends, c.sends)
 		}

@@ -68,8 +68,8 @@ func (p *parser) expr() (Expr, error) {
 	if p.pos >= len(p.s) {
 		return Expr{Kind: Constant, Omitted: true}, nil
 	}
-	switch c := p.s[p.pos]; {
-	case c == '[':
+	switch c := p.s[p.pos]; c {
+	case '[':
 		end := strings.IndexByte(p.s[p.pos:], ']')
 		if end < 0 {
 			return Expr{}, fmt.Errorf("unclosed [ at position %d", p.pos+1)
@@ -80,7 +80,7 @@ func (p *parser) expr() (Expr, error) {
 		}
 		p.pos += end + 1
 		return Expr{Kind: Attribute, Name: name}, nil
-	case c == '"':
+	case '"':
 		var b strings.Builder
 		start := p.pos
 		p.pos++
@@ -98,7 +98,7 @@ func (p *parser) expr() (Expr, error) {
 			b.WriteByte(ch)
 		}
 		return Expr{}, fmt.Errorf("unclosed string constant at position %d", start+1)
-	case c == ',' || c == ')':
+	case ',', ')':
 		return Expr{Kind: Constant, Omitted: true}, nil
 	default:
 		start := p.pos

@@ -40,7 +40,7 @@ const (
 )
 
 // AuthenticationTypeClientCredentials selects the OAuth2 client-credentials grant.
-const AuthenticationTypeClientCredentials = "OAuth2ClientCredentialsGrant"
+const AuthenticationTypeClientCredentials = "OAuth2ClientCredentialsGrant" //nolint:gosec // G101: a method name, not a credential
 
 // Secret key names (case-sensitive PascalCase for PUT …/secrets; Graph rejects any other case).
 const (

@@ -139,7 +139,7 @@ func ParseMappings(data []byte) (Mappings, error) {
 			}
 			seen[a.Target] = true
 			if _, err := mappingexpr.Parse(a.Source); err != nil {
-				return Mappings{}, fmt.Errorf("%s: source %q: %v; expected [attribute], \"constant\" or Function(…)", where, a.Source, err)
+				return Mappings{}, fmt.Errorf("%s: source %q: %w; expected [attribute], \"constant\" or Function(…)", where, a.Source, err)
 			}
 			if a.FlowType != "" && !slices.Contains(flowTypes, a.FlowType) {
 				return Mappings{}, fmt.Errorf("%s: flowType %q; expected one of %s", where, a.FlowType, strings.Join(flowTypes, ", "))

@@ -91,15 +91,15 @@ type SSOResult struct {
 	DryRun         bool            `json:"dryRun,omitempty"`
 	// For Invicti: SAML 2.0 Endpoint, IdP Identifier; and the metadata URL Entra publishes.
 	SAMLEndpoint  string `json:"samlEndpoint,omitempty"`
-	IdPIdentifier string `json:"idpIdentifier,omitempty"`
+	IDPIdentifier string `json:"idpIdentifier,omitempty"`
 	MetadataURL   string `json:"metadataUrl,omitempty"`
 }
 
-// IdPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
+// IDPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
 // metadata URL, as the portal's "Set up <app>" section shows them ("Login URL", "Microsoft
 // Entra Identifier", "App Federation Metadata Url"; saml-protocol-reference.md: the issuer is
 // https://sts.windows.net/{tenant-id}/ in the global cloud).
-func IdPEndpoints(c graph.Cloud, tenantID, appID string) (endpoint, issuer, metadata string) {
+func IDPEndpoints(c graph.Cloud, tenantID, appID string) (endpoint, issuer, metadata string) {
 	endpoint = c.LoginURL + "/" + tenantID + "/saml2"
 	switch c.Name {
 	case "usgov":
@@ -190,7 +190,7 @@ func (c *SSOConfigurator) Read(ctx context.Context, req SSORequest) (*SSOResult,
 		res.Certificate = c.certInfo(*k)
 	}
 	if res.Enabled {
-		res.SAMLEndpoint, res.IdPIdentifier, res.MetadataURL = IdPEndpoints(c.Cloud, req.TenantID, req.AppID)
+		res.SAMLEndpoint, res.IDPIdentifier, res.MetadataURL = IDPEndpoints(c.Cloud, req.TenantID, req.AppID)
 	}
 	return res, nil
 }
@@ -288,7 +288,7 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	if req.DryRun && sso.Mode != "saml" {
 		res.Enabled, res.Mode = false, sso.Mode
 	}
-	res.SAMLEndpoint, res.IdPIdentifier, res.MetadataURL = IdPEndpoints(c.Cloud, req.TenantID, req.AppID)
+	res.SAMLEndpoint, res.IDPIdentifier, res.MetadataURL = IDPEndpoints(c.Cloud, req.TenantID, req.AppID)
 	return res, nil
 }
 

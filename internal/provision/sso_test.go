@@ -80,7 +80,7 @@ func TestSSOEnableIsIdempotentAndReversible(t *testing.T) {
 	if res.Certificate == nil || !strings.Contains(res.Certificate.PEM, "BEGIN CERTIFICATE") || res.Certificate.DaysLeft < 1000 {
 		t.Fatalf("certificate %+v", res.Certificate)
 	}
-	if res.SAMLEndpoint != "https://login.microsoftonline.com/tid/saml2" || res.IdPIdentifier != "https://sts.windows.net/tid/" ||
+	if res.SAMLEndpoint != "https://login.microsoftonline.com/tid/saml2" || res.IDPIdentifier != "https://sts.windows.net/tid/" ||
 		!strings.HasSuffix(res.MetadataURL, "appid=appid") {
 		t.Fatalf("IdP values %+v", res)
 	}

@@ -59,7 +59,7 @@ func ParseThrottle(s string) (Throttle, error) {
 	}
 	re, err := regexp.Compile(s[:i])
 	if err != nil {
-		return Throttle{}, fmt.Errorf("--throttle %q: the route is not a regular expression: %v", s, err)
+		return Throttle{}, fmt.Errorf("--throttle %q: the route is not a regular expression: %w", s, err)
 	}
 	n, err := strconv.Atoi(s[i+1:])
 	if err != nil || n < 1 || n > 1000 {
@@ -115,12 +115,12 @@ func Serve(o ServeOptions) (*Served, error) {
 		if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("--state-dir %s: %w", o.StateDir, err)
 		}
-		if err := os.Chmod(o.StateDir, 0o700); err != nil {
+		if err := os.Chmod(o.StateDir, 0o700); err != nil { //nolint:gosec // G302: a directory needs its x bit; 0700 is owner-only
 			return nil, fmt.Errorf("--state-dir %s: %w", o.StateDir, err)
 		}
 		if b, err := readSmall(filepath.Join(o.StateDir, metaFile)); err == nil {
 			if err := json.Unmarshal(b, &m); err != nil {
-				return nil, fmt.Errorf("--state-dir %s: %s is damaged (%v); move the directory away to start afresh", o.StateDir, metaFile, err)
+				return nil, fmt.Errorf("--state-dir %s: %s is damaged (%w); move the directory away to start afresh", o.StateDir, metaFile, err)
 			}
 			restored = true
 		} else if !errors.Is(err, os.ErrNotExist) {
@@ -458,8 +458,8 @@ func (s *Served) withPortal(graph http.Handler) http.Handler {
 	})
 }
 
-// portalSave configures the tool's app (the newest carrying the invicti-scim tag, else the
-// only app) the way an admin would in the Provisioning blade, with the emulated Invicti's
+// portalSave configures the tool's app (the newest carrying the invicti-scim tag; never the
+// demo's app registration) the way an admin would in the Provisioning blade, with the emulated Invicti's
 // current values.
 func (s *Served) portalSave() (PortalResult, error) {
 	apps := s.Tenant.Apps()
@@ -471,9 +471,6 @@ func (s *Served) portalSave() (PortalResult, error) {
 				break
 			}
 		}
-	}
-	if pick == nil && len(apps) == 1 && apps[0].ServicePrincipalID != "" {
-		pick = &struct{ id, name string }{apps[0].ServicePrincipalID, apps[0].DisplayName}
 	}
 	if pick == nil {
 		return PortalResult{}, errors.New("no enterprise app made by invicti-scim in the sandbox yet: run `invicti-scim setup` first")

@@ -69,7 +69,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Unlock()
+	defer func() { _ = first.Unlock() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Lock(ctx, time.Hour); !errors.Is(err, context.Canceled) {

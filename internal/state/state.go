@@ -190,7 +190,7 @@ func (s Store) ensureDir() error {
 		return fmt.Errorf("config dir %s is not a directory", s.Dir)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(s.Dir, 0o700); err != nil {
+		if err := os.Chmod(s.Dir, 0o700); err != nil { //nolint:gosec // G302: a directory needs its x bit; 0700 is owner-only
 			return fmt.Errorf("config dir %s is open to other users (mode %04o) and could not be set to 0700: %w", s.Dir, fi.Mode().Perm(), err)
 		}
 	}

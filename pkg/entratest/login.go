@@ -192,7 +192,9 @@ func (l *Login) authorize(w http.ResponseWriter, r *http.Request) {
 	back.Set("state", q.Get("state"))
 	back.Set("session_state", uuid.NewString())
 	u.RawQuery = back.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	// The redirect goes to the client's registered loopback redirect_uri (checked above), as
+	// the authorization-code flow prescribes (RFC 6749 §4.1.2).
+	http.Redirect(w, r, u.String(), http.StatusFound) //nolint:gosec // G710: the redirect_uri was validated against loopback
 }
 
 func (l *Login) deviceCode(w http.ResponseWriter, r *http.Request) {

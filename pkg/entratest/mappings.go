@@ -151,8 +151,8 @@ func (p *exprParser) parse() (expr, error) {
 	if p.pos >= len(p.s) {
 		return expr{}, fmt.Errorf("expression ends early")
 	}
-	switch c := p.s[p.pos]; {
-	case c == '[':
+	switch c := p.s[p.pos]; c {
+	case '[':
 		end := strings.IndexByte(p.s[p.pos:], ']')
 		if end < 0 {
 			return expr{}, fmt.Errorf("unclosed [ at position %d", p.pos+1)
@@ -163,7 +163,7 @@ func (p *exprParser) parse() (expr, error) {
 			return expr{}, fmt.Errorf("empty attribute name")
 		}
 		return expr{kind: "Attribute", name: name}, nil
-	case c == '"':
+	case '"':
 		var b strings.Builder
 		p.pos++
 		for p.pos < len(p.s) {
@@ -181,7 +181,7 @@ func (p *exprParser) parse() (expr, error) {
 			p.pos++
 		}
 		return expr{}, fmt.Errorf("unclosed string constant")
-	case c == ',' || c == ')':
+	case ',', ')':
 		return expr{empty: true, kind: "Constant"}, nil
 	default:
 		start := p.pos

@@ -1,7 +1,7 @@
 package entratest
 
 import (
-	"crypto/sha1" //nolint:gosec // the thumbprint is SHA-1 by definition
+	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -45,7 +45,7 @@ func TestSAMLSingleSignOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha1.Sum(der) //nolint:gosec // thumbprint
+	sum := sha1.Sum(der)
 	tp := strings.ToUpper(hex.EncodeToString(sum[:]))
 	if str(r.body, "thumbprint") != tp || cert.Subject.CommonName != "invicti-scim" || cert.NotAfter.Sub(cert.NotBefore).Hours() < 3*365*24 {
 		t.Fatalf("certificate %v: thumbprint %s, subject %s, %s–%s", r.body, tp, cert.Subject, cert.NotBefore, cert.NotAfter)
