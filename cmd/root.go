@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -168,7 +169,10 @@ Environment:
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagParseError(err) })
-	root.SetVersionTemplate("invicti-scim {{.Version}}\n")
+	// No SetVersionTemplate or SetUsageTemplate: a cobra template executes text/template, whose
+	// reflection (MethodByName) keeps every exported method of every reachable type in the
+	// binary: with the Graph SDK's models that is +26 MiB (docs/performance.md). cobra's
+	// built-in Go functions print "invicti-scim version X"; usage is wrappedUsage below.
 	pf := root.PersistentFlags()
 	pf.StringVarP(&f.Output, "output", "o", "text", "Output format: text or json")
 	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets and tokens redacted)")
@@ -233,20 +237,64 @@ Environment:
 		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
 		Long:  exitCodesHelp,
 	})
-	root.SetUsageTemplate(wrappedUsage(root.UsageTemplate(), f.IO.Width()))
+	root.SetUsageFunc(wrappedUsage(f.IO.Width()))
 	return root
 }
 
-// wrappedUsage makes the usage template wrap flag descriptions to the terminal (80 columns
-// when it is not one, at least 60), instead of one long line per flag.
-func wrappedUsage(tmpl string, width int) string {
+// wrappedUsage prints cobra's usage text (the same sections as its defaultUsageFunc) with flag
+// descriptions wrapped to the terminal (80 columns when it is not one, 60 to 120), instead of
+// one long line per flag. It is Go, not a template: see the note on templates above.
+func wrappedUsage(width int) func(*cobra.Command) error {
 	if width <= 0 {
 		width = 80
 	}
 	width = max(min(width, 120), 60)
-	w := strconv.Itoa(width)
-	tmpl = strings.ReplaceAll(tmpl, ".LocalFlags.FlagUsages", ".LocalFlags.FlagUsagesWrapped "+w)
-	return strings.ReplaceAll(tmpl, ".InheritedFlags.FlagUsages", ".InheritedFlags.FlagUsagesWrapped "+w)
+	pad := func(s string, n int) string { return fmt.Sprintf("%-*s", n, s) }
+	trim := func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }
+	return func(c *cobra.Command) error {
+		var b strings.Builder
+		b.WriteString("Usage:")
+		if c.Runnable() {
+			fmt.Fprintf(&b, "\n  %s", c.UseLine())
+		}
+		if c.HasAvailableSubCommands() {
+			fmt.Fprintf(&b, "\n  %s [command]", c.CommandPath())
+		}
+		if len(c.Aliases) > 0 {
+			fmt.Fprintf(&b, "\n\nAliases:\n  %s", c.NameAndAliases())
+		}
+		if c.HasExample() {
+			fmt.Fprintf(&b, "\n\nExamples:\n%s", c.Example)
+		}
+		if c.HasAvailableSubCommands() {
+			b.WriteString("\n\nAvailable Commands:")
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() || sub.Name() == "help" {
+					fmt.Fprintf(&b, "\n  %s %s", pad(sub.Name(), sub.NamePadding()), sub.Short)
+				}
+			}
+		}
+		if c.HasAvailableLocalFlags() {
+			fmt.Fprintf(&b, "\n\nFlags:\n%s", trim(c.LocalFlags().FlagUsagesWrapped(width)))
+		}
+		if c.HasAvailableInheritedFlags() {
+			fmt.Fprintf(&b, "\n\nGlobal Flags:\n%s", trim(c.InheritedFlags().FlagUsagesWrapped(width)))
+		}
+		if c.HasHelpSubCommands() {
+			b.WriteString("\n\nAdditional help topics:")
+			for _, sub := range c.Commands() {
+				if sub.IsAdditionalHelpTopicCommand() {
+					fmt.Fprintf(&b, "\n  %s %s", pad(sub.CommandPath(), sub.CommandPathPadding()), sub.Short)
+				}
+			}
+		}
+		if c.HasAvailableSubCommands() {
+			fmt.Fprintf(&b, "\n\nUse \"%s [command] --help\" for more information about a command.", c.CommandPath())
+		}
+		b.WriteString("\n")
+		_, err := io.WriteString(c.OutOrStderr(), b.String())
+		return err
+	}
 }
 
 // flagParseError is the usage error for a flag cobra could not parse. --client-secret is the
