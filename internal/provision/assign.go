@@ -253,13 +253,94 @@ func errMsg(err error) string {
 
 // resolve looks every principal up in batches: users by UPN or id (then by mail for
 // addresses that are not UPNs), groups by id or display name.
+// inLookupMax is how many values one `$filter=… in (…)` may carry: Graph refuses more with
+// "Too many child clauses specified in search filter expression containing 'OR' operators:
+// N. Max allowed: 15." (the same limit applies to in, which Graph expands to ORs).
+const inLookupMax = 15
+
+// lookupInBulk finds users by object id or user principal name with `$filter=id in (…)` and
+// `$filter=userPrincipalName in (…)` queries of 15 values, 20 queries to a $batch: 1,000 users
+// take four round trips instead of fifty. What it does not find is looked up one by one
+// afterwards (where a missing UPN may still be a mail address).
+func (a *Assigner) lookupInBulk(ctx context.Context, users []string) (map[string]graph.User, int, error) {
+	var ids, upns []string
+	seen := map[string]bool{}
+	for _, u := range users {
+		u = strings.TrimSpace(u)
+		k := strings.ToLower(u)
+		if u == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		switch {
+		case IsGUID(u):
+			ids = append(ids, u)
+		case strings.Contains(u, "@") && !strings.ContainsAny(u, "'\""):
+			upns = append(upns, u)
+		}
+	}
+	var reqs []graph.BatchRequest
+	chunk := func(prop string, vals []string) {
+		for len(vals) > 0 {
+			n := min(len(vals), inLookupMax)
+			quoted := make([]string, n)
+			for i, v := range vals[:n] {
+				quoted[i] = graph.Quote(v)
+			}
+			reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet,
+				URL: "/users?$filter=" + odataEscape(prop+" in ("+strings.Join(quoted, ",")+")") + "&$select=" + graph.UserSelect})
+			vals = vals[n:]
+		}
+	}
+	chunk("id", ids)
+	chunk("userPrincipalName", upns)
+	found := map[string]graph.User{}
+	// One user or one group needs no bulk query: the direct lookups below are as cheap.
+	if len(reqs) == 0 || len(users) < 2 {
+		return found, 0, nil
+	}
+	res, stats, err := a.Graph.BatchAll(ctx, reqs, a.concurrency(), 6)
+	if err != nil {
+		return nil, stats.RoundTrips, authErr("look up users", PermUsers, err)
+	}
+	for _, r := range res {
+		if err := r.Err(); err != nil {
+			if graph.IsExpiredToken(err) {
+				return nil, stats.RoundTrips, graph.AsExpiredToken(err)
+			}
+			continue // the one-by-one lookups below report it per user
+		}
+		var list struct {
+			Value []graph.User `json:"value"`
+		}
+		if r.Decode(&list) != nil {
+			continue
+		}
+		for _, u := range list.Value {
+			found[strings.ToLower(u.ID)] = u
+			found[strings.ToLower(u.UserPrincipalName)] = u
+		}
+	}
+	return found, stats.RoundTrips, nil
+}
+
 func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem, int, error) {
 	var items []AssignItem
 	var reqs []graph.BatchRequest
+	var reqItem []int // reqs[k] looks up items[reqItem[k]]
+	found, trips, err := a.lookupInBulk(ctx, req.Users)
+	if err != nil {
+		return nil, trips, err
+	}
 	for _, u := range req.Users {
 		u = strings.TrimSpace(u)
 		items = append(items, AssignItem{Input: u, Type: "user"})
+		if fu, ok := found[strings.ToLower(u)]; ok && u != "" {
+			checkUser(&items[len(items)-1], fu)
+			continue
+		}
 		reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: graph.UserPath(u) + "?$select=" + graph.UserSelect})
+		reqItem = append(reqItem, len(items)-1)
 	}
 	for _, g := range req.Groups {
 		g = strings.TrimSpace(g)
@@ -269,10 +350,15 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 		} else {
 			reqs = append(reqs, graph.BatchRequest{Method: http.MethodGet, URL: "/groups?$filter=" + odataEscape("displayName eq "+graph.Quote(g)) + "&$select=" + graph.GroupSelect})
 		}
+		reqItem = append(reqItem, len(items)-1)
 	}
-	trips := 0
+	for i := range items {
+		if items[i].Input == "" {
+			items[i].Status, items[i].Error = StatusFailed, "empty name"
+		}
+	}
 	if len(reqs) == 0 {
-		return items, 0, nil
+		return items, trips, nil
 	}
 	res, stats, err := a.Graph.BatchAll(ctx, reqs, a.concurrency(), 6)
 	trips += stats.RoundTrips
@@ -282,10 +368,10 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 	var mailReqs []graph.BatchRequest
 	var mailIdx []int
 	var mailFirst []error // the 404 of the user principal name lookup, to quote Graph when mail finds nobody either
-	for i, r := range res {
+	for k, r := range res {
+		i := reqItem[k]
 		it := &items[i]
 		if it.Input == "" {
-			it.Status, it.Error = StatusFailed, "empty name"
 			continue
 		}
 		err := r.Err()

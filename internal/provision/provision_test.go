@@ -268,9 +268,19 @@ func TestAssignBatchesAndIsIdempotent(t *testing.T) {
 	if !ar.OK {
 		t.Fatalf("failed: %+v", ar.Failed())
 	}
-	// 45 lookups + 45 writes in batches of 20: 3 + 3 round trips.
-	if ar.BatchRoundTrips != 6 {
-		t.Errorf("round trips %d, want 6", ar.BatchRoundTrips)
+	// 45 users looked up with `userPrincipalName in (…)` queries of 15: 3 queries in one
+	// $batch; then 45 writes in batches of 20: 3 round trips.
+	if ar.BatchRoundTrips != 4 {
+		t.Errorf("round trips %d, want 4", ar.BatchRoundTrips)
+	}
+	inQueries := 0
+	for _, r := range f.tenant.Requests() {
+		if r.InBatch && r.Path == "/v1.0/users" && strings.Contains(r.Query, "%20in%20") {
+			inQueries++
+		}
+	}
+	if inQueries != 3 {
+		t.Errorf("bulk lookups %d, want 3 (15 users each)", inQueries)
 	}
 	again, err := a.Run(t.Context(), AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: upns[:3]})
 	if err != nil {

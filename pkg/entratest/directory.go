@@ -121,7 +121,8 @@ func hUserList(t *Tenant, req *request, _ params) *response {
 				if _, e := c.stringValue(); e != nil {
 					return t.errorResponse(req, e)
 				}
-			case c.is("id", "in"):
+			case c.is("id", "in"), c.is("userPrincipalName", "in"):
+				// Graph expands in to ORs and allows 15 (its error text below).
 				if len(c.values) > 15 {
 					return t.errorResponse(req, badRequest("Too many child clauses specified in search filter expression containing 'OR' operators: %d. Max allowed: 15.", len(c.values)))
 				}
@@ -153,6 +154,8 @@ func userMatches(u *User, clauses []clause) bool {
 		v := c.values[0].text
 		ok := false
 		switch {
+		case c.op == "in" && eq(c.prop, "userPrincipalName"):
+			ok = slices.ContainsFunc(c.values, func(l literal) bool { return eq(l.text, u.UserPrincipalName) })
 		case c.op == "in":
 			ok = slices.ContainsFunc(c.values, func(l literal) bool { return eq(l.text, u.ID) })
 		case c.op == "any":
