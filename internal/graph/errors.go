@@ -117,10 +117,10 @@ func (e *TokenLifetimeError) Error() string {
 	switch {
 	case e.NotYetValid && !e.NotBefore.IsZero():
 		return fmt.Sprintf("the Microsoft Graph access token is not valid until %s (%s from now by this computer's clock)",
-			e.NotBefore.UTC().Format("2006-01-02 15:04:05 UTC"), e.NotBefore.Sub(e.Now).Round(time.Second))
+			e.NotBefore.UTC().Format("2006-01-02 15:04:05 UTC"), humanSpan(e.NotBefore.Sub(e.Now)))
 	case !e.Expires.IsZero():
 		return fmt.Sprintf("the Microsoft Graph access token expired at %s (%s ago)",
-			e.Expires.UTC().Format("2006-01-02 15:04:05 UTC"), e.Now.Sub(e.Expires).Round(time.Second))
+			e.Expires.UTC().Format("2006-01-02 15:04:05 UTC"), humanSpan(e.Now.Sub(e.Expires)))
 	case e.Err != nil:
 		return "Microsoft Graph refused the access token as expired or not yet valid (" + e.Err.Error() + ")"
 	}
@@ -128,6 +128,19 @@ func (e *TokenLifetimeError) Error() string {
 }
 
 func (e *TokenLifetimeError) Unwrap() error { return e.Err }
+
+// humanSpan writes a duration as a person reads it: "42s", "5h2m0s" up to two days, then
+// "3 days", "25 years" (a token that expired long ago is not "221107h33m17s ago").
+func humanSpan(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d < 2*day:
+		return d.Round(time.Second).String()
+	case d < 2*365*day:
+		return fmt.Sprintf("%d days", int(d/day))
+	}
+	return fmt.Sprintf("%d years", int(d/(365*day)))
+}
 
 // Hint says how to sign in again, for each way of signing in.
 func (e *TokenLifetimeError) Hint() string {
