@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,8 +121,8 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		so.Throttle = append(so.Throttle, th)
 	}
 	if opts.Quarantine != "" {
-		if _, ok := graphQuarantineReasons[opts.Quarantine]; !ok {
-			return flagErrorf("--quarantine %q: expected one of %s", opts.Quarantine, strings.Join(quarantineReasonList(), ", "))
+		if !slices.Contains(quarantineReasons, opts.Quarantine) {
+			return flagErrorf("--quarantine %q: expected one of %s", opts.Quarantine, strings.Join(quarantineReasons, ", "))
 		}
 	}
 	if opts.StateDir != "" {
@@ -189,15 +190,9 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 	return nil
 }
 
-// graphQuarantineReasons are Graph's synchronizationQuarantine reasons (the resource page).
-var graphQuarantineReasons = map[string]bool{"EncounteredBaseEscrowThreshold": true, "EncounteredTotalEscrowThreshold": true,
-	"EncounteredEscrowProportionThreshold": true, "EncounteredQuarantineException": true, "QuarantinedOnDemand": true,
-	"TooManyDeletes": true, "IngestionInterrupted": true, "Unknown": true}
-
-func quarantineReasonList() []string {
-	return []string{"EncounteredQuarantineException", "EncounteredBaseEscrowThreshold", "EncounteredTotalEscrowThreshold",
-		"EncounteredEscrowProportionThreshold", "TooManyDeletes", "QuarantinedOnDemand", "IngestionInterrupted", "Unknown"}
-}
+// quarantineReasons are Graph's synchronizationQuarantine reasons (the resource page).
+var quarantineReasons = []string{"EncounteredQuarantineException", "EncounteredBaseEscrowThreshold", "EncounteredTotalEscrowThreshold",
+	"EncounteredEscrowProportionThreshold", "TooManyDeletes", "QuarantinedOnDemand", "IngestionInterrupted", "Unknown"}
 
 func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 	p := ui.Err(f.IO)

@@ -128,6 +128,22 @@ func ParseNotifications(s string) (Notifications, error) {
 	return n, nil
 }
 
+// keptFrom is n with each half the admin did not give now (emailsSet, thresholdSet) taken
+// from the saved settings, when they hold any: a re-run or a rotation keeps the admin's choices.
+func (n Notifications) keptFrom(saved Saved, emailsSet, thresholdSet bool) Notifications {
+	s, ok := saved.Notifications()
+	if !ok {
+		return n
+	}
+	if !emailsSet {
+		n.Emails = s.Emails
+	}
+	if !thresholdSet {
+		n.DeletionThreshold = s.DeletionThreshold
+	}
+	return n
+}
+
 // Equal reports whether two settings say the same (addresses compared case-insensitively).
 func (n Notifications) Equal(o Notifications) bool {
 	if n.DeletionThreshold != o.DeletionThreshold || len(n.Emails) != len(o.Emails) {
@@ -319,9 +335,6 @@ func sameURL(a, b string) bool {
 	norm := func(s string) string { return strings.TrimRight(strings.TrimSpace(strings.ToLower(s)), "/") }
 	return a != "" && norm(a) == norm(b)
 }
-
-// isKeyRejection reports whether Graph refused the key set itself (see graph.IsKeyRejected).
-func isKeyRejection(err error) bool { return graph.IsKeyRejected(err) }
 
 // TestSide says which half of Entra's Test Connection failed.
 type TestSide string

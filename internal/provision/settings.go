@@ -109,6 +109,29 @@ type errRefusal struct {
 
 func (e *errRefusal) Error() string { return fmt.Sprintf("%s writer: %s", e.writer, e.reason) }
 
+// firstAccepted tries the automatic writers of plan in order (the portal is the caller's: it
+// needs a person) and returns the first that Graph took. Each refusal is told to onRefused,
+// with whether another automatic writer follows; when all are refused, refusals says why.
+func (s *settingsWrite) firstAccepted(ctx context.Context, plan []Writer, onRefused func(reason string, more bool)) (res writeResult, refusals []string, err error) {
+	var auto []Writer
+	for _, w := range plan {
+		if w != WriterPortal {
+			auto = append(auto, w)
+		}
+	}
+	for i, w := range auto {
+		res, err := s.write(ctx, w)
+		var ref *errRefusal
+		if errors.As(err, &ref) {
+			refusals = append(refusals, ref.Error())
+			onRefused(ref.Error(), i < len(auto)-1)
+			continue
+		}
+		return res, refusals, err
+	}
+	return writeResult{}, refusals, nil
+}
+
 // write tries one writer (never the portal).
 func (s *settingsWrite) write(ctx context.Context, w Writer) (writeResult, error) {
 	if err := s.inlineTest(ctx, w); err != nil {
@@ -137,11 +160,11 @@ func (s *settingsWrite) inlineTest(ctx context.Context, w Writer) error {
 	case err == nil:
 		s.inlineTested = true
 		return nil
-	case isKeyRejection(err):
+	case graph.IsKeyRejected(err):
 		// Graph will not even test these keys; the next writer gets its chance (its saved
 		// settings are validated after the write instead).
 		return &errRefusal{writer: w, reason: "Graph refused the key set in Test Connection (" + shortMsg(err) + ")"}
-	case isAuthLike(err):
+	case graph.IsAuth(err):
 		return authErr("test the settings", PermSync, err)
 	}
 	side := testSide(err)
@@ -168,7 +191,7 @@ func (s *settingsWrite) writeSecrets(ctx context.Context) (writeResult, error) {
 		})
 	}
 	if err := put(); err != nil {
-		if isKeyRejection(err) {
+		if graph.IsKeyRejected(err) {
 			return writeResult{}, &errRefusal{writer: WriterSecrets, reason: "Graph refused the key set (" + shortMsg(err) + ")"}
 		}
 		return writeResult{}, authErr("save the provisioning settings", PermSync, err)
@@ -217,7 +240,7 @@ func (s *settingsWrite) writeConnectivity(ctx context.Context) (writeResult, err
 	})
 	switch {
 	case err == nil:
-	case isAuthLike(err):
+	case graph.IsAuth(err):
 		return writeResult{}, authErr("save the connectivity parameters", PermSync, err)
 	default:
 		return writeResult{}, &errRefusal{writer: WriterConnectivity, reason: "the beta connectivityParameters endpoint did not take the settings (" + shortMsg(err) + ")"}
@@ -237,7 +260,7 @@ func (s *settingsWrite) writeConnectivity(ctx context.Context) (writeResult, err
 	})
 	switch {
 	case err == nil:
-	case isAuthLike(err):
+	case graph.IsAuth(err):
 		return writeResult{}, authErr("test the connection", PermSync, err)
 	default:
 		return writeResult{}, &errRefusal{writer: WriterConnectivity, reason: "Entra's Test Connection failed with what the experimental writer saved (" + shortMsg(err) + ")"}
@@ -263,11 +286,6 @@ func (s *settingsWrite) putScopeKeys(ctx context.Context) error {
 		return &SettingsNotSavedError{Missing: missing}
 	}
 	return nil
-}
-
-func isAuthLike(err error) bool {
-	var pe *PermissionError
-	return errors.As(err, &pe) || graph.IsAuth(err)
 }
 
 // SaveSettingsInput is what SaveSettings needs.
@@ -299,26 +317,18 @@ func SaveSettings(ctx context.Context, g Graph, in SaveSettingsInput, w Waiter, 
 		if err != nil {
 			return SaveSettingsResult{}, authErr("read the provisioning settings", PermSync, err)
 		}
-		if n, ok := NewSaved(kv).Notifications(); ok {
-			want.Notifications = n
-		}
+		want.Notifications = want.Notifications.keptFrom(NewSaved(kv), false, false)
 	}
 	sw := &settingsWrite{graph: g, spID: in.ServicePrincipalID, jobID: in.JobID, want: want, waiter: func(string) Waiter { return w }, progress: progress}
-	var refusals []string
-	for _, writer := range in.Writer.plan() {
-		if writer == WriterPortal {
-			continue
+	res, refusals, err := sw.firstAccepted(ctx, in.Writer.plan(), func(reason string, more bool) {
+		if more {
+			progress.emit(Event{Kind: EventWait, Message: reason + "; trying the next way"})
 		}
-		res, err := sw.write(ctx, writer)
-		var ref *errRefusal
-		if errors.As(err, &ref) {
-			refusals = append(refusals, ref.Error())
-			progress.emit(Event{Kind: EventWait, Message: ref.Error() + "; trying the next way"})
-			continue
-		}
-		if err != nil {
-			return SaveSettingsResult{}, err
-		}
+	})
+	if err != nil {
+		return SaveSettingsResult{}, err
+	}
+	if res.writer != "" {
 		if !res.validated {
 			err := w.do(ctx, "validate credentials", retrySync, false, func() error {
 				return g.ValidateCredentials(ctx, in.ServicePrincipalID, in.JobID, true, nil)

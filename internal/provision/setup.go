@@ -658,7 +658,6 @@ func pickJob(jobs []graph.Job, fromState string) *graph.Job {
 // Graph takes: test inline → write → read back; then Test Connection with what was saved.
 func (r *run) configureSecrets(ctx context.Context) error {
 	return r.step("secrets", "Save the provisioning settings (Tenant URL, Token Endpoint, client id and secret)", func() (Outcome, string, error) {
-		want := r.cfg.settings()
 		if r.res.JobID == "" {
 			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", "), nil
 		}
@@ -676,18 +675,7 @@ func (r *run) configureSecrets(ctx context.Context) error {
 		}
 		saved := NewSaved(got)
 		r.res.PreviousKeySet = saved.KeySet()
-		// A re-run keeps what the admin chose before (here or in the portal) for each of
-		// --notify-email and --deletion-threshold that is not given now.
-		savedNotify, haveNotify := saved.Notifications()
-		if haveNotify {
-			if !r.cfg.EmailsSet {
-				want.Notifications.Emails = savedNotify.Emails
-			}
-			if !r.cfg.ThresholdSet {
-				want.Notifications.DeletionThreshold = savedNotify.DeletionThreshold
-			}
-		}
-		r.res.Notifications = want.Notifications.toJSON()
+		want := r.keepNotifications(saved)
 		prev := Writer(r.st.Setup.SettingsWriter)
 		weWrote := prev == WriterSecrets || prev == WriterConnectivity
 		ours := saved.Matches(want) && (weWrote || prev == "")
@@ -698,7 +686,6 @@ func (r *run) configureSecrets(ctx context.Context) error {
 		// client id with the method selected, whatever the key names' case, and not written
 		// by this tool. Other values there mean new credentials: they are written.
 		portal := !weWrote && !ours && saved.PointsAt(want.Endpoints) && saved.ClientCredentials() && saved.SameClient(want)
-		notifyDiffers := !haveNotify || !savedNotify.Equal(want.Notifications)
 		if r.cfg.DryRun {
 			switch {
 			case ours || portal:
@@ -711,67 +698,79 @@ func (r *run) configureSecrets(ctx context.Context) error {
 		if ours || portal {
 			err := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
 			switch {
-			case err == nil:
+			case err == nil && portal:
 				r.validated = true
-				writer := prev
-				if portal {
-					writer = WriterPortal
-				}
-				detail := "saved settings match key set " + KeySetName + " and Entra's Test Connection passes (the client secret is write-only and was not rewritten: `invicti-scim rotate-secret` changes it)"
-				if portal {
-					detail = "found the configuration made in the portal; Entra's Test Connection passes"
-					if notifyDiffers {
-						if err := r.saveScopeKeys(ctx, want); err != nil {
-							return "", "", err
-						}
-						detail += "; notification settings updated"
-					}
-				}
-				if err := r.recordWriter(writer); err != nil {
+				updated, err := r.keepPortalConfig(ctx, saved, want)
+				if err != nil {
 					return "", "", err
 				}
-				if portal && notifyDiffers {
-					return Updated, detail, nil
+				detail := "found the configuration made in the portal; Entra's Test Connection passes"
+				if updated {
+					return Updated, detail + "; notification settings updated", nil
 				}
 				return Unchanged, detail, nil
+			case err == nil:
+				r.validated = true
+				if err := r.recordWriter(prev); err != nil {
+					return "", "", err
+				}
+				return Unchanged, "saved settings match key set " + KeySetName + " and Entra's Test Connection passes (the client secret is write-only and was not rewritten: `invicti-scim rotate-secret` changes it)", nil
 			case graph.IsAuth(err):
 				return "", "", authErr("test the connection", PermSync, err)
 			}
 			r.Progress.emit(Event{Kind: EventWait, Message: "the saved settings fail Entra's Test Connection (" + shortMsg(err) + "); writing them again"})
 		}
 		w := &settingsWrite{graph: r.Graph, spID: r.sp.ID, jobID: r.res.JobID, want: want, waiter: r.waiter, fresh: r.fresh || r.freshJob, progress: r.Progress}
-		var refusals []string
-		for _, writer := range r.cfg.Writer.plan() {
-			if writer == WriterPortal {
-				reason := "the settings need one step in the Entra portal"
-				if len(refusals) > 0 {
-					reason = strings.Join(refusals, "; ")
-				} else if r.cfg.Writer == WriterPortal {
-					reason = "--settings-writer portal: enter the settings in the Entra portal"
-				}
-				return r.guided(ctx, reason)
+		plan := r.cfg.Writer.plan()
+		guided := slices.Contains(plan, WriterPortal)
+		res, refusals, err := w.firstAccepted(ctx, plan, func(reason string, more bool) {
+			if more || guided {
+				r.Progress.emit(Event{Kind: EventWait, Message: reason + "; trying the next way"})
 			}
-			res, err := w.write(ctx, writer)
-			var ref *errRefusal
-			if errors.As(err, &ref) {
-				refusals = append(refusals, ref.Error())
-				if len(r.cfg.Writer.plan()) > 1 {
-					r.Progress.emit(Event{Kind: EventWait, Message: ref.Error() + "; trying the next way"})
-				}
-				continue
-			}
-			if err != nil {
-				return "", "", err
-			}
+		})
+		switch {
+		case err != nil:
+			return "", "", err
+		case res.writer != "":
 			r.validated = res.validated
 			r.wrote = true
 			if err := r.recordWriter(res.writer); err != nil {
 				return "", "", err
 			}
 			return Updated, res.detail, nil
+		case guided:
+			reason := "the settings need one step in the Entra portal"
+			if len(refusals) > 0 {
+				reason = strings.Join(refusals, "; ")
+			} else if r.cfg.Writer == WriterPortal {
+				reason = "--settings-writer portal: enter the settings in the Entra portal"
+			}
+			return r.guided(ctx, reason)
 		}
 		return Failed, strings.Join(refusals, "; "), &RefusedError{Refusals: refusals}
 	})
+}
+
+// keepNotifications is the settings to write: the flags' values, with each notification half
+// the admin did not give now kept from what Entra stores (here or in the portal).
+func (r *run) keepNotifications(saved Saved) Settings {
+	want := r.cfg.settings()
+	want.Notifications = want.Notifications.keptFrom(saved, r.cfg.EmailsSet, r.cfg.ThresholdSet)
+	r.res.Notifications = want.Notifications.toJSON()
+	return want
+}
+
+// keepPortalConfig adopts a portal-made configuration that passed Test Connection: the
+// notification settings are saved beside it when they differ (the portal guide says to leave
+// them to this tool), and the portal is recorded as the writer. updated says whether it wrote.
+func (r *run) keepPortalConfig(ctx context.Context, saved Saved, want Settings) (updated bool, err error) {
+	if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
+		if err := r.saveScopeKeys(ctx, want); err != nil {
+			return false, err
+		}
+		updated = true
+	}
+	return updated, r.recordWriter(WriterPortal)
 }
 
 // saveScopeKeys writes SyncAll and SyncNotificationSettings alone (next to a portal-made
@@ -861,22 +860,7 @@ func (r *run) guided(ctx context.Context, reason string) (Outcome, string, error
 				r.validated = true
 				r.res.Guide = nil
 				saved := NewSaved(got)
-				want := r.cfg.settings()
-				if n, ok := saved.Notifications(); ok {
-					if !r.cfg.EmailsSet {
-						want.Notifications.Emails = n.Emails
-					}
-					if !r.cfg.ThresholdSet {
-						want.Notifications.DeletionThreshold = n.DeletionThreshold
-					}
-				}
-				if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
-					if err := r.saveScopeKeys(ctx, want); err != nil {
-						return "", "", err
-					}
-				}
-				r.res.Notifications = want.Notifications.toJSON()
-				if err := r.recordWriter(WriterPortal); err != nil {
+				if _, err := r.keepPortalConfig(ctx, saved, r.keepNotifications(saved)); err != nil {
 					return "", "", err
 				}
 				return Updated, "configured in the portal; found after " + waited.Round(time.Second).String() + " and Entra's Test Connection passes", nil

@@ -737,6 +737,31 @@ func (t *Tenant) SetKnobs(k Knobs) {
 // AuthenticationType added): a configuration left by an older tool or another admin, e.g. key
 // set v1. Empty values remove keys.
 func (t *Tenant) SeedSecrets(spID string, secrets map[string]string) {
+	t.storeSecrets(spID, secrets)
+}
+
+// ConfigurePortalStyle upserts synchronization secrets as an administrator using the portal would:
+// no key validation, no RejectSecretKeys, no request logged. An empty value removes the key.
+func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
+	// The portal's method picker selects the client-credentials grant: it stores
+	// AuthenticationType like every writer Microsoft shows (onboarding agent, both versions).
+	all := map[string]string{"AuthenticationType": "OAuth2ClientCredentialsGrant"}
+	lower := t.Knobs().PortalLowerCaseKeys
+	for k, v := range secrets {
+		all[k] = v
+	}
+	if lower {
+		named := make(map[string]string, len(all))
+		for k, v := range all {
+			named[strings.ToLower(k[:1])+k[1:]] = v
+		}
+		all = named
+	}
+	t.storeSecrets(spID, all)
+}
+
+// storeSecrets upserts secrets in key order without any check (the back doors above).
+func (t *Tenant) storeSecrets(spID string, secrets map[string]string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sp := t.findSP(spID)
@@ -750,37 +775,6 @@ func (t *Tenant) SeedSecrets(spID string, secrets map[string]string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		sp.putSecret(k, secrets[k])
-	}
-	sp.afterSecrets()
-}
-
-// ConfigurePortalStyle upserts synchronization secrets as an administrator using the portal would:
-// no key validation, no RejectSecretKeys, no request logged. An empty value removes the key.
-func (t *Tenant) ConfigurePortalStyle(spID string, secrets map[string]string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sp := t.findSP(spID)
-	if sp == nil {
-		return
-	}
-	// The portal's method picker selects the client-credentials grant: it stores
-	// AuthenticationType like every writer Microsoft shows (onboarding agent, both versions).
-	all := map[string]string{"AuthenticationType": "OAuth2ClientCredentialsGrant"}
-	for k, v := range secrets {
-		all[k] = v
-	}
-	lower := t.Knobs().PortalLowerCaseKeys
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		name := k
-		if lower {
-			name = strings.ToLower(k[:1]) + k[1:]
-		}
-		sp.putSecret(name, all[k])
 	}
 	sp.afterSecrets()
 }
