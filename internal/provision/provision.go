@@ -234,8 +234,8 @@ func (g Guide) LinesWithSecret(secret string) []string {
 		"  Token Endpoint:        " + g.TokenEndpoint,
 		"  Client identifier:     " + g.ClientID,
 		"  Client secret:         " + sec,
-		"Click Test Connection, then Save. (Failure e-mails and the deletion threshold are set by",
-		"invicti-scim afterwards; leave them as they are.)",
+		"Click Test Connection, then Save.",
+		"Leave the failure e-mails and the deletion threshold: invicti-scim sets them after.",
 	}
 }
 
