@@ -183,7 +183,7 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 // "Not a valid reference update") within the waiter's budget.
 func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx []int, items []AssignItem, remove bool) (int, error) {
 	trips := 0
-	deadline := time.Now().Add(min(a.Waiter.budget(), 5*time.Minute))
+	deadline := a.Waiter.now().Add(min(a.Waiter.budget(), 5*time.Minute))
 	wait := a.Waiter.interval()
 	for attempt := 1; len(writes) > 0; attempt++ {
 		res, stats, err := a.Graph.BatchAll(ctx, writes, a.concurrency(), 6)
@@ -208,7 +208,7 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 				it.Status, it.Error = StatusNotAssigned, ""
 			case !remove && strings.Contains(strings.ToLower(errMsg(err)), "already exists"):
 				it.Status, it.Error = StatusAlreadyAssigned, ""
-			case transient(retryAssign, err) && time.Now().Add(wait).Before(deadline):
+			case transient(retryAssign, err) && a.Waiter.now().Add(wait).Before(deadline):
 				retryW = append(retryW, writes[k])
 				retryI = append(retryI, idx[k])
 				it.Status, it.Error = StatusFailed, errMsg(err)

@@ -376,11 +376,11 @@ func (o *OnDemand) findGroup(ctx context.Context, in string) (graph.Group, error
 // is pointless: the Graph token expired, so every later subject would fail the same way.
 func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID string, it *OnDemandItem, subjects []graph.Subject, lim *RateLimiter, fresh bool) error {
 	wait := o.wait()
-	deadline := time.Now().Add(wait)
+	deadline := o.now().Add(wait)
 	if !fresh {
 		// An assignment older than the budget has replicated long ago: a NotEffectivelyEntitled
 		// answer is final, not worth minutes of retries.
-		deadline = time.Now()
+		deadline = o.now()
 	}
 	// Entra allows 5 provisionOnDemand calls per 10 s (the API page); the shared limiter keeps
 	// all subjects inside that budget, so one subject may ask again every 2 s: the first user
@@ -419,7 +419,7 @@ func (o *OnDemand) provisionOne(ctx context.Context, req OnDemandRequest, ruleID
 		case strings.EqualFold(v.Result, ResultSuccess):
 			it.Status = StatusProvisioned
 			return nil
-		case v.NotEntitled() && time.Now().Add(pause).Before(deadline):
+		case v.NotEntitled() && o.now().Add(pause).Before(deadline):
 			o.Progress.emit(Event{Kind: EventWait, Message: fmt.Sprintf("Entra does not see %s %s as assigned yet (assignments take minutes to replicate); retrying in %s", it.Type, label(it), pause)})
 			if err := o.sleep(ctx, pause); err != nil {
 				it.Status, it.Error = StatusFailed, err.Error()

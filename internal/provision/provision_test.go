@@ -390,3 +390,48 @@ func TestProvisionChecksTheAssignmentFirst(t *testing.T) {
 		t.Errorf("provisionOnDemand calls %d (want 1, alice only), ok %v", calls, pr.OK)
 	}
 }
+
+// A job create that Graph answered with a 500 may or may not have made a job. The re-run waits
+// for it only for what is left of PendingCreateWindow, measured from when the create was sent:
+// straight away it waits out the rest, three minutes later it looks once and creates the job.
+func TestPendingJobWaitsOnlyTheRestOfTheWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		later    time.Duration
+		min, max time.Duration // virtual time spent waiting in the re-run
+	}{
+		{"straight away", 0, PendingCreateWindow - 15*time.Second, PendingCreateWindow},
+		{"30 s later", 30 * time.Second, PendingCreateWindow - 45*time.Second, PendingCreateWindow - 30*time.Second},
+		{"3 min later", 3 * time.Minute, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, entratest.Options{})
+			clock := httpx.NewVirtualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+			f.setup.Now = clock.Now
+			f.setup.Waiter = Waiter{Now: clock.Now, Sleep: clock.Sleep}
+			f.tenant.InjectFault(entratest.Fault{Method: http.MethodPost, Path: regexp.MustCompile(`/synchronization/jobs$`), Status: 500, Times: 1})
+			if _, err := f.setup.Run(t.Context(), f.cfg); err == nil {
+				t.Fatal("a 500 on the job create must fail the run")
+			}
+			st, err := f.setup.Store.Load()
+			if err != nil || st.Setup.Pending == nil || st.Setup.Pending.Op != "create-job" {
+				t.Fatalf("state must record the job create in flight: %+v %v", st.Setup.Pending, err)
+			}
+			_ = clock.Sleep(t.Context(), tc.later)
+			before := clock.Slept()
+			res, err := f.setup.Run(t.Context(), f.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if waited := clock.Slept() - before; waited < tc.min || waited > tc.max {
+				t.Errorf("the re-run waited %s of virtual time, want %s to %s", waited, tc.min, tc.max)
+			}
+			if got := outcomes(res)["job"]; got != Created {
+				t.Errorf("job step = %s, want created", got)
+			}
+			if n := len(f.tenant.Apps()[0].Jobs); n != 1 {
+				t.Errorf("%d jobs, want 1", n)
+			}
+		})
+	}
+}

@@ -56,6 +56,10 @@ type Waiter struct {
 	Interval time.Duration // first wait; default 1 s, doubling to MaxWait
 	MaxWait  time.Duration // default 10 s
 	Sleep    func(context.Context, time.Duration) error
+	// Now is the clock budgets are measured on (nil: the wall clock). Tests pass
+	// httpx.VirtualClock's Now and Sleep together, so a 2-minute replication wait runs in
+	// no real time.
+	Now func() time.Time
 	// OnWait is told what we wait for, so a spinner can say it.
 	OnWait func(what string, attempt int, err error)
 }
@@ -81,6 +85,13 @@ func (w Waiter) maxWait() time.Duration {
 	return 10 * time.Second
 }
 
+func (w Waiter) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
 func (w Waiter) sleep(ctx context.Context, d time.Duration) error {
 	if w.Sleep != nil {
 		return w.Sleep(ctx, d)
@@ -92,7 +103,7 @@ func (w Waiter) sleep(ctx context.Context, d time.Duration) error {
 // runs out. When fresh is false (an app we did not just create) only a few quick retries are
 // made, so a real 403 reaches the admin in seconds, not minutes.
 func (w Waiter) do(ctx context.Context, what string, kind retryKind, fresh bool, fn func() error) error {
-	deadline := time.Now().Add(w.budget())
+	deadline := w.now().Add(w.budget())
 	maxAttempts := 1 << 30
 	if !fresh {
 		maxAttempts = 3
@@ -103,7 +114,7 @@ func (w Waiter) do(ctx context.Context, what string, kind retryKind, fresh bool,
 		if err == nil || !transient(kind, err) {
 			return err
 		}
-		if attempt >= maxAttempts || time.Now().Add(wait).After(deadline) {
+		if attempt >= maxAttempts || w.now().Add(wait).After(deadline) {
 			return fmt.Errorf("%s: still failing after %d attempts: %w", what, attempt, err)
 		}
 		if ra := retryAfterOf(err); ra > wait {
@@ -130,7 +141,7 @@ func retryAfterOf(err error) time.Duration {
 // visible polls read until it succeeds `times` times in a row (Entra serves reads from
 // replicas; one success does not mean the next call lands on a replica that has the object).
 func (w Waiter) visible(ctx context.Context, what string, times int, read func() error) error {
-	deadline := time.Now().Add(w.budget())
+	deadline := w.now().Add(w.budget())
 	streak, attempt := 0, 0
 	wait := w.interval()
 	for {
@@ -152,7 +163,7 @@ func (w Waiter) visible(ctx context.Context, what string, times int, read func()
 		default:
 			return err
 		}
-		if time.Now().Add(wait).After(deadline) {
+		if w.now().Add(wait).After(deadline) {
 			return fmt.Errorf("%s: not visible after %s; Entra replication can be slow, re-run the same command to continue", what, w.budget())
 		}
 		if err := w.sleep(ctx, wait/2); err != nil {

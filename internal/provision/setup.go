@@ -518,10 +518,11 @@ func (r *run) ensureJob(ctx context.Context) error {
 				return "", "", authErr("read the provisioning job", PermSync, err)
 			}
 		}
-		if len(jobs) == 0 && r.pending("create-job", r.sp.ID) {
-			// A previous run sent the create and died before recording the answer.
+		if left := r.pendingJobWindow(); len(jobs) == 0 && left > 0 {
+			// A previous run sent the create and died before recording the answer: wait for
+			// what is left of the replication window, counted from when that create was sent.
 			w := r.waiter("a job a previous run created")
-			w.Budget = min(r.Waiter.budget(), 2*time.Minute)
+			w.Budget = min(r.Waiter.budget(), left)
 			_ = w.visible(ctx, "job from the interrupted run", 1, func() error {
 				var e error
 				jobs, e = r.Graph.Jobs(ctx, r.sp.ID)
@@ -609,6 +610,22 @@ func (r *run) pending(op, spID string) bool {
 	p := r.st.Setup.Pending
 	return p != nil && p.Op == op && p.ServicePrincipalID == spID && r.now().Sub(p.At) < time.Hour &&
 		(op != "instantiate" || strings.EqualFold(p.Name, r.cfg.AppName))
+}
+
+// PendingCreateWindow is how long after a create was sent a re-run still waits for the
+// object to show in Graph's lists before it creates a twin: Graph's directory replication
+// makes a new object visible within seconds to a couple of minutes (docs/setup.md,
+// "Replication and throttling").
+const PendingCreateWindow = 2 * time.Minute
+
+// pendingJobWindow is what is left of PendingCreateWindow for a job create an interrupted run
+// sent on this app; zero when there is none or the window has passed (a re-run an hour later
+// looks once instead of waiting two more minutes for a create Graph never applied).
+func (r *run) pendingJobWindow() time.Duration {
+	if !r.pending("create-job", r.sp.ID) {
+		return 0
+	}
+	return max(0, PendingCreateWindow-r.now().Sub(r.st.Setup.Pending.At))
 }
 
 func hasJob(jobs []graph.Job, id string) bool {
