@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +33,28 @@ import (
 // invicti-scim) against the emulated Entra tenant and the emulated Invicti, started per
 // script and reached only through the documented environment variables.
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) != "invicti-scim" {
+		useParallelism()
+	}
 	testscript.Main(m, map[string]func(){
-		"invicti-scim": func() { os.Exit(cmd.Main(cmd.BuildInfo{Version: "test"})) },
+		"invicti-scim": func() {
+			os.Exit(cmd.MainWith(cmd.BuildInfo{Version: "test"}, cmd.MainOptions{Transport: killTransportFromEnv()}))
+		},
 	})
+}
+
+// e2eParallel is how many e2e subtests run at once unless -parallel says otherwise. They spend
+// their time waiting on child processes and emulated latency, not on the CPU, so the default
+// (GOMAXPROCS, 2 on the CI machine) leaves the machine idle most of the time.
+const e2eParallel = 6
+
+func useParallelism() {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < e2eParallel {
+		_ = flag.Set("test.parallel", strconv.Itoa(e2eParallel))
+	}
 }
 
 const (

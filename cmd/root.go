@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"io"
 	"os"
 	"os/signal"
@@ -24,11 +25,23 @@ import (
 )
 
 // Main runs the CLI and returns the process exit code.
-func Main(build BuildInfo) int {
+func Main(build BuildInfo) int { return MainWith(build, MainOptions{}) }
+
+// MainOptions are the dependencies a test harness may give Main.
+type MainOptions struct {
+	// Transport replaces the base HTTP transport every Graph and Invicti client is built on
+	// (nil: http.DefaultTransport). The crash tests wrap it to kill the process at an exact
+	// request.
+	Transport http.RoundTripper
+}
+
+// MainWith is Main with injected dependencies; it returns the process exit code.
+func MainWith(build BuildInfo, opts MainOptions) int {
 	// The handler stays installed until the process exits: a Ctrl-C after the work is done
 	// must not kill the process before it reports its exit code.
 	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	f := newFactory(build)
+	f.Transport = opts.Transport
 	// Child processes (az for --auth azure-cli, the browser opener) inherit the process
 	// environment: the tool reads its secrets from a snapshot and takes them out of it.
 	for _, k := range secretEnv {
