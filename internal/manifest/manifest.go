@@ -234,7 +234,8 @@ func Parse(path string, data []byte) (*Manifest, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{Path: path, Problems: []Problem{{Msg: "the file is empty; start from the example in docs/manifest.md"}}}
 		}
-		return nil, &Error{Path: path, Problems: []Problem{{Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}}
+		msg := yamlLineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
+		return nil, &Error{Path: path, Problems: []Problem{{Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(msg, ": ")}}}
 	}
 	var extra yaml.Node
 	if dec.Decode(&extra) == nil {
@@ -268,10 +269,10 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	return m, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var yamlLineRE = regexp.MustCompile(`^line (\d+)`)
 
 func yamlErrLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRE.FindStringSubmatch(strings.TrimPrefix(err.Error(), "yaml: ")); m != nil {
 		n := 0
 		fmt.Sscanf(m[1], "%d", &n) //nolint:errcheck // digits only
 		return n
@@ -290,6 +291,16 @@ var (
 type parser struct {
 	path     string
 	problems []Problem
+}
+
+// reported says whether field already has a problem (so "missing" does not follow "inline").
+func (p *parser) reported(field string) bool {
+	for _, q := range p.problems {
+		if q.Field == field || strings.HasSuffix(q.Field, "."+field) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *parser) err() error { return &Error{Path: p.path, Problems: p.problems} }
@@ -776,7 +787,7 @@ func (p *parser) complete(t *Tenant, multi bool) {
 	if in.ClientID == "" {
 		p.problems = append(p.problems, Problem{Line: in.Line, Field: field + "invicti.clientId", Msg: "missing; the client id Invicti showed with the SCIM credentials"})
 	}
-	if in.ClientSecret == (Ref{}) {
+	if in.ClientSecret == (Ref{}) && !p.reported(field+"invicti.clientSecret") && !p.reported("invicti.clientSecret") {
 		p.problems = append(p.problems, Problem{Line: in.Line, Field: field + "invicti.clientSecret", Msg: "missing; reference the secret: {env: INVICTI_SCIM_CLIENT_SECRET}, {file: PATH} or {stdin: true}"})
 	}
 	if t.AppName == "" {

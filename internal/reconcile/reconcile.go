@@ -310,8 +310,23 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 	if a == nil {
 		return nil
 	}
+	as := d.assigner(p)
 	if p.spID == "" {
-		// No app yet: everything listed will be assigned once apply made it.
+		// No app yet: everything listed will be assigned once apply made it. Looked up now, so
+		// a name that does not exist stops the plan before apply creates anything.
+		items, err := as.Resolve(ctx, a.Users, a.Groups)
+		if err != nil {
+			return err
+		}
+		var bad []string
+		for _, it := range items {
+			if it.Status == provision.StatusFailed {
+				bad = append(bad, fmt.Sprintf("%s: assignments.%ss: %s: %s", p.m.Path, it.Type, it.Input, it.Error))
+			}
+		}
+		if len(bad) > 0 {
+			return &InputError{Problems: bad}
+		}
 		p.assign.users, p.assign.groups = a.Users, a.Groups
 		for _, u := range a.Users {
 			p.Changes = append(p.Changes, Change{Action: ActionCreate, Resource: ResourceUser, Name: u, Detail: "assign the user to the new app"})
@@ -321,7 +336,6 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 		}
 		return nil
 	}
-	as := d.assigner(p)
 	keep := map[string]bool{}
 	if len(a.Users)+len(a.Groups) > 0 {
 		res, err := as.Run(ctx, provision.AssignRequest{ServicePrincipalID: p.spID, Users: a.Users, Groups: a.Groups, DryRun: true})
@@ -333,7 +347,7 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 			keep[strings.ToLower(it.ID)] = true
 			switch it.Status {
 			case provision.StatusFailed:
-				bad = append(bad, fmt.Sprintf("assignments.%ss: %s: %s", it.Type, it.Input, it.Error))
+				bad = append(bad, fmt.Sprintf("%s: assignments.%ss: %s: %s", p.m.Path, it.Type, it.Input, it.Error))
 			case provision.StatusWillAssign:
 				c := Change{Action: ActionCreate, Resource: ResourceUser, Name: it.Input, Detail: "assign to the app (the next cycle provisions it)"}
 				if it.Type == "group" {
