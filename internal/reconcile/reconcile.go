@@ -325,7 +325,7 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 			}
 		}
 		if len(bad) > 0 {
-			return &InputError{Problems: bad}
+			return &InputError{Problems: bad, Fix: fixManifest}
 		}
 		p.assign.users, p.assign.groups = a.Users, a.Groups
 		for _, u := range a.Users {
@@ -363,7 +363,7 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 			}
 		}
 		if len(bad) > 0 {
-			return &InputError{Problems: bad}
+			return &InputError{Problems: bad, Fix: fixManifest}
 		}
 	}
 	list, err := as.List(ctx, p.spID)
@@ -401,11 +401,11 @@ func (d *Deps) wantMappings(p *Plan) (*provision.Mappings, error) {
 	}
 	data, err := readBounded(path, 1<<20)
 	if err != nil {
-		return nil, &InputError{Problems: []string{fmt.Sprintf("%s:%d: mappings.file %s: %v", p.m.Path, mp.Line, mp.File, err)}}
+		return nil, &InputError{Problems: []string{fmt.Sprintf("%s:%d: mappings.file %s: %v", p.m.Path, mp.Line, mp.File, err)}, Fix: fixManifest}
 	}
 	m, err := provision.ParseMappings(data)
 	if err != nil {
-		return nil, &InputError{Problems: []string{fmt.Sprintf("%s:%d: mappings.file %s: %v", p.m.Path, mp.Line, mp.File, err)}}
+		return nil, &InputError{Problems: []string{fmt.Sprintf("%s:%d: mappings.file %s: %v", p.m.Path, mp.Line, mp.File, err)}, Fix: fixManifest}
 	}
 	return &m, nil
 }
@@ -451,7 +451,7 @@ func (d *Deps) planSSO(ctx context.Context, p *Plan) error {
 		}
 		for _, v := range []struct{ what, raw string }{{"sso.identifier", s.Identifier}, {"sso.replyUrl", s.ReplyURL}} {
 			if _, err := provision.ValidateSSOURL(v.what, v.raw, host); err != nil {
-				return &InputError{Problems: []string{fmt.Sprintf("%s: %v", p.m.Path, err)}}
+				return &InputError{Problems: []string{fmt.Sprintf("%s: %v", p.m.Path, err)}, Fix: fixManifest}
 			}
 		}
 	}
@@ -611,12 +611,18 @@ func (d *Deps) record(ctx context.Context, p *Plan) error {
 
 // InputError is a manifest value the tenant refuses (a user that does not exist, a mappings
 // file that does not parse). The CLI exits 2.
-type InputError struct{ Problems []string }
+type InputError struct {
+	Problems []string
+	// Fix is the hint, when the message does not already say what to do.
+	Fix string
+}
 
 func (e *InputError) Error() string { return strings.Join(e.Problems, "; ") }
 
-// Hint says where to fix it.
-func (e *InputError) Hint() string { return "correct the manifest and run plan again" }
+// Hint says how to fix it.
+func (e *InputError) Hint() string { return e.Fix }
+
+const fixManifest = "correct the manifest and run plan again"
 
 func readBounded(path string, limit int64) ([]byte, error) {
 	fh, err := os.Open(path)
