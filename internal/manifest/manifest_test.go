@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,7 +129,8 @@ func TestBadManifests(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted:\n%s", c.text)
 			}
-			if _, ok := err.(*Error); !ok {
+			var me *Error
+			if !errors.As(err, &me) {
 				t.Fatalf("error %T, want *manifest.Error", err)
 			}
 			if !strings.Contains(err.Error(), c.want) {
