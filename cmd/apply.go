@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
 
@@ -44,11 +45,17 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			if !opts.Yes && !ask {
 				return flagErrorf("apply changes the tenant: pass --yes to apply without a terminal to confirm on (run plan -f %s first to review)", opts.File)
 			}
-			deps, err := f.reconcileDeps()
+			sp := ui.NewSpinner(f.IO)
+			defer sp.Stop()
+			deps, err := f.reconcileDeps(sp)
 			if err != nil {
 				return err
 			}
+			if sp.Animated() {
+				sp.Set("Reading the tenant")
+			}
 			outs := deps.PlanAll(ctx, m, opts.Parallel, true)
+			sp.Stop()
 			if ask {
 				n := pendingChanges(outs)
 				printOutcomes(f, m, outs, false)
@@ -63,7 +70,11 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 					}
 				}
 			}
+			if sp.Animated() {
+				sp.Set("Applying")
+			}
 			deps.ApplyAll(ctx, outs, opts.Parallel, opts.Prune)
+			sp.Stop()
 			if f.JSON() {
 				if err := printJSON(f, buildManifestJSON(f, m, outs)); err != nil {
 					return err

@@ -2,11 +2,14 @@ package cmd
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/manifest"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -79,7 +82,9 @@ func (r *manifestRun) load(cmd *cobra.Command) (*manifest.Manifest, error) {
 	return m, nil
 }
 
-func (f *Factory) reconcileDeps() (*reconcile.Deps, error) {
+// reconcileDeps wires the use case to this process; sp (may be nil) shows what runs and
+// every throttling wait, prefixed with the tenant's name when there are several.
+func (f *Factory) reconcileDeps(sp *ui.Spinner) (*reconcile.Deps, error) {
 	dir := f.ConfigDir
 	if dir == "" {
 		store, err := f.Store()
@@ -98,7 +103,25 @@ func (f *Factory) reconcileDeps() (*reconcile.Deps, error) {
 		Prompt:     f.IO.Redactor.Writer(f.IO.ErrOut),
 		ConfigDir:  dir,
 		WaitLock:   f.WaitLock,
+		Progress: func(tenant string, e provision.Event) {
+			// Without a terminal only waits are worth a line; begin lines would flood the log.
+			if sp != nil && (e.Kind == provision.EventWait || (e.Kind == provision.EventBegin && sp.Animated())) {
+				sp.Set(tenantPrefix(tenant) + e.Message)
+			}
+		},
+		OnThrottle: func(tenant string, status int, wait time.Duration) {
+			if sp != nil {
+				sp.Set(fmt.Sprintf("%sGraph answered %d %s; waiting %s before asking again", tenantPrefix(tenant), status, http.StatusText(status), wait.Round(time.Second)))
+			}
+		},
 	}, nil
+}
+
+func tenantPrefix(name string) string {
+	if name == "" {
+		return ""
+	}
+	return name + ": "
 }
 
 // tenantJSON is one tenant's part of the JSON document.

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
 type planOptions struct {
@@ -40,11 +42,17 @@ checks). -o json prints {"ok":true,"changes":[{"action","resource","name","detai
 			if err != nil {
 				return err
 			}
-			deps, err := f.reconcileDeps()
+			sp := ui.NewSpinner(f.IO)
+			defer sp.Stop()
+			deps, err := f.reconcileDeps(sp)
 			if err != nil {
 				return err
 			}
+			if sp.Animated() {
+				sp.Set("Reading the tenant")
+			}
 			outs := deps.PlanAll(ctx, m, opts.Parallel, false)
+			sp.Stop()
 			if f.JSON() {
 				if err := printJSON(f, buildManifestJSON(f, m, outs)); err != nil {
 					return err
