@@ -583,6 +583,9 @@ func (p *parser) value(n *yaml.Node, field string) Value {
 		m := p.mapping(n, field, []string{"env"})
 		if en, ok := m["env"]; ok {
 			v.Env, _ = p.str(en, field+".env")
+			if v.Env != "" && !envNameRE.MatchString(v.Env) {
+				p.add(en, field+".env", "%q is not an environment variable name (letters, digits and _)", v.Env)
+			}
 		} else if m != nil {
 			p.add(n, field, "expected a URL or {env: NAME}")
 		}
