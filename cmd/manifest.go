@@ -109,6 +109,9 @@ func (f *Factory) reconcileDeps(sp *ui.Spinner) (*reconcile.Deps, error) {
 				sp.Set(tenantPrefix(tenant) + e.Message)
 			}
 		},
+		Warn: func(tenant, msg string) {
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: "+tenantPrefix(tenant)+msg, "")
+		},
 		OnThrottle: func(tenant string, status int, wait time.Duration) {
 			if sp != nil {
 				sp.Set(fmt.Sprintf("%sGraph answered %d %s; waiting %s before asking again", tenantPrefix(tenant), status, http.StatusText(status), wait.Round(time.Second)))

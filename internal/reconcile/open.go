@@ -171,6 +171,9 @@ func (d *Deps) connect(m *manifest.Manifest, t manifest.Tenant, s *session) erro
 			return &InputError{Problems: []string{fmt.Sprintf("%s: %s.url: %v", m.Path, field, err)}}
 		}
 		cloud.GraphURL = r
+		if !graph.IsMicrosoftGraphHost(r) && !graph.IsLoopbackURL(r) && d.Warn != nil {
+			d.Warn(t.Name, r+" is not a Microsoft Graph host: your Graph sign-in token will be sent to it")
+		}
 	}
 	mode := graph.AuthMode(g.Auth)
 	token := ""

@@ -93,6 +93,9 @@ type Deps struct {
 	WaitLock time.Duration
 	// Progress, when set, receives the use cases' progress events for a tenant.
 	Progress func(tenant string, e provision.Event)
+	// Warn, when set, is told of something the admin should know that does not stop the
+	// tenant (a Graph URL that is not Microsoft's: the sign-in token goes to it).
+	Warn func(tenant, msg string)
 	// OnThrottle, when set, is told when a tenant's Graph throttles.
 	OnThrottle func(tenant string, status int, wait time.Duration)
 
