@@ -58,7 +58,11 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			sp.Stop()
 			if ask {
 				n := pendingChanges(outs)
-				printOutcomes(f, m, outs, false)
+				pr := ui.Out(f.IO)
+				if f.JSON() {
+					pr = ui.Err(f.IO)
+				}
+				printOutcomesTo(f, pr, m, outs, false)
 				if n > 0 {
 					ok, err := wizard.Confirm(ctx, f.wizardIO(), fmt.Sprintf("Apply these %s?", plural(n, "change")), "Nothing has been changed yet.", false)
 					if err != nil || !ok {

@@ -219,7 +219,12 @@ func printChanges(p *ui.Printer, changes []reconcile.Change, drift *reconcile.Dr
 // printOutcomes prints every tenant's plan (and what apply did), then one line per tenant
 // and a summary when there are several.
 func printOutcomes(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
-	p := ui.Out(f.IO)
+	printOutcomesTo(f, ui.Out(f.IO), m, outs, applied)
+}
+
+// printOutcomesTo prints to p: stderr for the plan apply asks about under -o json, whose
+// stdout holds only the JSON document.
+func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
 	for _, o := range outs {
 		title := "Plan"
 		if m.Multi {

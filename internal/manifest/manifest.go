@@ -251,6 +251,9 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	}
 	base := p.config(top, "")
 	if tn, ok := top["tenants"]; ok {
+		if gn, ok := top["graph"]; ok {
+			p.add(gn, "graph", "with a tenants: list each tenant signs in on its own: move graph: under each tenant")
+		}
 		m.Multi = true
 		m.Tenants = p.tenants(tn, base)
 	} else {
