@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -278,6 +280,12 @@ func outcomeErr(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome
 	n := reconcile.Failed(outs)
 	if n == 0 {
 		return nil
+	}
+	for _, o := range outs {
+		// Ctrl-C stops every tenant: that is an interruption (130), not tenants failing.
+		if errors.Is(o.Err, context.Canceled) {
+			return o.Err
+		}
 	}
 	if !m.Multi {
 		if f.JSON() {
