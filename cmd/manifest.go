@@ -186,6 +186,21 @@ func buildManifestJSON(f *Factory, m *manifest.Manifest, outs []reconcile.Tenant
 	return doc
 }
 
+// groupTitle is a plan group's heading, in the portal's words.
+func groupTitle(resource string) string {
+	switch resource {
+	case reconcile.ResourceApp:
+		return "Enterprise app"
+	case reconcile.ResourceTeam:
+		return "Invicti teams"
+	case reconcile.ResourceUser:
+		return "User assignments"
+	case reconcile.ResourceGroup:
+		return "Group assignments"
+	}
+	return strings.ToUpper(resource[:1]) + resource[1:]
+}
+
 var actionSym = map[string]string{reconcile.ActionCreate: "+", reconcile.ActionUpdate: "~", reconcile.ActionDelete: "-"}
 
 // printChanges prints one tenant's plan grouped by resource, in an admin's words.
@@ -197,7 +212,7 @@ func printChanges(p *ui.Printer, changes []reconcile.Change, drift *reconcile.Dr
 	for _, c := range changes {
 		if c.Resource != group {
 			group = c.Resource
-			p.Println("  " + group + ":")
+			p.Println("  " + groupTitle(group) + ":")
 		}
 		verb := c.Action
 		if c.Prune {
