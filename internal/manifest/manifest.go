@@ -691,7 +691,7 @@ func (p *parser) tenants(n *yaml.Node, base Config) []Tenant {
 		return nil
 	}
 	var out []Tenant
-	seen := map[string]bool{}
+	seen, dirs := map[string]bool{}, map[string]bool{}
 	for i, tn := range n.Content {
 		field := fmt.Sprintf("tenants[%d]", i)
 		m := p.mapping(tn, field, tenantKeys)
@@ -715,8 +715,14 @@ func (p *parser) tenants(n *yaml.Node, base Config) []Tenant {
 		}
 		if cn, ok := m["configDir"]; ok {
 			t.ConfigDir, _ = p.str(cn, field+".configDir")
+			if t.ConfigDir != "" && dirs[filepath.Clean(t.ConfigDir)] {
+				p.add(cn, field+".configDir", "%q is another tenant's too; each tenant needs its own state directory (its app ids and lock)", t.ConfigDir)
+			}
 		} else if t.Name != "" {
 			t.ConfigDir = filepath.Join("tenants", t.Name)
+		}
+		if t.ConfigDir != "" {
+			dirs[filepath.Clean(t.ConfigDir)] = true
 		}
 		if gn, ok := m["graph"]; ok {
 			t.Graph = p.graph(gn, field+".graph")

@@ -121,6 +121,7 @@ func TestBadManifests(t *testing.T) {
 		{"duplicate tenant", base + "tenants:\n  - name: a\n  - name: A\n", `m.yaml:7: tenants[1].name: "A" names two tenants`, false},
 		{"duplicate user", base + "assignments:\n  users: [a@b.c, A@b.c]\n", `assignments.users[1]: "A@b.c" is listed twice`, false},
 		{"not a mapping", "- a\n- b\n", "m.yaml:1: expected a mapping", true},
+		{"shared configDir", base + "tenants:\n  - name: a\n  - name: b\n    configDir: tenants/a\n", `m.yaml:8: tenants[1].configDir: "tenants/a" is another tenant's too`, false},
 		{"graph beside tenants", base + "graph:\n  auth: azure-cli\ntenants:\n  - name: a\n", "m.yaml:6: graph: with a tenants: list each tenant signs in on its own", true},
 		{"two documents", base + "---\n" + base, "more than one YAML document", false},
 	}
