@@ -713,15 +713,17 @@ func (p *parser) tenants(n *yaml.Node, base Config) []Tenant {
 		} else {
 			p.add(tn, field+".name", "missing; every tenant needs a name (it labels the results and its state directory)")
 		}
+		dirNode := tn
 		if cn, ok := m["configDir"]; ok {
 			t.ConfigDir, _ = p.str(cn, field+".configDir")
-			if t.ConfigDir != "" && dirs[filepath.Clean(t.ConfigDir)] {
-				p.add(cn, field+".configDir", "%q is another tenant's too; each tenant needs its own state directory (its app ids and lock)", t.ConfigDir)
-			}
+			dirNode = cn
 		} else if t.Name != "" {
 			t.ConfigDir = filepath.Join("tenants", t.Name)
 		}
 		if t.ConfigDir != "" {
+			if dirs[filepath.Clean(t.ConfigDir)] {
+				p.add(dirNode, field+".configDir", "%q is another tenant's too; each tenant needs its own state directory (its app ids and lock)", t.ConfigDir)
+			}
 			dirs[filepath.Clean(t.ConfigDir)] = true
 		}
 		if gn, ok := m["graph"]; ok {
