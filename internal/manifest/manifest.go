@@ -811,18 +811,3 @@ func (p *parser) complete(t *Tenant, multi bool) {
 
 // DefaultAppName is the enterprise app's name when the manifest gives none.
 const DefaultAppName = "Invicti Platform"
-
-// StdinRefs counts the tenants whose secret or token comes from standard input; the input can
-// be read once, so more than one distinct use is refused by the use case.
-func (m *Manifest) StdinRefs() int {
-	n := 0
-	for _, t := range m.Tenants {
-		if t.Invicti != nil && t.Invicti.ClientSecret.Stdin {
-			n++
-		}
-		if t.Graph.Token != nil && t.Graph.Token.Stdin {
-			n++
-		}
-	}
-	return n
-}

@@ -38,7 +38,7 @@ func (d *Deps) TenantDir(t manifest.Tenant) string {
 
 // open resolves tenant t's references and builds its Graph client (no network yet).
 func (d *Deps) open(ctx context.Context, m *manifest.Manifest, t manifest.Tenant, lock bool) (*session, error) {
-	s := &session{name: t.Name, store: state.Store{Dir: d.TenantDir(t), Now: d.Now}}
+	s := &session{store: state.Store{Dir: d.TenantDir(t), Now: d.Now}}
 	in := t.Invicti
 	rawURL := in.URL.Literal
 	if in.URL.Env != "" {

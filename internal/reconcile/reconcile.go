@@ -160,7 +160,6 @@ func (p *Plan) Close() {
 
 // session is one tenant's connection and state.
 type session struct {
-	name   string
 	client *graph.Client
 	cloud  graph.Cloud
 	tid    string
