@@ -186,6 +186,7 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu token-before-probe           every SCIM query Invicti saw came after a token request
 //	emu add-user UPN [NAME]          a user; NAME takes Go escapes (\x1b...); default: the UPN
 //	emu rename-app NAME              rename the app behind the tool's back (Go escapes)
+//	emu unassign NAME                remove the user's (UPN) or group's assignment behind the tool's back
 //	emu fault-msg METHOD PATHRE STATUS MESSAGE  fail with this Graph error message (Go escapes)
 //	emu log UPN REASON               a failed provisioning log entry (Go escapes)
 //	emu add-app NAME                 an untagged app from the non-gallery template ($OTHER_SP)
@@ -294,6 +295,9 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			Action: "create", Status: args[2], Reason: args[4], Time: time.Now().Add(-age)})
 	case "delete-app":
 		e.tenant.DeleteAppBehindBack(app().ServicePrincipalID)
+	case "unassign":
+		n := e.tenant.UnassignBehindBack(app().ServicePrincipalID, args[1])
+		check(n > 0, "unassign %s: no such assignment", args[1])
 	case "rotate":
 		e.invicti.RotateSecret(testClientID, args[1])
 	case "invicti-users":

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/manifest"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
@@ -19,6 +21,7 @@ const (
 	ExitUsage      = 2   // bad flag or value, or missing input when not interactive
 	ExitConnection = 3   // a connection test failed (Invicti directly, or Entra's Test Connection)
 	ExitAuth       = 4   // Microsoft Graph sign-in or permission problem
+	ExitChanges    = 5   // plan --exit-code: changes are pending (the tenant is not in sync)
 	ExitCancelled  = 130 // cancelled (Ctrl-C, Esc in a form)
 )
 
@@ -30,6 +33,7 @@ const exitCodesHelp = `Exit codes:
   3    connection test failed (Invicti directly, or Entra's Test Connection)
   4    Microsoft Graph sign-in or permission problem, including an expired or
        not-yet-valid Graph token
+  5    plan --exit-code: changes are pending (0 means in sync)
   130  cancelled (Ctrl-C); state is saved and the same command resumes
 
 Scripts can branch on them; with -o json an error is also a JSON document on stdout:
@@ -88,6 +92,8 @@ func exitCode(err error) int {
 		ge   *provision.GuidedError
 		werr *wizard.InputError
 		adop *provision.AdoptionError
+		mfe  *manifest.Error
+		rie  *reconcile.InputError
 	)
 	switch {
 	case errors.As(err, &se):
@@ -99,7 +105,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):
 		return ExitCancelled
-	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), errors.As(err, &adop), isUnknownCommand(err):
+	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), errors.As(err, &adop), errors.As(err, &mfe), errors.As(err, &rie), isUnknownCommand(err):
 		return ExitUsage
 	case errors.As(err, &ce):
 		return ExitConnection

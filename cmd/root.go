@@ -213,6 +213,9 @@ Environment:
 		newSandboxCmd(f),
 		newSSOCmd(f),
 		newMappingsCmd(f),
+		newManifestCmd(f),
+		newPlanCmd(f),
+		newApplyCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.
@@ -324,7 +327,7 @@ func flagParseError(err error) error {
 // one at a time per config dir.
 func writingCommand(name string) bool {
 	switch name {
-	case "setup", "assign", "provision", "job", "rotate-secret", "teardown":
+	case "setup", "assign", "provision", "job", "rotate-secret", "teardown", "apply":
 		return true
 	}
 	return false

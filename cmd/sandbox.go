@@ -31,6 +31,7 @@ type sandboxOptions struct {
 	DropPartialPut   bool
 	PortalLowerCase  bool
 	NoP1             bool
+	Tenants          int
 }
 
 func newSandboxCmd(f *Factory) *cobra.Command {
@@ -81,6 +82,7 @@ docs/setup.md. "invicti-scim sandbox users" lists the demo users and groups.`,
 	fs.BoolVar(&opts.DropPartialPut, "drop-partial-put", false, "A secrets PUT without SyncNotificationSettings and SyncAll is dropped silently")
 	fs.BoolVar(&opts.PortalLowerCase, "portal-lower-case", false, "Settings saved as the portal would use lower-case key names")
 	fs.BoolVar(&opts.NoP1, "no-group-assignment", false, "The tenant has no Entra ID P1/P2: assigning a group to the app is refused")
+	fs.IntVar(&opts.Tenants, "tenants", 1, "Host this many emulated tenants, each with its own Invicti, for manifests with a tenants: list (env INVICTI_SCIM_SANDBOX_T<N>_*; docs/manifest.md)")
 	cmd.AddCommand(newSandboxUsersCmd(f), newSandboxPortalCmd(f))
 	return cmd
 }
@@ -93,6 +95,10 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		Faults: sandbox.Faults{RejectTokenURI: opts.RejectTokenURI, NoConnectivity: opts.NoConnectivity,
 			DropPartialPut: opts.DropPartialPut, PortalLowerCase: opts.PortalLowerCase, NoGroupAssignment: opts.NoP1},
 		Quarantine: opts.Quarantine,
+		Tenants:    opts.Tenants,
+	}
+	if opts.Tenants < 1 || opts.Tenants > sandbox.MaxTenants {
+		return flagErrorf("--tenants %d: expected 1 to %d emulated tenants", opts.Tenants, sandbox.MaxTenants)
 	}
 	for _, p := range []struct {
 		name string
@@ -207,6 +213,9 @@ func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 		{"Tenant id", s.Tenant.TenantID()},
 		{"Demo users", "alice, carol, dave (in group \"Invicti Users\") @contoso.example; more: invicti-scim sandbox users"},
 	})
+	if n := len(s.Others); n > 0 {
+		p.Println(fmt.Sprintf("Hosting %d emulated tenants; a manifest names each by the env file's INVICTI_SCIM_SANDBOX_T<N>_* variables (docs/manifest.md).", n+1))
+	}
 	p.Println()
 	if opts.EnvFile != "" {
 		p.Println("Point every command at it:")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -24,7 +25,9 @@ type statusJSON struct {
 	Invicti *layerJSON `json:"invicti"`
 	// SSO is the app's SAML single sign-on state (sso_checks.go); nil when it could not be read.
 	SSO *provision.SSOResult `json:"sso,omitempty"`
-	OK  bool                 `json:"ok"`
+	// Manifest is the drift from the manifest apply -f last applied (nil: none applied).
+	Manifest *reconcile.StatusDrift `json:"manifest,omitempty"`
+	OK       bool                   `json:"ok"`
 }
 
 func newStatusCmd(f *Factory) *cobra.Command {
@@ -78,6 +81,7 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 		return err
 	}
 	out := statusJSON{Status: status}
+	out.Manifest, _ = reconcile.Drifted(ctx, s.conn.Client, s.spID, st.Manifest)
 	if status.Health != provision.Missing {
 		sp.Set("Reading single sign-on")
 		if sso, err := readSSO(ctx, f, s.conn, st, s.spID); err == nil {
@@ -144,6 +148,9 @@ func printStatus(f *Factory, s statusJSON) {
 	add := func(k, v string) { lines = append(lines, fmt.Sprintf("%-18s %s", k, v)) }
 	add("App", fmt.Sprintf("%s (appId %s)", dash(s.AppName), dash(s.AppID)))
 	add("Service principal", s.ServicePrincipalID)
+	if s.Manifest != nil {
+		add("Manifest", s.Manifest.Line())
+	}
 	if s.Job != nil {
 		j := s.Job
 		add("Job", j.ID)

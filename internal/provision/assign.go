@@ -324,6 +324,14 @@ func (a *Assigner) lookupInBulk(ctx context.Context, users []string) (map[string
 	return found, stats.RoundTrips, nil
 }
 
+// Resolve looks the users and groups up without an app (reads only): items that do not exist
+// or cannot be assigned end StatusFailed with the reason, the others carry their object id.
+// A plan uses it to refuse a manifest naming nobody before it creates the app.
+func (a *Assigner) Resolve(ctx context.Context, users, groups []string) ([]AssignItem, error) {
+	items, _, err := a.resolve(ctx, AssignRequest{Users: users, Groups: groups})
+	return items, err
+}
+
 func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem, int, error) {
 	var items []AssignItem
 	var reqs []graph.BatchRequest

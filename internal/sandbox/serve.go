@@ -42,7 +42,15 @@ type ServeOptions struct {
 	// Quarantine, when set, sends every job Entra starts into quarantine with this reason
 	// (once per start), to rehearse status, doctor and job restart.
 	Quarantine string
+	// Tenants is how many emulated tenants to host (0 or 1: one). Each further tenant is its
+	// own emulated Entra tenant and Invicti on two more free ports, with its own token and
+	// secret (and, with a StateDir, its own subdirectory tenant-N), for manifests with a
+	// tenants: list; EnvVars names them INVICTI_SCIM_SANDBOX_T<N>_*.
+	Tenants int
 }
+
+// MaxTenants bounds --tenants: each tenant is two servers on loopback.
+const MaxTenants = 50
 
 // Throttle is one --throttle ROUTE=N.
 type Throttle struct {
@@ -94,6 +102,9 @@ type Served struct {
 	ConfigDir string
 	// Restored says the state came from StateDir.
 	Restored bool
+
+	// Others are tenants 2..N of a sandbox started with Tenants > 1.
+	Others []*Served
 
 	opts        ServeOptions
 	servers     []*http.Server
@@ -201,6 +212,19 @@ func Serve(o ServeOptions) (*Served, error) {
 	s.listeners = []net.Listener{gl, il}
 	go func() { _ = s.servers[0].Serve(gl) }()
 	go func() { _ = s.servers[1].Serve(il) }()
+	for i := 2; i <= min(o.Tenants, MaxTenants); i++ {
+		oi := o
+		oi.Tenants, oi.GraphPort, oi.InvictiPort = 0, 0, 0
+		if o.StateDir != "" {
+			oi.StateDir = filepath.Join(o.StateDir, fmt.Sprintf("tenant-%d", i))
+		}
+		other, err := Serve(oi)
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("tenant %d: %w", i, err)
+		}
+		s.Others = append(s.Others, other)
+	}
 	return s, nil
 }
 
@@ -253,8 +277,12 @@ func (s *Served) Save() error {
 	return errors.Join(writeFile(filepath.Join(s.opts.StateDir, tenantFile), tb), writeFile(filepath.Join(s.opts.StateDir, invictiFile), ib))
 }
 
-// Close stops the servers and saves the state.
+// Close stops the servers (every tenant's) and saves the state.
 func (s *Served) Close() error {
+	var errs []error
+	for _, o := range s.Others {
+		errs = append(errs, o.Close())
+	}
 	for _, srv := range s.servers {
 		_ = srv.Close()
 	}
@@ -262,7 +290,7 @@ func (s *Served) Close() error {
 	for _, l := range s.listeners {
 		_ = l.Close()
 	}
-	return s.Save()
+	return errors.Join(append(errs, s.Save())...)
 }
 
 // EnvVar is one line of the env file.
@@ -280,6 +308,13 @@ func (s *Served) EnvVars() []EnvVar {
 	}
 	if s.ConfigDir != "" {
 		v = append(v, EnvVar{"INVICTI_SCIM_CONFIG_DIR", s.ConfigDir})
+	}
+	if len(s.Others) > 0 {
+		for i, t := range append([]*Served{s}, s.Others...) {
+			p := fmt.Sprintf("INVICTI_SCIM_SANDBOX_T%d_", i+1)
+			v = append(v, EnvVar{p + "GRAPH_URL", t.GraphURL}, EnvVar{p + "GRAPH_TOKEN", t.GraphToken},
+				EnvVar{p + "INVICTI_URL", t.InvictiURL}, EnvVar{p + "CLIENT_ID", t.ClientID}, EnvVar{p + "CLIENT_SECRET", t.ClientSecret})
+		}
 	}
 	return v
 }

@@ -18,13 +18,33 @@ const FileName = "state.json"
 
 // State is everything the tool remembers between runs.
 type State struct {
-	Version int       `json:"version"`
-	Cloud   string    `json:"cloud,omitempty"`
-	Tenant  string    `json:"tenantId,omitempty"`
-	App     *App      `json:"app,omitempty"`
-	Invicti *Invicti  `json:"invicti,omitempty"`
-	Setup   Setup     `json:"setup"`
-	Updated time.Time `json:"updatedAt"`
+	Version int      `json:"version"`
+	Cloud   string   `json:"cloud,omitempty"`
+	Tenant  string   `json:"tenantId,omitempty"`
+	App     *App     `json:"app,omitempty"`
+	Invicti *Invicti `json:"invicti,omitempty"`
+	Setup   Setup    `json:"setup"`
+	// Manifest is the manifest `apply -f` last applied here (nil: none), for drift.
+	Manifest *Manifest `json:"manifest,omitempty"`
+	Updated  time.Time `json:"updatedAt"`
+}
+
+// Manifest records the last applied manifest: its file, SHA-256 and time, and the
+// assignments it stood for (resolved to object ids), so status can tell when the tenant
+// drifted from it without reading the file or the secret again.
+type Manifest struct {
+	Path        string      `json:"path"`
+	SHA256      string      `json:"sha256"`
+	AppliedAt   time.Time   `json:"appliedAt"`
+	Tenant      string      `json:"tenant,omitempty"`
+	Assignments []Principal `json:"assignments,omitempty"`
+}
+
+// Principal is one assigned user or group.
+type Principal struct {
+	ID   string `json:"id"`
+	Type string `json:"type"` // user or group
+	Name string `json:"name"` // as the manifest names it
 }
 
 // App identifies the Entra enterprise app.

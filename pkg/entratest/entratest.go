@@ -659,6 +659,42 @@ func (t *Tenant) DeleteAppBehindBack(spID string) {
 	}
 }
 
+// UnassignBehindBack removes every assignment of the principal named name (a user's UPN or
+// a group's display name, case-insensitively) from the app, as an administrator may in the
+// portal (Enterprise applications > Users and groups > Remove, which deletes the
+// appRoleAssignment: https://learn.microsoft.com/graph/api/serviceprincipal-delete-approleassignedto).
+// It reports how many it removed. No request is logged.
+func (t *Tenant) UnassignBehindBack(spID, name string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp := t.findSP(spID)
+	if sp == nil {
+		return 0
+	}
+	ids := map[string]bool{}
+	for _, u := range t.users {
+		if strings.EqualFold(u.UserPrincipalName, name) {
+			ids[strings.ToLower(u.ID)] = true
+		}
+	}
+	for _, g := range t.groups {
+		if strings.EqualFold(g.DisplayName, name) {
+			ids[strings.ToLower(g.ID)] = true
+		}
+	}
+	kept := sp.assignments[:0]
+	n := 0
+	for _, a := range sp.assignments {
+		if ids[strings.ToLower(a.principalID)] {
+			n++
+			continue
+		}
+		kept = append(kept, a)
+	}
+	sp.assignments = kept
+	return n
+}
+
 // RenameBehindBack changes the enterprise app's display name as an administrator may in the
 // portal (Enterprise applications > Properties > Name, which PATCHes the servicePrincipal's
 // displayName: https://learn.microsoft.com/graph/api/serviceprincipal-update). Display names

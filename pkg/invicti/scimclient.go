@@ -12,7 +12,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// SCIMClient makes read-only SCIM requests to Invicti with a
+// SCIMClient makes SCIM requests to Invicti (reads, and CreateGroup) with a
 // client-credentials token that it gets, caches and renews as needed.
 // It is safe for concurrent use.
 type SCIMClient struct {
@@ -216,4 +216,47 @@ func (s *SCIMClient) requestError(step StepName, err error, u string) error {
 		}
 	}
 	return s.problem(step, transportProblem(err, s.ep, u))
+}
+
+// CreateGroup creates an Invicti team with POST /Groups (RFC 7644 §3.3), the request Entra
+// itself sends for an assigned group; members come later from provisioning. Entra matches
+// groups on displayName (the default mapping), so a team made here first is the one Entra's
+// group later updates, not a twin. An existing team with that name is returned unchanged.
+func (s *SCIMClient) CreateGroup(ctx context.Context, displayName string) (*SCIMGroup, error) {
+	if g, err := s.FindGroup(ctx, displayName); err != nil || g != nil {
+		return g, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
+		"displayName": displayName,
+	})
+	if err != nil {
+		return nil, err
+	}
+	u := s.ep.TenantURL + "/Groups"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	req.Header.Set("Accept", "application/scim+json, application/json")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return nil, s.requestError(StepGroupQuery, err, u)
+	}
+	r, err := readSCIMResponse(resp)
+	if err != nil {
+		return nil, s.requestError(StepGroupQuery, err, u)
+	}
+	if r.status != http.StatusCreated && r.status != http.StatusOK {
+		if p := responseProblem(r, s.ep, u, s.red); p != nil {
+			return nil, s.problem(StepGroupQuery, p)
+		}
+		return nil, fmt.Errorf("create Invicti team %q: HTTP %d", displayName, r.status)
+	}
+	var w wireGroup
+	if err := json.Unmarshal(r.body, &w); err != nil {
+		return nil, s.notSCIM(StepGroupQuery, "a created group that does not parse: "+err.Error())
+	}
+	return &SCIMGroup{ID: w.ID, DisplayName: w.DisplayName, Members: []string{}}, nil
 }

@@ -1,0 +1,335 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/manifest"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/reconcile"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+func newManifestCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "manifest",
+		Short: "The manifest (invicti-scim.yaml) that plan and apply read: its JSON Schema",
+		Long: `The manifest describes what a tenant (or many) should look like: the Invicti side (region or
+URL, client id, the client secret by reference only), the enterprise app, assignments, Invicti
+teams, notifications, SSO, attribute mappings and whether to start provisioning. plan -f shows
+what apply -f would change. docs/manifest.md has a complete example.`,
+		Example: `  invicti-scim manifest schema > manifest.schema.json`,
+		Args:    noArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "schema",
+		Short: "Print the manifest's JSON Schema (for editors and CI validation)",
+		Long: `Print the JSON Schema (draft 2020-12) of invicti-scim.yaml on stdout, the same file as
+docs/manifest.schema.json. Point your editor at it, e.g. with the YAML language server:
+  # yaml-language-server: $schema=./manifest.schema.json`,
+		Example: `  invicti-scim manifest schema > manifest.schema.json`,
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := f.IO.Out.Write(manifest.Schema)
+			return err
+		},
+	})
+	return cmd
+}
+
+// manifestRun is what plan and apply share: the flags, the manifest and the use case.
+type manifestRun struct {
+	File     string
+	All      bool
+	Parallel int
+}
+
+func (r *manifestRun) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVarP(&r.File, "file", "f", "", "The manifest (invicti-scim.yaml); docs/manifest.md")
+	fs.BoolVar(&r.All, "all", false, "Run every tenant of the manifest's tenants: list, concurrently")
+	fs.IntVar(&r.Parallel, "parallel", reconcile.DefaultParallel, "With --all: how many tenants at once (1 to 64)")
+	_ = cmd.MarkFlagFilename("file", "yaml", "yml")
+}
+
+// load checks the flags and reads the manifest: usage errors (exit 2) before anything else.
+func (r *manifestRun) load(cmd *cobra.Command) (*manifest.Manifest, error) {
+	if r.File == "" {
+		return nil, flagErrorf("-f/--file is required: the manifest to read, e.g. -f invicti-scim.yaml (docs/manifest.md)")
+	}
+	if r.Parallel < 1 || r.Parallel > 64 {
+		return nil, flagErrorf("--parallel %d: expected 1 to 64 tenants at once", r.Parallel)
+	}
+	if cmd.Flags().Changed("parallel") && !r.All {
+		return nil, flagErrorf("--parallel only applies with --all")
+	}
+	m, err := manifest.Load(r.File)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Tenants) > 1 && !r.All {
+		names := make([]string, 0, len(m.Tenants))
+		for _, t := range m.Tenants {
+			names = append(names, t.Name)
+		}
+		return nil, flagErrorf("%s lists %d tenants (%s): pass --all to run them all", r.File, len(m.Tenants), strings.Join(names, ", "))
+	}
+	return m, nil
+}
+
+// reconcileDeps wires the use case to this process; sp (may be nil) shows what runs and
+// every throttling wait, prefixed with the tenant's name when there are several.
+func (f *Factory) reconcileDeps(sp *ui.Spinner) (*reconcile.Deps, error) {
+	dir := f.ConfigDir
+	if dir == "" {
+		store, err := f.Store()
+		if err != nil {
+			return nil, err
+		}
+		dir = store.Dir
+	}
+	return &reconcile.Deps{
+		HTTPClient: f.HTTPClient,
+		Getenv:     f.Getenv,
+		Stdin:      f.IO.In,
+		Now:        f.Now,
+		AddSecret:  f.IO.Redactor.Add,
+		AddBasic:   f.IO.Redactor.AddBasic,
+		Prompt:     f.IO.Redactor.Writer(f.IO.ErrOut),
+		ConfigDir:  dir,
+		WaitLock:   f.WaitLock,
+		Progress: func(tenant string, e provision.Event) {
+			// Without a terminal only waits are worth a line; begin lines would flood the log.
+			if sp != nil && (e.Kind == provision.EventWait || (e.Kind == provision.EventBegin && sp.Animated())) {
+				sp.Set(tenantPrefix(tenant) + e.Message)
+			}
+		},
+		Warn: func(tenant, msg string) {
+			ui.Err(f.IO).Check(ui.SymWarn, "warning: "+tenantPrefix(tenant)+msg, "")
+		},
+		OnThrottle: func(tenant string, status int, wait time.Duration) {
+			if sp != nil {
+				sp.Set(fmt.Sprintf("%sGraph answered %d %s; waiting %s before asking again", tenantPrefix(tenant), status, http.StatusText(status), wait.Round(time.Second)))
+			}
+		},
+	}, nil
+}
+
+func tenantPrefix(name string) string {
+	if name == "" {
+		return ""
+	}
+	return name + ": "
+}
+
+// tenantJSON is one tenant's part of the JSON document.
+type tenantJSON struct {
+	Tenant  string             `json:"tenant"`
+	OK      bool               `json:"ok"`
+	Changes []reconcile.Change `json:"changes"`
+	Applied []reconcile.Change `json:"applied,omitempty"`
+	Skipped []reconcile.Change `json:"skipped,omitempty"`
+	Drift   *reconcile.Drift   `json:"drift,omitempty"`
+	Error   *errorJSON         `json:"error,omitempty"`
+}
+
+// manifestJSON is plan's and apply's JSON document: changes is every tenant's (each named by
+// tenant when the manifest lists several); an empty list means in sync.
+type manifestJSON struct {
+	OK      bool               `json:"ok"`
+	Changes []reconcile.Change `json:"changes"`
+	Applied []reconcile.Change `json:"applied,omitempty"`
+	Skipped []reconcile.Change `json:"skipped,omitempty"`
+	Drift   *reconcile.Drift   `json:"drift,omitempty"`
+	Tenants []tenantJSON       `json:"tenants,omitempty"`
+	Error   *errorJSON         `json:"error,omitempty"`
+}
+
+func (f *Factory) errJSON(err error) *errorJSON {
+	if err == nil {
+		return nil
+	}
+	return &errorJSON{Message: f.IO.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.IO.Redactor.Redact(hintOf(err))}
+}
+
+func buildManifestJSON(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome) manifestJSON {
+	doc := manifestJSON{OK: reconcile.Failed(outs) == 0, Changes: []reconcile.Change{}}
+	for _, o := range outs {
+		tj := tenantJSON{Tenant: o.Tenant, OK: o.Err == nil, Changes: []reconcile.Change{}, Error: f.errJSON(o.Err)}
+		if o.Plan != nil {
+			tj.Changes, tj.Drift = o.Plan.Changes, o.Plan.Drift
+		}
+		if o.Result != nil {
+			tj.Applied, tj.Skipped = o.Result.Applied, o.Result.Skipped
+		}
+		for _, c := range tj.Changes {
+			if m.Multi {
+				c.Tenant = o.Tenant
+			}
+			doc.Changes = append(doc.Changes, c)
+		}
+		doc.Applied = append(doc.Applied, tj.Applied...)
+		doc.Skipped = append(doc.Skipped, tj.Skipped...)
+		if m.Multi {
+			doc.Tenants = append(doc.Tenants, tj)
+		} else {
+			doc.Drift, doc.Error = tj.Drift, tj.Error
+		}
+	}
+	return doc
+}
+
+// groupTitle is a plan group's heading, in the portal's words.
+func groupTitle(resource string) string {
+	switch resource {
+	case reconcile.ResourceApp:
+		return "Enterprise app"
+	case reconcile.ResourceTeam:
+		return "Invicti teams"
+	case reconcile.ResourceUser:
+		return "User assignments"
+	case reconcile.ResourceGroup:
+		return "Group assignments"
+	}
+	return strings.ToUpper(resource[:1]) + resource[1:]
+}
+
+var actionSym = map[string]string{reconcile.ActionCreate: "+", reconcile.ActionUpdate: "~", reconcile.ActionDelete: "-"}
+
+// printChanges prints one tenant's plan grouped by resource, in an admin's words.
+func printChanges(p *ui.Printer, changes []reconcile.Change, drift *reconcile.Drift) {
+	if len(changes) == 0 {
+		p.Println("  In sync: nothing to change.")
+	}
+	group := ""
+	for _, c := range changes {
+		if c.Resource != group {
+			group = c.Resource
+			p.Println("  " + groupTitle(group) + ":")
+		}
+		verb := c.Action
+		if c.Prune {
+			verb += " (with --prune)"
+		}
+		p.Printf("    %s %s %s: %s\n", actionSym[c.Action], verb, c.Name, c.Detail)
+	}
+	if drift != nil {
+		when := drift.AppliedAt.UTC().Format("2006-01-02 15:04 UTC")
+		switch {
+		case drift.Drifted:
+			p.Printf("  Drift: the tenant no longer matches this manifest, applied %s; the changes above restore it.\n", when)
+		case drift.SameManifest:
+			p.Printf("  No drift since this manifest was applied %s.\n", when)
+		default:
+			p.Printf("  The manifest changed since the last apply (%s, %s…).\n", when, drift.SHA256[:min(12, len(drift.SHA256))])
+		}
+	}
+}
+
+// printOutcomes prints every tenant's plan (and what apply did), then one line per tenant
+// and a summary when there are several.
+func printOutcomes(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
+	printOutcomesTo(f, ui.Out(f.IO), m, outs, applied)
+}
+
+// printOutcomesTo prints to p: stderr for the plan apply asks about under -o json, whose
+// stdout holds only the JSON document.
+func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
+	for _, o := range outs {
+		title := "Plan"
+		if m.Multi {
+			title = "Plan for tenant " + o.Tenant
+		}
+		if applied {
+			title = strings.Replace(title, "Plan", "Applied", 1)
+		}
+		if o.Err != nil {
+			continue
+		}
+		p.Heading(title)
+		switch {
+		case applied && o.Result != nil:
+			printChanges(p, o.Result.Applied, nil)
+			if n := len(o.Result.Skipped); n > 0 {
+				p.Printf("  %s left in place: apply --prune removes them.\n", plural(n, "assignment not in the manifest"))
+			}
+		case applied:
+			p.Println("  In sync: nothing to change.")
+		default:
+			printChanges(p, o.Plan.Changes, o.Plan.Drift)
+		}
+		p.Println()
+	}
+	if !m.Multi {
+		return
+	}
+	p.Heading("Tenants")
+	failed := 0
+	for _, o := range outs {
+		switch {
+		case o.Err != nil:
+			failed++
+			msg := strings.SplitN(strings.TrimSpace(f.IO.Redactor.Redact(o.Err.Error())), "\n", 2)[0]
+			p.Printf("  %-20s failed (exit %d): %s\n", o.Tenant, exitCode(o.Err), msg)
+		case applied && o.Result != nil:
+			p.Printf("  %-20s ok: %s applied\n", o.Tenant, plural(len(o.Result.Applied), "change"))
+		case len(o.Plan.Changes) == 0:
+			p.Printf("  %-20s ok: in sync\n", o.Tenant)
+		default:
+			p.Printf("  %-20s ok: %s pending\n", o.Tenant, plural(len(o.Plan.Changes), "change"))
+		}
+	}
+	p.Printf("%d of %d tenants ok, %d failed\n", len(outs)-failed, len(outs), failed)
+}
+
+// outcomeErr is the command's error: the tenant's own for one tenant (its exit code), exit 1
+// naming the failed tenants for several (each already reported on its line).
+func outcomeErr(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome) error {
+	n := reconcile.Failed(outs)
+	if n == 0 {
+		return nil
+	}
+	for _, o := range outs {
+		// Ctrl-C stops every tenant: that is an interruption (130), not tenants failing.
+		if errors.Is(o.Err, context.Canceled) {
+			return o.Err
+		}
+	}
+	if !m.Multi {
+		if f.JSON() {
+			return &exitError{code: exitCode(reconcile.FirstError(outs)), err: reconcile.FirstError(outs)}
+		}
+		return reconcile.FirstError(outs)
+	}
+	var names []string
+	e := ui.Err(f.IO)
+	for _, o := range outs {
+		if o.Err != nil {
+			names = append(names, o.Tenant)
+			if !f.JSON() {
+				e.Errorf("%s: %s", o.Tenant, strings.TrimSpace(f.IO.Redactor.Redact(o.Err.Error())))
+				if h := f.IO.Redactor.Redact(hintOf(o.Err)); h != "" {
+					e.Hint(h)
+				}
+			}
+		}
+	}
+	return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d tenants failed: %s", n, len(outs), strings.Join(names, ", "))}
+}
+
+func pendingChanges(outs []reconcile.TenantOutcome) int {
+	n := 0
+	for _, o := range outs {
+		if o.Plan != nil {
+			n += len(o.Plan.Changes)
+		}
+	}
+	return n
+}

@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/invicti-scim/invicti-scim/internal/ui"
+)
+
+type planOptions struct {
+	manifestRun
+	ExitCode bool
+}
+
+func newPlanCmd(f *Factory) *cobra.Command {
+	opts := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan -f FILE",
+		Short: "Show what apply -f would change in the tenant (reads only)",
+		Long: `Read the manifest (invicti-scim.yaml, docs/manifest.md) and the tenant, and print what
+` + "`invicti-scim apply -f`" + ` would change, grouped by what it changes: the enterprise app, its
+provisioning job, settings and start, Invicti teams, user and group assignments, attribute
+mappings and single sign-on. Nothing is written. An empty plan means the tenant is in sync.
+
+Assignments in Entra that the manifest does not list are shown as deletes that only
+apply --prune carries out. When this manifest was applied before (state records its SHA-256
+and time), plan says whether the tenant drifted from it since.
+
+With a tenants: list, --all plans every tenant concurrently (--parallel at once) and ends
+with one line per tenant and a summary; one tenant's failure never stops the others, and
+the exit code is 1 if any failed.
+
+With --exit-code, plan exits 0 when in sync and 5 when changes are pending (for CI drift
+checks). -o json prints {"ok":true,"changes":[{"action","resource","name","detail"}]}.`,
+		Example: `  invicti-scim plan -f invicti-scim.yaml
+  invicti-scim plan -f invicti-scim.yaml --exit-code -o json
+  invicti-scim plan -f tenants.yaml --all --parallel 8`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := f.context(cmd.Context())
+			defer cancel()
+			m, err := opts.load(cmd)
+			if err != nil {
+				return err
+			}
+			sp := ui.NewSpinner(f.IO)
+			defer sp.Stop()
+			deps, err := f.reconcileDeps(sp)
+			if err != nil {
+				return err
+			}
+			if sp.Animated() {
+				sp.Set("Reading the tenant")
+			}
+			outs := deps.PlanAll(ctx, m, opts.Parallel, false)
+			sp.Stop()
+			if f.JSON() {
+				if err := printJSON(f, buildManifestJSON(f, m, outs)); err != nil {
+					return err
+				}
+			} else {
+				printOutcomes(f, m, outs, false)
+			}
+			if err := outcomeErr(f, m, outs); err != nil {
+				return err
+			}
+			if opts.ExitCode && pendingChanges(outs) > 0 {
+				return silent(ExitChanges)
+			}
+			return nil
+		},
+	}
+	opts.register(cmd)
+	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "Exit 5 when changes are pending, 0 when in sync")
+	return cmd
+}
