@@ -49,8 +49,9 @@ type emulators struct {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:   "testdata/script",
-		Setup: setupEmulators, // bad_input_test.go
+		Dir:       "testdata/script",
+		Setup:     setupEmulators,  // bad_input_test.go
+		Condition: scriptCondition, // auth_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":         cmdEmu,
 			"exitcode":    cmdExitCode,
@@ -60,6 +61,7 @@ func TestScripts(t *testing.T) {
 			"loadenv":     cmdLoadEnv,
 			"configlock":  cmdConfigLock,
 			"hostile":     cmdHostile,
+			"entra-login": cmdEntraLogin, // auth_test.go
 		},
 	})
 }

@@ -200,6 +200,7 @@ Environment:
 		newSandboxCmd(f),
 		newSSOCmd(f),
 		newMappingsCmd(f),
+		newAuthCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.

@@ -313,8 +313,14 @@ func (l *Login) userTokens(w http.ResponseWriter, clientID, scope string) {
 	tid := l.t.TenantID()
 	enc := base64.RawURLEncoding
 	now := time.Now()
+	// The ID token's issuer is the authority that issued it, the same as the OpenID
+	// configuration's "issuer" (OpenID Connect Core 1.0 §3.1.3.7: iss MUST exactly match the
+	// discovery document's issuer; Entra's is https://login.microsoftonline.com/{tid}/v2.0 on
+	// its own host). MSAL and azidentity's AuthenticationRecord take the account's environment
+	// from it, so a silent sign-in from a saved record finds the cached tokens only when it
+	// names this host.
 	idClaims, _ := json.Marshal(map[string]any{
-		"aud": clientID, "iss": "https://login.microsoftonline.com/" + tid + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"aud": clientID, "iss": l.URL + "/" + tid + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Add(time.Hour).Unix(), "oid": oid, "sub": oid, "tid": tid, "preferred_username": DefaultAdminUPN, "name": DefaultAdminUPN, "ver": "2.0",
 	})
 	idToken := enc.EncodeToString([]byte(`{"typ":"JWT","alg":"none"}`)) + "." + enc.EncodeToString(idClaims) + "."
