@@ -86,9 +86,6 @@ func Login(ctx context.Context, req Request, env Env, graphHTTP *http.Client) (*
 	if err != nil {
 		return nil, err
 	}
-	if mode == graph.AuthBrowser && !env.CanPrompt {
-		return nil, &Error{Msg: "browser sign-in needs a terminal", HintText: "use --auth device-code to sign in from another device"}
-	}
 	conn, err := connect(req, env, cloud, mode, token, graphHTTP, connectFor{fresh: true})
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ func (e *UsageError) Unwrap() error { return e.Err }
 
 func usagef(format string, a ...any) error { return &UsageError{Err: fmt.Errorf(format, a...)} }
 
+// loginNoTerminalHint is how auth login signs in without a terminal.
+const loginNoTerminalHint = "pass --auth device-code (a code to enter on any device), --auth azure-cli (reuse az login), or set INVICTI_SCIM_GRAPH_TOKEN or AZURE_* app credentials"
+
 // loginHint is the fix for a session that needs a person again.
 const loginHint = "run `invicti-scim auth login` (or pass --auth with another sign-in method)"
 
@@ -177,7 +180,10 @@ func validate(req Request, env Env, useRecord bool) (Cloud, Mode, string, error)
 		}
 	}
 	if mode == graph.AuthBrowser && !env.CanPrompt && rec == nil {
-		if r, _ := usableRecord(req, env, c, mode); r == nil || !useRecord {
+		if !useRecord {
+			return c, "", "", &Error{Msg: "browser sign-in needs a terminal", HintText: loginNoTerminalHint}
+		}
+		if r, _ := usableRecord(req, env, c, mode); r == nil {
 			return c, "", "", &Error{Msg: "browser sign-in needs a terminal", HintText: "without a terminal use --auth token (INVICTI_SCIM_GRAPH_TOKEN), --auth environment (AZURE_CLIENT_ID, AZURE_TENANT_ID and a secret, certificate or federated token), --auth azure-cli, or sign in once on a terminal with `invicti-scim auth login`"}
 		}
 	}
@@ -220,6 +226,9 @@ func defaultMode(req Request, env Env, c Cloud, useRecord bool) (Mode, *Record, 
 	}
 	if env.CanPrompt {
 		return graph.AuthBrowser, nil, nil
+	}
+	if !useRecord {
+		return "", nil, &Error{Msg: "no way to sign in to Microsoft Graph without a terminal", HintText: loginNoTerminalHint}
 	}
 	return "", nil, &Error{
 		Msg:      "no way to sign in to Microsoft Graph without a terminal",
