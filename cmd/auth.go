@@ -118,7 +118,29 @@ func cacheText(k signin.CacheKind) string {
 	return "none (nothing kept by invicti-scim)"
 }
 
-type authLoginOptions struct{ graph graphFlags }
+type authLoginOptions struct {
+	graph graphFlags
+	// DeviceCode and AzureCLI are shorthands for --auth device-code and --auth azure-cli, in
+	// the words az uses (az login --use-device-code).
+	DeviceCode, AzureCLI bool
+}
+
+// method folds the shorthands into --auth; two different choices are a usage error.
+func (o *authLoginOptions) method() error {
+	for _, s := range []struct {
+		set        bool
+		flag, mode string
+	}{{o.DeviceCode, "--device-code", "device-code"}, {o.AzureCLI, "--use-azure-cli", "azure-cli"}} {
+		if !s.set {
+			continue
+		}
+		if o.graph.Auth != "" && o.graph.Auth != s.mode {
+			return flagErrorf("%s and --auth %s ask for two sign-in methods: give one", s.flag, o.graph.Auth)
+		}
+		o.graph.Auth = s.mode
+	}
+	return nil
+}
 
 func newAuthLoginCmd(f *Factory) *cobra.Command {
 	opts := &authLoginOptions{}
@@ -144,7 +166,7 @@ turns the cache off on purpose.
 
 ` + authExitCodes,
 		Example: `  invicti-scim auth login
-  invicti-scim auth login --auth device-code --tenant contoso.onmicrosoft.com
+  invicti-scim auth login --device-code --tenant contoso.onmicrosoft.com
   invicti-scim auth login --auth azure-cli -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -154,10 +176,15 @@ turns the cache off on purpose.
 		},
 	}
 	opts.graph.register(cmd)
+	cmd.Flags().BoolVar(&opts.DeviceCode, "device-code", false, "Sign in with a device code: shorthand for --auth device-code")
+	cmd.Flags().BoolVar(&opts.AzureCLI, "use-azure-cli", false, "Reuse `az login`: shorthand for --auth azure-cli")
 	return cmd
 }
 
 func runAuthLogin(ctx context.Context, f *Factory, opts *authLoginOptions) error {
+	if err := opts.method(); err != nil {
+		return err
+	}
 	env := signinEnv(f)
 	st, err := signin.Login(ctx, opts.graph.request(), env, f.HTTPClient(true, nil))
 	if err != nil {
