@@ -28,7 +28,7 @@ const cacheNoneReason = "no OS secret store"
 
 // TokenCacheEnv turns the persistent cache off when set to "none" (for shared machines, or
 // to keep tests out of the kernel keyring).
-const TokenCacheEnv = "INVICTI_SCIM_TOKEN_CACHE"
+const TokenCacheEnv = "INVICTI_SCIM_TOKEN_CACHE" //nolint:gosec // G101: a variable name, not a credential
 
 // cacheName isolates one config dir's tokens from another's (and from other tools'): the
 // config dir is the tool's unit of "one tenant, one session".
