@@ -1,13 +1,21 @@
 package main
 
 import (
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
+	"testing"
+	"time"
 
+	"github.com/creack/pty"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/invicti-scim/invicti-scim/internal/signin"
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
 
 // cmdEntraLogin starts the emulated Entra sign-in endpoint (entratest.Login, over TLS) for the
@@ -50,4 +58,43 @@ func scriptCondition(cond string) (bool, error) {
 		tokenCacheOK = err == nil
 	})
 	return tokenCacheOK, nil
+}
+
+// TestSetupSaysWhoSignedIn: interactive setup prints one line with the tenant (name and id)
+// and the account right after sign-in, before the plan.
+func TestSetupSaysWhoSignedIn(t *testing.T) {
+	inv := scimtest.New(scimtest.Options{})
+	defer inv.Close()
+	inv.AddClient(testClientID, testSecret)
+	ten := entratest.New(entratest.Options{})
+	defer ten.Close()
+	ten.SeedDemo()
+	c := exec.Command(binary(t), "setup", "--dry-run", "--app-name", "Invicti Platform")
+	c.Env = append(os.Environ(),
+		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
+		"INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID="+testClientID, "INVICTI_SCIM_CLIENT_SECRET="+testSecret,
+		"INVICTI_SCIM_INVICTI_URL="+inv.URL, "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("setup --dry-run: %v\n%s", err, scr.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = c.Process.Kill()
+		t.Fatalf("setup --dry-run did not finish:\n%s", scr.String())
+	}
+	at := scr.waitFor(t, "Signed in to Contoso (emulated) (tenant "+ten.TenantID()+") as "+entratest.DefaultAdminUPN, 0)
+	scr.waitFor(t, "Dry run", at)
+	if n := len(regexp.MustCompile(`Signed in to `).FindAllString(scr.String(), -1)); n != 1 {
+		t.Errorf("the sign-in line appears %d times, want once:\n%s", n, scr.String())
+	}
 }
