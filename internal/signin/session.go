@@ -96,10 +96,12 @@ func Login(ctx context.Context, req Request, env Env, graphHTTP *http.Client) (*
 	}
 	store := RecordStore{Dir: env.ConfigDir}
 	switch {
-	case person(mode) && conn.Cache == CachePersistent && env.ConfigDir != "":
-		// sessionCred saved the record on the sign-in; the tenant name is known only now.
-		st.RecordPath = store.Path()
+	case person(mode) && conn.SavedTo != "":
+		// sessionCred saved the record on the sign-in.
+		st.RecordPath = conn.SavedTo
 		st.Source = "the sign-in record and the OS-protected token cache"
+	case person(mode) && conn.Cache == CachePersistent:
+		st.Source = "this run only (the sign-in record could not be saved)"
 	case person(mode):
 		st.Source = "this run only (nothing kept: " + cacheNoneReason + " or " + TokenCacheEnv + "=none)"
 	case mode == graph.AuthAzureCLI && env.ConfigDir != "":

@@ -267,6 +267,8 @@ type Conn struct {
 	Cache CacheKind
 	// Saved is the record this run signs in from silently (nil = none).
 	Saved *Record
+	// SavedTo is the record file this run's fresh sign-in was saved to ("" = not saved).
+	SavedTo string
 
 	cred azcore.TokenCredential
 }
@@ -395,8 +397,11 @@ func (s *sessionCred) GetToken(ctx context.Context, tro policy.TokenRequestOptio
 		if s.conn.Cache == CachePersistent && s.env.ConfigDir != "" {
 			// Sign in once: the next command reuses this session. A failed save costs only
 			// a second sign-in later, so it is a notice, not an error.
-			if err := (RecordStore{Dir: s.env.ConfigDir}).Save(r); err != nil {
+			store := RecordStore{Dir: s.env.ConfigDir}
+			if err := store.Save(r); err != nil {
 				s.env.notice("could not keep the sign-in for later runs: " + err.Error())
+			} else {
+				s.conn.SavedTo = store.Path()
 			}
 		}
 		return tok, nil
