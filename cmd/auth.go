@@ -41,22 +41,29 @@ secret store the sign-in is kept for that run only, with a one-line notice. See 
 	return cmd
 }
 
-// authStatusJSON is the stable document of auth status and auth login -o json. Only "ok" and
-// "signedIn" are present when nobody is signed in.
+// authStatusJSON is the stable document of auth status and auth login -o json when signed in:
+// every key is always present ("" when unknown, e.g. tenantName when /organization is not
+// readable).
 type authStatusJSON struct {
 	OK         bool   `json:"ok"`
 	SignedIn   bool   `json:"signedIn"`
-	TenantID   string `json:"tenantId,omitempty"`
-	TenantName string `json:"tenantName,omitempty"`
-	Account    string `json:"account,omitempty"`
-	Method     string `json:"method,omitempty"`
-	ExpiresOn  string `json:"expiresOn,omitempty"` // RFC 3339, UTC
-	Cache      string `json:"cache,omitempty"`     // persistent, memory or none
+	TenantID   string `json:"tenantId"`
+	TenantName string `json:"tenantName"`
+	Account    string `json:"account"`
+	Method     string `json:"method"`
+	ExpiresOn  string `json:"expiresOn"` // RFC 3339, UTC
+	Cache      string `json:"cache"`     // persistent, memory or none
 }
 
-func statusDoc(st *signin.Status) authStatusJSON {
+// notSignedInJSON is the whole document when nobody is signed in.
+type notSignedInJSON struct {
+	OK       bool `json:"ok"`
+	SignedIn bool `json:"signedIn"`
+}
+
+func statusDoc(st *signin.Status) any {
 	if !st.SignedIn {
-		return authStatusJSON{OK: true}
+		return notSignedInJSON{OK: true}
 	}
 	d := authStatusJSON{OK: true, SignedIn: true, TenantID: st.TenantID, TenantName: st.TenantName, Account: st.Account,
 		Method: string(st.Method), Cache: string(st.Cache)}
@@ -127,6 +134,7 @@ type authLoginOptions struct {
 
 // method folds the shorthands into --auth; two different choices are a usage error.
 func (o *authLoginOptions) method() error {
+	from := "--auth " + o.graph.Auth
 	for _, s := range []struct {
 		set        bool
 		flag, mode string
@@ -135,9 +143,9 @@ func (o *authLoginOptions) method() error {
 			continue
 		}
 		if o.graph.Auth != "" && o.graph.Auth != s.mode {
-			return flagErrorf("%s and --auth %s ask for two sign-in methods: give one", s.flag, o.graph.Auth)
+			return flagErrorf("%s and %s ask for two sign-in methods: give one", s.flag, from)
 		}
-		o.graph.Auth = s.mode
+		o.graph.Auth, from = s.mode, s.flag
 	}
 	return nil
 }
