@@ -511,6 +511,7 @@ func TestSignInModesWithDebug(t *testing.T) {
 		"SSL_CERT_FILE=" + ca, "AZURE_AUTHORITY_HOST=" + login.URL, "AZURE_TENANT_ID=" + ten.TenantID(),
 		"INVICTI_SCIM_GRAPH_URL=" + ten.URL, "INVICTI_SCIM_INVICTI_URL=" + inv.URL,
 		"INVICTI_SCIM_CLIENT_ID=" + hygClientID, "INVICTI_SCIM_CLIENT_SECRET=" + hygSecret,
+		"INVICTI_SCIM_TOKEN_CACHE=none", // keep these sign-ins out of the tester's keyring
 	}
 	modes := []struct {
 		name, auth, grant string

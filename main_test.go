@@ -71,8 +71,9 @@ type emulators struct {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:   "testdata/script",
-		Setup: setupEmulators, // bad_input_test.go
+		Dir:       "testdata/script",
+		Setup:     setupEmulators,  // bad_input_test.go
+		Condition: scriptCondition, // auth_test.go
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":         cmdEmu,
 			"exitcode":    cmdExitCode,
@@ -82,6 +83,7 @@ func TestScripts(t *testing.T) {
 			"loadenv":     cmdLoadEnv,
 			"configlock":  cmdConfigLock,
 			"hostile":     cmdHostile,
+			"entra-login": cmdEntraLogin, // auth_test.go
 		},
 	})
 }

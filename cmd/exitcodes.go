@@ -10,6 +10,7 @@ import (
 	"github.com/invicti-scim/invicti-scim/internal/manifest"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
+	"github.com/invicti-scim/invicti-scim/internal/signin"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
@@ -68,13 +69,9 @@ func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.co
 
 func silent(code int) error { return &silentError{code: code} }
 
-// AuthError is a Graph sign-in problem detected before any call (no usable sign-in method).
-type AuthError struct{ Msg, HintText string }
-
-func (e *AuthError) Error() string { return e.Msg }
-
-// Hint tells how to sign in.
-func (e *AuthError) Hint() string { return e.HintText }
+// AuthError is a Graph sign-in problem detected before any call (no usable sign-in method);
+// internal/signin returns it.
+type AuthError = signin.Error
 
 func exitCode(err error) int {
 	if err == nil {

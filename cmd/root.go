@@ -149,6 +149,7 @@ Environment:
   INVICTI_SCIM_GRAPH_TOKEN       a ready Microsoft Graph access token (--auth token)
   INVICTI_SCIM_GRAPH_URL         Graph root override, e.g. http://127.0.0.1:PORT (--graph-url)
   INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)
+  INVICTI_SCIM_TOKEN_CACHE       none = keep no Microsoft sign-in between runs (auth login)
   INVICTI_SCIM_NON_INTERACTIVE   1 = never prompt (--non-interactive)
   NO_COLOR, CLICOLOR_FORCE, TERM=dumb, ACCESSIBLE=1   terminal behaviour`,
 		SilenceUsage:  true,
@@ -216,6 +217,7 @@ Environment:
 		newManifestCmd(f),
 		newPlanCmd(f),
 		newApplyCmd(f),
+		newAuthCmd(f),
 	)
 	// cobra adds `completion` lazily; create it now so an unknown shell is a usage error
 	// (exit 2) instead of help text with exit 0.

@@ -187,6 +187,11 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err := checkTenant(conn, &st); err != nil {
 		return err
 	}
+	if interactive && !opts.Sandbox {
+		if err := printSignedIn(ctx, f, conn); err != nil { // auth.go
+			return err
+		}
+	}
 	prog := progressPrinter(f, sp)
 	setup := &provision.Setup{
 		TenantID: conn.tenantID(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,6 +58,17 @@ type AuthOptions struct {
 	Getenv         func(string) string
 	Prompt         io.Writer // where the device code message goes (stderr)
 	HTTPClient     *http.Client
+
+	// Cache keeps browser and device-code tokens across runs (azidentity/cache); the zero
+	// value keeps them in this process's memory only.
+	Cache azidentity.Cache
+	// Record names the account a browser or device-code credential signs in silently from
+	// Cache (azidentity.AuthenticationRecord, saved by an earlier sign-in); zero = none.
+	Record azidentity.AuthenticationRecord
+	// NoPrompt makes a browser or device-code credential fail with
+	// *azidentity.AuthenticationRequiredError instead of asking a person when no cached token
+	// serves (azidentity's DisableAutomaticAuthentication).
+	NoPrompt bool
 }
 
 // Scopes returns the scopes to request for a mode.
@@ -102,11 +114,15 @@ func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
 	case AuthAzureCLI:
 		return azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.Tenant})
 	case AuthBrowser:
-		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{ClientOptions: client, ClientID: clientID, TenantID: o.Tenant, DisableInstanceDiscovery: noDiscovery})
+		return azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
+			ClientOptions: client, ClientID: clientID, TenantID: o.publicTenant(), DisableInstanceDiscovery: noDiscovery,
+			Cache: o.Cache, AuthenticationRecord: o.Record, DisableAutomaticAuthentication: o.NoPrompt, LoginHint: o.Record.Username,
+		})
 	case AuthDeviceCode:
 		prompt := o.Prompt
 		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
-			ClientOptions: client, ClientID: clientID, TenantID: o.Tenant, DisableInstanceDiscovery: noDiscovery,
+			ClientOptions: client, ClientID: clientID, TenantID: o.publicTenant(), DisableInstanceDiscovery: noDiscovery,
+			Cache: o.Cache, AuthenticationRecord: o.Record, DisableAutomaticAuthentication: o.NoPrompt,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				if prompt != nil {
 					fmt.Fprintln(prompt, m.Message)
@@ -116,6 +132,39 @@ func NewCredential(o AuthOptions) (azcore.TokenCredential, error) {
 		})
 	}
 	return nil, fmt.Errorf("unknown --auth %q: expected one of browser, device-code, azure-cli, environment, token", o.Mode)
+}
+
+// publicTenant is the tenant a browser or device-code credential signs in to. A silent
+// sign-in from a saved record must use the authority the sign-in used: MSAL files access
+// tokens under the authority's tenant ("organizations" when none was asked for).
+func (o AuthOptions) publicTenant() string { return o.Tenant }
+
+// Authenticate signs a person in through a browser or device-code credential and returns the
+// record that lets later runs sign in silently from the credential's cache. Other
+// credentials have no record: ErrNoRecord.
+func Authenticate(ctx context.Context, cred azcore.TokenCredential, scopes []string) (azidentity.AuthenticationRecord, error) {
+	a, ok := cred.(interface {
+		Authenticate(context.Context, *policy.TokenRequestOptions) (azidentity.AuthenticationRecord, error)
+	})
+	if !ok {
+		return azidentity.AuthenticationRecord{}, ErrNoRecord
+	}
+	rec, err := a.Authenticate(ctx, &policy.TokenRequestOptions{Scopes: scopes})
+	if err != nil {
+		return rec, &SignInError{Err: err}
+	}
+	return rec, nil
+}
+
+// ErrNoRecord: the credential signs in without a person (token, environment, Azure CLI), so
+// there is no account record to keep.
+var ErrNoRecord = errors.New("this sign-in method keeps no account record")
+
+// NeedsInteraction reports whether err says a cached sign-in no longer serves and a person
+// must sign in again (azidentity.AuthenticationRequiredError, from NoPrompt credentials).
+func NeedsInteraction(err error) bool {
+	var ar *azidentity.AuthenticationRequiredError
+	return errors.As(err, &ar)
 }
 
 func azCloud(c Cloud) cloud.Configuration {

@@ -39,11 +39,13 @@ import (
 //   - GET  /{tenant}/oauth2/v2.0/authorize, the browser step of the authorization code flow
 //     with PKCE, which signs the emulated admin in and sends a code back (a redirect, or for
 //     response_mode=form_post, as MSAL asks, a self-submitting form); the token
-//     endpoint then redeems it (grant_type authorization_code, code_verifier checked).
+//     endpoint then redeems it (grant_type authorization_code, code_verifier checked);
+//   - grant_type refresh_token for the refresh tokens it issued, from the same client, which
+//     MSAL sends when a cached access token has expired.
 //
 // Errors follow the v2.0 error response (error, error_description, error_codes) with the AADSTS
 // codes Entra uses: 7000215 (invalid client secret), 700027 (bad client assertion), 70000
-// (unknown device code), 900144 (missing grant field).
+// (unknown device code or refresh token), 900144 (missing grant field).
 type Login struct {
 	URL     string // https://127.0.0.1:PORT, the authority host
 	CertPEM []byte // the server certificate, PEM: the only CA a client needs to trust it
@@ -57,13 +59,14 @@ type Login struct {
 	certs      map[string]*x509.Certificate // client id -> certificate whose key signs assertions
 	devices    map[string]string            // issued device code -> the scopes it asked for
 	codes      map[string]authCode          // issued authorization codes
+	refresh    map[string]refreshGrant      // issued refresh tokens
 	grants     []string                     // grant types seen, in order
 	issued     []string                     // every credential handed out (tokens, device codes)
 }
 
 // StartLogin starts the tenant's emulated sign-in endpoint. Close it when done.
 func (t *Tenant) StartLogin() *Login {
-	l := &Login{t: t, secrets: map[string]string{}, assertions: map[string]string{}, certs: map[string]*x509.Certificate{}, devices: map[string]string{}, codes: map[string]authCode{}}
+	l := &Login{t: t, secrets: map[string]string{}, assertions: map[string]string{}, certs: map[string]*x509.Certificate{}, devices: map[string]string{}, codes: map[string]authCode{}, refresh: map[string]refreshGrant{}}
 	l.srv = httptest.NewTLSServer(http.HandlerFunc(l.serve))
 	l.URL = l.srv.URL
 	l.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: l.srv.Certificate().Raw})
@@ -86,6 +89,9 @@ func (l *Login) AddFederated(clientID, assertion string) {
 	defer l.mu.Unlock()
 	l.assertions[clientID] = assertion
 }
+
+// refreshGrant is what a refresh token was issued for: the public client and the scopes.
+type refreshGrant struct{ clientID, scope string }
 
 // authCode is an authorization code waiting to be redeemed, with what it is bound to.
 type authCode struct {
@@ -293,6 +299,25 @@ func (l *Login) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		l.userTokens(w, clientID, ac.scope)
+	case "refresh_token":
+		// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token:
+		// a refresh token is bound to the client it was issued to; Entra answers invalid_grant
+		// (70000 for one it does not know) otherwise. Each answer carries a new refresh
+		// token; the old one is not revoked by use (the same page: "Refresh tokens aren't
+		// revoked when used to acquire new access tokens").
+		rt := f.Get("refresh_token")
+		l.mu.Lock()
+		g, ok := l.refresh[rt]
+		l.mu.Unlock()
+		if !ok || g.clientID != clientID {
+			loginError(w, http.StatusBadRequest, "invalid_grant", 70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.")
+			return
+		}
+		scope := f.Get("scope")
+		if scope == "" {
+			scope = g.scope
+		}
+		l.userTokens(w, clientID, scope)
 	default:
 		loginError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+grant+"'.")
 	}
@@ -313,13 +338,22 @@ func (l *Login) userTokens(w http.ResponseWriter, clientID, scope string) {
 	tid := l.t.TenantID()
 	enc := base64.RawURLEncoding
 	now := time.Now()
+	// The ID token's issuer is the authority that issued it, the same as the OpenID
+	// configuration's "issuer" (OpenID Connect Core 1.0 §3.1.3.7: iss MUST exactly match the
+	// discovery document's issuer; Entra's is https://login.microsoftonline.com/{tid}/v2.0 on
+	// its own host). MSAL and azidentity's AuthenticationRecord take the account's environment
+	// from it, so a silent sign-in from a saved record finds the cached tokens only when it
+	// names this host.
 	idClaims, _ := json.Marshal(map[string]any{
-		"aud": clientID, "iss": "https://login.microsoftonline.com/" + tid + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"aud": clientID, "iss": l.URL + "/" + tid + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Add(time.Hour).Unix(), "oid": oid, "sub": oid, "tid": tid, "preferred_username": DefaultAdminUPN, "name": DefaultAdminUPN, "ver": "2.0",
 	})
 	idToken := enc.EncodeToString([]byte(`{"typ":"JWT","alg":"none"}`)) + "." + enc.EncodeToString(idClaims) + "."
 	clientInfo, _ := json.Marshal(map[string]string{"uid": oid, "utid": tid})
 	refresh := "rt-" + randomCode(40)
+	l.mu.Lock()
+	l.refresh[refresh] = refreshGrant{clientID: clientID, scope: scope}
+	l.mu.Unlock()
 	l.issue(tok, refresh, idToken)
 	writeLoginJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok,
