@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
@@ -200,7 +199,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	defer sp.Stop()
 
 	cloud, mode, token, gerr := opts.graph.validate(f)
-	expired := graph.IsExpiredToken(gerr) // an expired token exits 4, as in every command
+	expired := provision.IsExpiredToken(gerr) // an expired token exits 4, as in every command
 	var conn *graphConn
 	if gerr != nil {
 		add(doctorCheck{Name: "Graph sign-in", Detail: gerr.Error(), Fix: hintOf(gerr)})
@@ -215,7 +214,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			cerr = claims.Lifetime(f.Now())
 		}
 		switch {
-		case graph.IsExpiredToken(cerr):
+		case provision.IsExpiredToken(cerr):
 			expired = true
 			add(doctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: hintOf(cerr)})
 			conn = nil
@@ -237,7 +236,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 				add(doctorCheck{Name: "Tenant", Detail: fmt.Sprintf("signed in to tenant %s, but the state in %s belongs to tenant %s", out.TenantID, store.Dir, st.Tenant),
 					Fix: "sign in to the tenant setup used, or use a separate --config-dir per tenant"})
 			}
-			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)%s", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode, tokenLeft(claims, f.Now()))})
+			add(doctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)%s", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], mode, tokenLeft(claims.ExpiresAt(), f.Now()))})
 			for _, cp := range commandPermissions {
 				n := permNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
 				for _, p := range cp.perms {
@@ -317,21 +316,21 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 					// mappings check (sso_checks.go).
 					sp.Set("Checking the attribute mappings")
 					add(mappingsDoctorCheck(ctx, conn, st.App.ServicePrincipalID, st.App.JobID))
-				} else if graph.IsNotFound(err) {
+				} else if provision.IsNotFound(err) {
 					add(doctorCheck{Name: "Job in state", Detail: st.App.JobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
 				} else {
 					add(doctorCheck{Name: "Job in state", Detail: explainGraph(err), Fix: graphFix(err, provision.PermSync)})
-					expired = expired || graph.IsExpiredToken(err)
+					expired = expired || provision.IsExpiredToken(err)
 				}
 			}
 			// SAML single sign-on (sso_checks.go).
 			sp.Set("Checking single sign-on")
 			add(ssoDoctorCheck(ctx, f, conn, st, st.App.ServicePrincipalID))
-		case graph.IsNotFound(err):
+		case provision.IsNotFound(err):
 			add(doctorCheck{Name: "App in state", Detail: "the app recorded in state (servicePrincipal " + st.App.ServicePrincipalID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
 		default:
 			add(doctorCheck{Name: "App in state", Detail: explainGraph(err), Fix: graphFix(err, provision.PermApplication)})
-			expired = expired || graph.IsExpiredToken(err)
+			expired = expired || provision.IsExpiredToken(err)
 		}
 	} else if st.App == nil {
 		add(doctorCheck{Name: "App in state", OK: true, Status: "skip", Detail: "no app recorded yet (run setup)"})
@@ -345,7 +344,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 			if c := &out.Checks[i]; c.Name == "Graph sign-in" && c.OK {
 				c.OK, c.Status = false, "fail"
 				c.Detail += "; but Microsoft Graph refused this token as expired or not yet valid, so this computer's clock may differ from Microsoft's"
-				c.Fix = hintOf(&graph.TokenLifetimeError{NotYetValid: true})
+				c.Fix = provision.ClockSkewFix()
 			}
 		}
 	}
@@ -404,8 +403,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 
 // tokenLeft says how long the token stays valid, so an admin knows whether a long run will
 // outlive it ("" when the token carries no exp).
-func tokenLeft(c graph.Claims, now time.Time) string {
-	exp := c.ExpiresAt()
+func tokenLeft(exp, now time.Time) string {
 	if exp.IsZero() {
 		return ""
 	}
@@ -416,20 +414,7 @@ func tokenLeft(c graph.Claims, now time.Time) string {
 	return fmt.Sprintf("; token valid for %s more (until %s)", left, exp.UTC().Format("15:04 UTC"))
 }
 
-// graphFix is the fix for a failed Graph read: sign in again for an expired token (no
-// permission helps then), else the permission the read needs.
-func graphFix(err error, perm string) string {
-	if graph.IsExpiredToken(err) {
-		return hintOf(graph.AsExpiredToken(err))
-	}
-	return "needs " + perm
-}
+// graphFix and explainGraph: see provision.GraphFix and provision.ExplainGraph.
+func graphFix(err error, perm string) string { return provision.GraphFix(err, perm) }
 
-// explainGraph turns Graph's empty 401 UnknownError into words.
-func explainGraph(err error) string {
-	var ge *graph.Error
-	if asGraph(err, &ge) && ge.Status == 401 && (ge.Code == "UnknownError" || ge.Code == "") && ge.Message == "" {
-		return "Graph answered 401 UnknownError with no message: on provisioning calls this means the token lacks " + provision.PermSync
-	}
-	return err.Error()
-}
+func explainGraph(err error) string { return provision.ExplainGraph(err) }

@@ -102,7 +102,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	if err != nil {
 		return finish(err)
 	}
-	if _, err := ownedApp(ctx, conn, spID, st, "rotate-secret writes the Invicti secret only into apps invicti-scim made",
+	if err := ownedApp(ctx, conn, spID, st, "rotate-secret writes the Invicti secret only into apps invicti-scim made",
 		"if this is the app to use, run `invicti-scim setup --adopt "+spID+"` first"); err != nil {
 		return finish(permissionHint(err, provision.PermApplication))
 	}

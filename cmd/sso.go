@@ -219,8 +219,8 @@ func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) 
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", &hintedError{err: fmt.Errorf("the active signing certificate %s was not created by this config dir, so its PEM is not at hand", c.Thumbprint),
-			hint: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
+		return "", &provision.HintedError{Err: fmt.Errorf("the active signing certificate %s was not created by this config dir, so its PEM is not at hand", c.Thumbprint),
+			HintText: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
 	}
 	return string(data), nil
 }

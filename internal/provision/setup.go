@@ -634,23 +634,8 @@ func (r *run) saveJob() error {
 	return r.save("job")
 }
 
-// pickJob prefers the job state remembers, then a scim job, then any job: an app has one.
-func pickJob(jobs []graph.Job, fromState string) *graph.Job {
-	for i := range jobs {
-		if fromState != "" && jobs[i].ID == fromState {
-			return &jobs[i]
-		}
-	}
-	for i := range jobs {
-		if strings.EqualFold(jobs[i].TemplateID, JobTemplate) || strings.HasPrefix(strings.ToLower(jobs[i].ID), JobTemplate+".") {
-			return &jobs[i]
-		}
-	}
-	if len(jobs) > 0 {
-		return &jobs[0]
-	}
-	return nil
-}
+// pickJob is OurJob (the one rule for which job is the app's own).
+func pickJob(jobs []graph.Job, fromState string) *graph.Job { return OurJob(jobs, fromState) }
 
 // 5. The provisioning settings (key set v2). Settings that already are exactly ours, or that
 // the admin made in the portal, are kept when Entra's Test Connection passes with them;

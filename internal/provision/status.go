@@ -187,12 +187,7 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 	if err != nil {
 		return nil, authErr("read the provisioning job", PermSync, err)
 	}
-	var job *graph.Job
-	for i := range jobs {
-		if jobs[i].ID == jobID || job == nil {
-			job = &jobs[i]
-		}
-	}
+	job := OurJob(jobs, jobID)
 	if job == nil {
 		st.Health = NotConfigured
 		st.Summary = "the app has no provisioning job"
