@@ -192,7 +192,7 @@ Environment:
 		newAssignCmd(f),
 		newProvisionCmd(f),
 		newStatusCmd(f),
-		newLogsCmd(f),
+		newLogsCmd(f, nil),
 		newJobCmd(f, nil),
 		newDoctorCmd(f),
 		newRotateSecretCmd(f),

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
-	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
@@ -117,7 +114,7 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	if err != nil {
 		return err
 	}
-	req, err := ssoRequest(ctx, s.conn.Client, s.st, s.spID)
+	req, err := provision.NewSSORequest(ctx, s.conn.Client, s.st, s.spID)
 	if err != nil {
 		return permissionHint(err, provision.PermApplication)
 	}
@@ -182,28 +179,6 @@ func askSSOInput(ctx context.Context, f *Factory, opts *ssoOptions, host string)
 		*in.v = v
 	}
 	return nil
-}
-
-// ssoRequest fills in the ids of the app: from state when it recorded this app, else from Graph.
-func ssoRequest(ctx context.Context, client *graph.Client, st state.State, spID string) (provision.SSORequest, error) {
-	req := provision.SSORequest{ServicePrincipalID: spID, TenantID: st.Tenant}
-	if a := st.App; a != nil && a.ServicePrincipalID == spID && a.ApplicationID != "" {
-		req.ApplicationID, req.AppID = a.ApplicationID, a.AppID
-	} else {
-		sp, err := client.ServicePrincipal(ctx, spID)
-		if err != nil {
-			return req, err
-		}
-		app, err := client.ApplicationByAppID(ctx, sp.AppID)
-		if err != nil {
-			return req, err
-		}
-		req.ApplicationID, req.AppID = app.ID, sp.AppID
-	}
-	if req.TenantID == "" {
-		return req, errors.New("the tenant id is unknown (no state from setup): run `invicti-scim setup` or `invicti-scim doctor` first")
-	}
-	return req, nil
 }
 
 // ssoCertificatePEM returns the certificate's PEM: the one this run created (and keeps a copy
@@ -276,5 +251,3 @@ func printSSO(f *Factory, out ssoJSON) {
 	}
 	ui.Err(f.IO).Check(ui.SymWarn, "Invicti: SSO becomes mandatory", ssoMandatoryWarning)
 }
-
-var _ provision.SSOGraph = (*graph.Client)(nil)

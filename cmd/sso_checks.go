@@ -14,7 +14,7 @@ import (
 
 // readSSO reads the app's SAML single sign-on state.
 func readSSO(ctx context.Context, f *Factory, conn *graphConn, st state.State, spID string) (*provision.SSOResult, error) {
-	req, err := ssoRequest(ctx, conn.Client, st, spID)
+	req, err := provision.NewSSORequest(ctx, conn.Client, st, spID)
 	if err != nil {
 		return nil, err
 	}

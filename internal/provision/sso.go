@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // SAML single sign-on on the app setup made, in the order of "Configure SAML-based single
@@ -322,3 +324,41 @@ func dashIfEmpty(s string) string {
 	}
 	return s
 }
+
+// AppReader reads an enterprise app and its application object.
+type AppReader interface {
+	SPReader
+	ApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
+}
+
+// NewSSORequest fills in the ids of the app for Configure: from the state when it recorded
+// this app, else from Graph. A state without a tenant id is an error saying to run setup.
+func NewSSORequest(ctx context.Context, g AppReader, st state.State, spID string) (SSORequest, error) {
+	req := SSORequest{ServicePrincipalID: spID, TenantID: st.Tenant}
+	if a := st.App; a != nil && a.ServicePrincipalID == spID && a.ApplicationID != "" {
+		req.ApplicationID, req.AppID = a.ApplicationID, a.AppID
+	} else {
+		sp, err := g.ServicePrincipal(ctx, spID)
+		if err != nil {
+			return req, err
+		}
+		app, err := g.ApplicationByAppID(ctx, sp.AppID)
+		if err != nil {
+			return req, err
+		}
+		req.ApplicationID, req.AppID = app.ID, sp.AppID
+	}
+	if req.TenantID == "" {
+		return req, errors.New("the tenant id is unknown (no state from setup): run `invicti-scim setup` or `invicti-scim doctor` first")
+	}
+	return req, nil
+}
+
+// The client implements the consumer-side interfaces of the use cases.
+var (
+	_ SSOGraph      = (*graph.Client)(nil)
+	_ MappingsGraph = (*graph.Client)(nil)
+	_ TeardownGraph = (*graph.Client)(nil)
+	_ JobGraph      = (*graph.Client)(nil)
+	_ LogsGraph     = (*graph.Client)(nil)
+)
