@@ -10,7 +10,6 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type provisionOptions struct {
@@ -82,20 +81,16 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		return err
 	}
 	sp, conn, spID, jobID := s.sp, s.conn, s.spID, s.jobID
-	var scim *invicti.SCIMClient
+	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp), EntitlementWait: opts.Wait}
 	if opts.Verify {
 		in, err := opts.invicti.resolve(ctx, f, &s.st, f.CanPrompt())
 		if err != nil {
 			return err
 		}
-		scim = f.Checker().Client(ctx, in.Endpoints, in.Credentials)
+		od.SCIM = f.Checker().Client(ctx, in.Endpoints, in.Credentials)
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return permissionHint(err, provision.PermSync)
-	}
-	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp), EntitlementWait: opts.Wait}
-	if scim != nil {
-		od.SCIM = scim
 	}
 	res, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: spID, JobID: jobID, Users: opts.Users, Groups: opts.Groups, Verify: opts.Verify})
 	sp.Stop()

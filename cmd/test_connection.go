@@ -9,7 +9,6 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type testConnectionOptions struct {
@@ -157,7 +156,7 @@ func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, sp
 	return layerJSON{OK: false, Steps: []checkStepJSON{step}}
 }
 
-func stepsJSON(steps []invicti.Step) []checkStepJSON {
+func stepsJSON(steps []provision.CheckStep) []checkStepJSON {
 	var out []checkStepJSON
 	for _, s := range steps {
 		j := checkStepJSON{Name: string(s.Name), Title: s.Title, OK: s.OK, Skipped: s.Skipped, DurationMS: s.Duration.Milliseconds(), Detail: s.Detail}
