@@ -224,4 +224,3 @@ func unwrapPathErr(err error) error {
 func (f *Factory) wizardIO() wizard.IO {
 	return wizard.IO{In: f.IO.In, Out: f.IO.ErrOut, Accessible: f.IO.Accessible()}
 }
-
