@@ -1,0 +1,104 @@
+package provision
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+	"github.com/invicti-scim/invicti-scim/pkg/invicti"
+)
+
+// setUpApp runs setup against the emulators and returns the app's ids.
+func setUpApp(t *testing.T) (*fixture, *SetupResult) {
+	t.Helper()
+	f := newFixture(t, entratest.Options{})
+	res, err := f.setup.Run(t.Context(), f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, res
+}
+
+func TestControlJob(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	run := func(req JobRequest) *JobResult {
+		t.Helper()
+		req.ServicePrincipalID = res.ServicePrincipalID
+		out, err := ControlJob(ctx, f.client, req)
+		if err != nil {
+			t.Fatalf("%s: %v", req.Action, err)
+		}
+		return out
+	}
+	// The job id is found by the one rule (OurJob) when the caller does not know it.
+	if got := run(JobRequest{Action: JobStart}); got.Outcome != "already-running" || got.JobID != res.JobID {
+		t.Errorf("start a running job: %+v", got)
+	}
+	if got := run(JobRequest{Action: JobPause}); got.Outcome != "paused" || got.ScheduleState != "Paused" {
+		t.Errorf("pause: %+v", got)
+	}
+	if got := run(JobRequest{Action: JobPause}); got.Outcome != "already-paused" {
+		t.Errorf("pause twice: %+v", got)
+	}
+	if got := run(JobRequest{Action: JobStart}); got.Outcome != "started" {
+		t.Errorf("start: %+v", got)
+	}
+	_, err := ControlJob(ctx, f.client, JobRequest{ServicePrincipalID: res.ServicePrincipalID, Action: JobRestart, Reset: "Watermark",
+		Confirm: func() (bool, error) { return false, nil }})
+	if !errors.Is(err, ErrDeclined) {
+		t.Errorf("declined restart: %v", err)
+	}
+	if got := run(JobRequest{Action: JobRestart, Reset: "Watermark", Confirm: func() (bool, error) { return true, nil }}); got.Outcome != "restarted" {
+		t.Errorf("restart: %+v", got)
+	}
+}
+
+func TestRotateSecretThenTeardown(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	f.invicti.AddClient("cid2", "the-new-secret")
+	own := Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: res.ServicePrincipalID, What: "only ours"}
+	var steps []string
+	saved := false
+	rot, err := RotateSecret(ctx, f.client, RotateRequest{
+		ServicePrincipalID: res.ServicePrincipalID, Ownership: own, Waiter: f.setup.Waiter,
+		Settings: Settings{Endpoints: f.cfg.Endpoints, Credentials: invicti.Credentials{ClientID: "cid2", ClientSecret: "the-new-secret"}},
+		OnSaved:  func(SaveSettingsResult) error { saved = true; return nil },
+		OnStep:   func(s Step) { steps = append(steps, s.ID+"="+string(s.Outcome)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rot.JobID != res.JobID || !saved || !rot.Saved.Validated {
+		t.Errorf("rotate: %+v, saved %v", rot, saved)
+	}
+	if want := []string{"secrets=updated", "test-connection=passed", "job=already-running"}; len(steps) != 3 || steps[0] != want[0] || steps[1] != want[1] || steps[2] != want[2] {
+		t.Errorf("steps %v, want %v", steps, want)
+	}
+
+	// An app the state does not record and that carries no tag is not ours: nothing is deleted.
+	notOurs := own
+	notOurs.Recorded = ""
+	if err := f.client.SetTags(ctx, res.ServicePrincipalID, []string{"WindowsAzureActiveDirectoryCustomSingleSignOnApplication"}); err != nil {
+		t.Fatal(err)
+	}
+	var he *HintedError
+	if _, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: res.ServicePrincipalID, Ownership: notOurs}); !errors.As(err, &he) {
+		t.Fatalf("teardown of a foreign app: %v, want a HintedError", err)
+	}
+	if len(f.tenant.Apps()) != 1 {
+		t.Fatalf("a foreign app was deleted")
+	}
+	td, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: res.ServicePrincipalID, Ownership: own})
+	if err != nil || td.Outcome != "deleted" || td.ApplicationID == "" {
+		t.Fatalf("teardown: %+v, %v", td, err)
+	}
+	if len(f.tenant.Apps()) != 0 {
+		t.Errorf("apps left: %+v", f.tenant.Apps())
+	}
+	td, err = Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: res.ServicePrincipalID, Ownership: own})
+	if err != nil || td.Outcome != "already-gone" {
+		t.Errorf("second teardown: %+v, %v", td, err)
+	}
+}
