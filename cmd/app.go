@@ -61,12 +61,3 @@ func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (strin
 
 // permissionHint names the missing permission on a Graph 401/403 (see provision.PermissionHint).
 func permissionHint(err error, perm string) error { return provision.PermissionHint(err, perm) }
-
-// ownedApp reads the app from Graph and refuses one invicti-scim did not make
-// (provision.OwnedApp). what says what the command does only to its own apps.
-func ownedApp(ctx context.Context, conn *graphConn, spID string, st state.State, what, hint string) error {
-	_, err := provision.OwnedApp(ctx, conn.Client, spID, provision.Ownership{
-		TemplateID: conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st), What: what, Hint: hint,
-	})
-	return err
-}

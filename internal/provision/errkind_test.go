@@ -53,7 +53,7 @@ func TestPermissionHint(t *testing.T) {
 		t.Errorf("404: hint %q, want %q", Hint(err), Deleted)
 	}
 	plain := errors.New("x")
-	if err := PermissionHint(plain, PermSync); err != plain {
+	if err := PermissionHint(plain, PermSync); !errors.Is(err, plain) || err.Error() != "x" {
 		t.Errorf("other errors pass unchanged, got %v", err)
 	}
 }

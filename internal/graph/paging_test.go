@@ -1,0 +1,76 @@
+package graph
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+)
+
+// FindServicePrincipals reads every page: 120 matches at 50 a page are three requests, not
+// the first 50 (the cap it used to have).
+func TestFindServicePrincipalsPages(t *testing.T) {
+	ten := entratest.New(entratest.Options{})
+	t.Cleanup(ten.Close)
+	for range 120 {
+		ten.AddApp("Same Name")
+	}
+	ten.AddApp("Other")
+	c, err := New(Options{RootURL: ten.URL, Credential: StaticToken(ten.Token())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten.ResetRequests()
+	sps, err := c.FindServicePrincipals(t.Context(), "displayName eq "+Quote("Same Name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sps) != 120 {
+		t.Fatalf("got %d service principals, want 120", len(sps))
+	}
+	seen := map[string]bool{}
+	for _, sp := range sps {
+		if seen[sp.ID] {
+			t.Fatalf("%s twice", sp.ID)
+		}
+		seen[sp.ID] = true
+	}
+	if n := len(ten.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3 pages of 50", n)
+	}
+}
+
+// A nextLink naming another host is followed on the client's own Graph URL: the token never
+// goes to the host a (hostile or broken) answer names.
+func TestFindServicePrincipalsNextLinkStaysOnGraph(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			_, _ = w.Write([]byte(`{"value":[{"id":"a"}],"@odata.nextLink":"` + other.URL + `/v1.0/servicePrincipals?$skiptoken=2"}`))
+			return
+		}
+		if !strings.Contains(r.URL.RawQuery, "skiptoken=2") {
+			t.Errorf("second page query %q", r.URL.RawQuery)
+		}
+		_, _ = w.Write([]byte(`{"value":[{"id":"b"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sps, err := c.FindServicePrincipals(t.Context(), "appId eq 'x'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sps) != 2 || calls.Load() != 2 || elsewhere.Load() != 0 {
+		t.Errorf("got %d items, %d calls to Graph, %d elsewhere", len(sps), calls.Load(), elsewhere.Load())
+	}
+}
