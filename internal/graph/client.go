@@ -141,8 +141,8 @@ func isLoopback(host string) bool {
 	return err == nil && ip.Unmap().IsLoopback() && ip.Zone() == ""
 }
 
-// microsoftGraphHosts are the Graph hosts of the national clouds, from "National cloud
-// deployments" (https://learn.microsoft.com/graph/deployments).
+// microsoftGraphHosts are the Graph hosts of the national clouds (docs/graph-sources.md,
+// "National cloud deployments").
 var microsoftGraphHosts = []string{"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"}
 
 // IsMicrosoftGraphHost reports whether a validated root URL (from ValidateRootURL) points at

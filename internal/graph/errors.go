@@ -90,9 +90,8 @@ func IsExpiredToken(err error) bool {
 }
 
 // isLifetimeAnswer recognises Graph's wording for a token outside its lifetime, as reported from
-// production: "Lifetime validation failed, the token is expired." (Microsoft365DSC#4427,
-// s1t5/mail-archiver#267) and "Access token has expired or is not yet valid."
-// (microsofthackathons/tdi#24).
+// production: "Lifetime validation failed, the token is expired." and "Access token has expired
+// or is not yet valid." (the reports are listed in docs/graph-sources.md).
 func isLifetimeAnswer(ge *Error) bool {
 	if ge.Status != http.StatusUnauthorized || !strings.EqualFold(ge.Code, "InvalidAuthenticationToken") {
 		return false

@@ -12,9 +12,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
-// SAML single sign-on, the calls of "Configure SAML-based single sign-on for your application
-// using the Microsoft Graph API" (learn.microsoft.com/graph/application-saml-sso-configure-api):
-// preferredSingleSignOnMode on the service principal, identifierUris and web.redirectUris on
+// SAML single sign-on, the calls Microsoft documents for configuring it through Graph
+// (docs/graph-sources.md, "SAML single sign-on"): preferredSingleSignOnMode on the service principal, identifierUris and web.redirectUris on
 // the application, addTokenSigningCertificate, and preferredTokenSigningKeyThumbprint to make
 // the new certificate the one Entra signs with.
 

@@ -15,11 +15,10 @@ import (
 	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
-// SAML single sign-on on the app setup made, in the order of "Configure SAML-based single
-// sign-on for your application using the Microsoft Graph API"
-// (learn.microsoft.com/graph/application-saml-sso-configure-api): the SSO mode on the service
-// principal, the Identifier and Reply URL on the application, a token-signing certificate
-// (serviceprincipal-addtokensigningcertificate.md) and making it the active one.
+// SAML single sign-on on the app setup made, in the order Microsoft documents for Graph (the
+// sources are in docs/graph-sources.md, "SAML single sign-on"): the SSO mode on the service
+// principal, the Identifier and Reply URL on the application, a token-signing certificate and
+// making it the active one.
 
 // SSOGraph is what SAML configuration needs from Microsoft Graph (implemented by *graph.Client).
 type SSOGraph interface {
