@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -72,5 +73,42 @@ func TestFindServicePrincipalsNextLinkStaysOnGraph(t *testing.T) {
 	}
 	if len(sps) != 2 || calls.Load() != 2 || elsewhere.Load() != 0 {
 		t.Errorf("got %d items, %d calls to Graph, %d elsewhere", len(sps), calls.Load(), elsewhere.Load())
+	}
+}
+
+// RestartJob sends Graph's restart criteria through the typed builder: every documented scope,
+// in any order and spacing, and no criteria for "".
+func TestRestartJobBody(t *testing.T) {
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, r.Method+" "+r.URL.Path+" "+string(b))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{"Watermark, Escrows, QuarantineState", "Full", ""} {
+		if err := c.RestartJob(t.Context(), "sp", "scim.1", scope); err != nil {
+			t.Fatalf("%q: %v", scope, err)
+		}
+	}
+	if err := c.RestartJob(t.Context(), "sp", "scim.1", "Full,Nope"); err == nil {
+		t.Error("an unknown scope must not be sent")
+	}
+	want := []string{
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {"criteria":{"resetScope":"Escrows,Watermark,QuarantineState"}}`,
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {"criteria":{"resetScope":"Full"}}`,
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {}`,
+	}
+	if len(bodies) != len(want) {
+		t.Fatalf("requests %q", bodies)
+	}
+	for i := range want {
+		if bodies[i] != want[i] {
+			t.Errorf("request %d:\n got %s\nwant %s", i, bodies[i], want[i])
+		}
 	}
 }
