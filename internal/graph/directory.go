@@ -206,8 +206,3 @@ func (c *Client) Assign(ctx context.Context, spID, principalID, appRoleID string
 	}
 	return out, nil
 }
-
-// Unassign removes an app role assignment.
-func (c *Client) Unassign(ctx context.Context, spID, assignmentID string) error {
-	return c.raw(ctx, "remove app role assignment", http.MethodDelete, "/servicePrincipals/"+PathEscape(spID)+"/appRoleAssignedTo/"+PathEscape(assignmentID), nil, nil, nil)
-}

@@ -136,11 +136,6 @@ func (c *Client) CreateJob(ctx context.Context, spID, templateID string) (Job, e
 	return j, nil
 }
 
-// DeleteJob deletes a provisioning job.
-func (c *Client) DeleteJob(ctx context.Context, spID, jobID string) error {
-	return c.raw(ctx, "delete synchronization job", http.MethodDelete, c.syncPath(spID)+"/jobs/"+PathEscape(jobID), nil, nil, nil)
-}
-
 // Secrets reads the saved provisioning settings. Sensitive values come back masked ("*").
 // The SDK has no GET for secrets and drops key names outside its enum, so this goes raw.
 func (c *Client) Secrets(ctx context.Context, spID string) ([]KeyValue, error) {
