@@ -55,9 +55,16 @@ func (r *AssignResult) Failed() []AssignItem {
 	return out
 }
 
+// AssignGraph is what Assigner needs from Graph.
+type AssignGraph interface {
+	SPReader
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+	BatchAll(ctx context.Context, reqs []graph.BatchRequest, concurrency, maxAttempts int) ([]graph.BatchResponse, graph.BatchStats, error)
+}
+
 // Assigner assigns users and groups to the app, in $batch round trips.
 type Assigner struct {
-	Graph       Graph
+	Graph       AssignGraph
 	Waiter      Waiter
 	Progress    Progress
 	Concurrency int // $batch round trips in flight; default 4

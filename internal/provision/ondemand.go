@@ -169,9 +169,21 @@ type OnDemandResult struct {
 	OK     bool           `json:"ok"`
 }
 
+// OnDemandGraph is what OnDemand needs from Graph.
+type OnDemandGraph interface {
+	Rules(ctx context.Context, spID, jobID string) ([]graph.SyncRule, error)
+	ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID string, subjects []graph.Subject) (string, string, error)
+	User(ctx context.Context, idOrUPN string) (graph.User, error)
+	FindUsers(ctx context.Context, filter string) ([]graph.User, error)
+	Group(ctx context.Context, id string) (graph.Group, error)
+	FindGroups(ctx context.Context, filter string) ([]graph.Group, error)
+	GroupMembers(ctx context.Context, groupID string) ([]graph.User, []graph.Group, error)
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+}
+
 // OnDemand provisions users and groups now, within Entra's limits.
 type OnDemand struct {
-	Graph    Graph
+	Graph    OnDemandGraph
 	Progress Progress
 	// EntitlementWait bounds the retries of NotEffectivelyEntitled after a fresh assignment.
 	EntitlementWait time.Duration

@@ -154,9 +154,17 @@ func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
 	return v
 }
 
+// StatusGraph is what StatusReader needs from Graph.
+type StatusGraph interface {
+	SPReader
+	JobLister
+	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+}
+
 // StatusReader gathers status.
 type StatusReader struct {
-	Graph Graph
+	Graph StatusGraph
 	Cloud graph.Cloud
 	// KeySet, Writer and Experimental are what state recorded about the settings.
 	KeySet       string
