@@ -194,7 +194,7 @@ Environment:
 		newStatusCmd(f),
 		newLogsCmd(f, nil),
 		newJobCmd(f, nil),
-		newDoctorCmd(f),
+		newDoctorCmd(f, nil),
 		newRotateSecretCmd(f),
 		newTeardownCmd(f, nil),
 		newSandboxCmd(f),

@@ -102,3 +102,43 @@ func TestRotateSecretThenTeardown(t *testing.T) {
 		t.Errorf("second teardown: %+v, %v", td, err)
 	}
 }
+
+func TestDoctorAfterSetup(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	st, err := f.setup.Store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Tenant = f.tenant.TenantID() // cmd records the signed-in tenant
+	rep := Doctor(ctx, DoctorRequest{
+		State: st, Graph: f.client, Cloud: f.cfg.Cloud, AuthMode: "token", Checker: f.setup.Checker,
+		Invicti: &InvictiTarget{Endpoints: f.cfg.Endpoints, Credentials: f.cfg.Credentials},
+	})
+	status := map[string]string{}
+	for _, c := range rep.Checks {
+		status[c.Name] = c.Status
+	}
+	for name, want := range map[string]string{"Invicti credentials": "ok", "App in state": "ok", "Provisioning settings": "ok", "Job in state": "ok", "Single sign-on": "skip"} {
+		if status[name] != want {
+			t.Errorf("%s: %q, want %q (all: %+v)", name, status[name], want, rep.Checks)
+		}
+	}
+	if rep.Expired {
+		t.Error("a valid token reads as expired")
+	}
+
+	// The app deleted behind the tool's back: the state check fails with the fix, and the
+	// report is not OK.
+	f.tenant.DeleteAppBehindBack(res.ServicePrincipalID)
+	rep = Doctor(ctx, DoctorRequest{State: st, Graph: f.client, Cloud: f.cfg.Cloud, InvictiErr: errors.New("no secret")})
+	var app DoctorCheck
+	for _, c := range rep.Checks {
+		if c.Name == "App in state" {
+			app = c
+		}
+	}
+	if rep.OK || app.OK || app.Fix == "" {
+		t.Errorf("deleted app: OK %v, check %+v", rep.OK, app)
+	}
+}
