@@ -191,7 +191,7 @@ Environment:
 		newSetupCmd(f),
 		newAssignCmd(f),
 		newProvisionCmd(f),
-		newStatusCmd(f),
+		newStatusCmd(f, nil),
 		newLogsCmd(f, nil),
 		newJobCmd(f, nil),
 		newDoctorCmd(f, nil),
