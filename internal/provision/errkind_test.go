@@ -1,8 +1,10 @@
 package provision
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -105,5 +107,51 @@ func TestNormalizeReset(t *testing.T) {
 		if _, err := NormalizeReset(bad); !errors.As(err, &ue) {
 			t.Errorf("%q: err %v, want a UsageError", bad, err)
 		}
+	}
+}
+
+type fakeUsers struct {
+	byUPN  map[string]graph.User
+	byMail map[string][]graph.User
+}
+
+func (f fakeUsers) User(_ context.Context, in string) (graph.User, error) {
+	if u, ok := f.byUPN[in]; ok {
+		return u, nil
+	}
+	return graph.User{}, &graph.Error{Status: 404, Code: "Request_ResourceNotFound"}
+}
+
+func (f fakeUsers) FindUsers(_ context.Context, filter string) ([]graph.User, error) {
+	for mail, us := range f.byMail {
+		if filter == "mail eq "+graph.Quote(mail) {
+			return us, nil
+		}
+	}
+	return nil, nil
+}
+
+// FindUser: the UPN or id first, then the one user with that mail.
+func TestFindUser(t *testing.T) {
+	alice, bob := graph.User{ID: "1", UserPrincipalName: "alice@contoso.com"}, graph.User{ID: "2", UserPrincipalName: "bob@contoso.com"}
+	g := fakeUsers{
+		byUPN:  map[string]graph.User{"alice@contoso.com": alice},
+		byMail: map[string][]graph.User{"a.smith@contoso.com": {alice}, "team@contoso.com": {alice, bob}},
+	}
+	ctx := t.Context()
+	if u, err := FindUser(ctx, g, "alice@contoso.com"); err != nil || u.ID != "1" {
+		t.Errorf("by UPN: %+v %v", u, err)
+	}
+	if u, err := FindUser(ctx, g, "a.smith@contoso.com"); err != nil || u.ID != "1" {
+		t.Errorf("by mail: %+v %v", u, err)
+	}
+	if _, err := FindUser(ctx, g, "team@contoso.com"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+		t.Errorf("shared mail: %v", err)
+	}
+	if _, err := FindUser(ctx, g, "nobody@contoso.com"); !IsNotFound(err) {
+		t.Errorf("nobody: %v, want Graph's 404", err)
+	}
+	if _, err := FindUser(ctx, g, "no-at-sign"); !IsNotFound(err) {
+		t.Errorf("not an address: %v, want Graph's 404 without a mail query", err)
 	}
 }

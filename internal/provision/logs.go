@@ -13,7 +13,7 @@ import (
 type LogsGraph interface {
 	JobLister
 	Job(ctx context.Context, spID, jobID string) (graph.Job, error)
-	User(ctx context.Context, idOrUPN string) (graph.User, error)
+	UserFinder
 	ProvisioningLogs(ctx context.Context, filter string, limit int) ([]graph.ProvisioningEvent, error)
 }
 
@@ -68,7 +68,7 @@ func ReadLogs(ctx context.Context, g LogsGraph, req LogsRequest) (*LogsResult, e
 	if req.User != "" {
 		uid := req.User
 		if !IsGUID(uid) {
-			u, err := g.User(ctx, uid)
+			u, err := FindUser(ctx, g, uid)
 			if err != nil {
 				if graph.IsNotFound(err) {
 					return nil, usageErrorf("--user %s: no such user", req.User)
