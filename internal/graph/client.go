@@ -76,7 +76,7 @@ func New(opts Options) (*Client, error) {
 	own.Transport = &nonJSONErrors{next: hc.Transport}
 	hc = &own
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
-	// order its retry handler before compression (kiota-http-go#183); our transport retries.
+	// order its retry handler before compression (docs/graph-sources.md); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
 		auth,
 		jsonser.NewJsonParseNodeFactory(),
@@ -88,7 +88,8 @@ func New(opts Options) (*Client, error) {
 	}
 	base := root + "/v1.0"
 	// The base URL is set before any builder exists: builders copy it into their path
-	// parameters, and a stale copy makes $batch items absolute (deps.md), which Graph rejects.
+	// parameters, and a stale copy makes $batch items absolute (docs/graph-sources.md), which
+	// Graph rejects.
 	adapter.SetBaseUrl(base)
 	pp := map[string]string{"baseurl": base}
 	return &Client{
@@ -167,8 +168,8 @@ func IsLoopbackURL(root string) bool {
 }
 
 // tokenAuth adds a bearer token to every request. Kiota's azure provider silently sends no
-// token to hosts outside its allow-list (deps.md); this one always sends it, and the root
-// URL is validated instead.
+// token to hosts outside its allow-list (docs/graph-sources.md); this one always sends it, and
+// the root URL is validated instead.
 type tokenAuth struct {
 	cred   azcore.TokenCredential
 	scopes []string

@@ -317,8 +317,8 @@ func IsThrottled(err error) bool {
 
 // IsPremiumRequired reports Graph refusing an operation the tenant's licence lacks: 403
 // Authorization_RequestDenied "Only companies who have purchased AAD Premium may perform this
-// operation." (the wording Graph uses for Premium-gated calls, terraform-azurerm-caf#1026).
-// Assigning a group to an app needs Entra ID P1 or P2 (how-provisioning-works.md).
+// operation." (the wording Graph uses for Premium-gated calls). Assigning a group to an app
+// needs Entra ID P1 or P2. Both sources are in docs/graph-sources.md.
 func IsPremiumRequired(err error) bool {
 	var ge *Error
 	return errors.As(err, &ge) && ge.Status == http.StatusForbidden && strings.Contains(strings.ToLower(ge.Message), "premium")

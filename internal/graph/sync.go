@@ -157,9 +157,8 @@ func (c *Client) PutSecrets(ctx context.Context, spID string, kv []KeyValue) err
 // PatchConnectivityParameters saves provisioning settings through the undocumented beta
 // endpoint PATCH /beta/servicePrincipals/{id}/synchronization/connectivityParameters, body
 // {"value":[{"key","value"}…]} with lower-case key names. Microsoft's own SCIM onboarding agent
-// (AzureAD/SCIMReferenceCode, scim-onboarding.agent.md, newest version) calls it the portal's
-// path and uses it because the v1.0 secrets PUT refused Oauth2TokenExchangeUri with
-// NotInAllowList. It is in no Graph reference page and no SDK, so it goes raw; callers treat
+// (docs/graph-sources.md) calls it the portal's path and uses it because the v1.0 secrets PUT
+// refused Oauth2TokenExchangeUri with NotInAllowList. It is in no Graph reference page and no SDK, so it goes raw; callers treat
 // it as experimental and accept it only when Entra's Test Connection then passes.
 func (c *Client) PatchConnectivityParameters(ctx context.Context, spID string, kv []KeyValue) error {
 	body := map[string]any{"value": kv}
