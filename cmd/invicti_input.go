@@ -49,8 +49,6 @@ type invictiInput struct {
 // commands where the Invicti side is optional.
 var errMissingInput = errors.New("missing input (not running interactively)")
 
-const secretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
-
 // resolve fills the Invicti input from flags, then the environment, then state, then (when
 // allowed) the wizard. Without a terminal, missing input is a usage error naming every flag.
 func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State, ask bool) (invictiInput, error) {
@@ -138,27 +136,8 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	if rawURL == "" && region == "" {
 		rawURL = f.Getenv("INVICTI_SCIM_INVICTI_URL")
 	}
-	if region == "" && rawURL == "" && st != nil && st.Invicti != nil {
-		if st.Invicti.Region != "" && st.Invicti.Region != "custom" {
-			region = st.Invicti.Region
-		} else {
-			rawURL = st.Invicti.BaseURL
-		}
-	}
-	if clientID == "" && st != nil && st.Invicti != nil {
-		clientID, clientIDFlag = st.Invicti.ClientID, "state"
-	}
-
-	var missing []string
-	if region == "" && rawURL == "" {
-		missing = append(missing, "--region (us, eu, ca) or --invicti-url")
-	}
-	if clientID == "" {
-		missing = append(missing, "--client-id")
-	}
-	if secret == "" {
-		missing = append(missing, secretSources)
-	}
+	given, missing := provision.CompleteInvicti(provision.InvictiGiven{Region: region, URL: rawURL, ClientID: clientID, ClientIDSource: clientIDFlag, Secret: secret}, st)
+	region, rawURL, clientID, clientIDFlag = given.Region, given.URL, given.ClientID, given.ClientIDSource
 
 	if len(missing) > 0 && ask {
 		ans, err := wizard.AskInvicti(ctx, f.wizardIO(), wizard.InvictiAnswers{Region: region, URL: rawURL, ClientID: clientID, Secret: secret})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
@@ -153,5 +154,23 @@ func TestFindUser(t *testing.T) {
 	}
 	if _, err := FindUser(ctx, g, "no-at-sign"); !IsNotFound(err) {
 		t.Errorf("not an address: %v, want Graph's 404 without a mail query", err)
+	}
+}
+
+func TestCompleteInvicti(t *testing.T) {
+	st := &state.State{Invicti: &state.Invicti{Region: "eu", ClientID: "from-state"}}
+	got, missing := CompleteInvicti(InvictiGiven{Secret: "s"}, st)
+	if got.Region != "eu" || got.ClientID != "from-state" || got.ClientIDSource != "state" || len(missing) != 0 {
+		t.Errorf("from state: %+v %v", got, missing)
+	}
+	// Flags win over the state; a custom tenant's URL comes back as the URL.
+	custom := &state.State{Invicti: &state.Invicti{Region: "custom", BaseURL: "https://invicti.example", ClientID: "x"}}
+	got, _ = CompleteInvicti(InvictiGiven{ClientID: "flag", ClientIDSource: "--client-id", Secret: "s"}, custom)
+	if got.URL != "https://invicti.example" || got.ClientID != "flag" || got.ClientIDSource != "--client-id" {
+		t.Errorf("custom: %+v", got)
+	}
+	_, missing = CompleteInvicti(InvictiGiven{}, nil)
+	if len(missing) != 3 || missing[2] != SecretSources {
+		t.Errorf("nothing given: %q", missing)
 	}
 }

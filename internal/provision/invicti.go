@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
@@ -112,4 +113,44 @@ func ResolveInvicti(region, rawURL, clientIDSource, clientID, secret string) (En
 		return Endpoints{}, Credentials{}, err
 	}
 	return ep, Credentials{ClientID: clientID, ClientSecret: secret}, nil
+}
+
+// InvictiGiven is the Invicti side as far as the flags and the environment give it.
+type InvictiGiven struct {
+	Region, URL string // --region, --invicti-url (or INVICTI_SCIM_INVICTI_URL)
+	ClientID    string
+	// ClientIDSource names where ClientID came from, for messages (--client-id,
+	// INVICTI_SCIM_CLIENT_ID, --credentials-file).
+	ClientIDSource string
+	Secret         string
+}
+
+// SecretSources is how the missing-input message names every source of the client secret.
+const SecretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
+
+// CompleteInvicti fills what the flags did not give from the state setup recorded (the region,
+// or the URL of a custom tenant, and the client id; never the secret) and lists what is still
+// missing, as the flags to pass. st may be nil.
+func CompleteInvicti(in InvictiGiven, st *state.State) (InvictiGiven, []string) {
+	if in.Region == "" && in.URL == "" && st != nil && st.Invicti != nil {
+		if st.Invicti.Region != "" && st.Invicti.Region != "custom" {
+			in.Region = st.Invicti.Region
+		} else {
+			in.URL = st.Invicti.BaseURL
+		}
+	}
+	if in.ClientID == "" && st != nil && st.Invicti != nil {
+		in.ClientID, in.ClientIDSource = st.Invicti.ClientID, "state"
+	}
+	var missing []string
+	if in.Region == "" && in.URL == "" {
+		missing = append(missing, "--region (us, eu, ca) or --invicti-url")
+	}
+	if in.ClientID == "" {
+		missing = append(missing, "--client-id")
+	}
+	if in.Secret == "" {
+		missing = append(missing, SecretSources)
+	}
+	return in, missing
 }
