@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -224,11 +225,16 @@ func (c Claims) Scopes() []string {
 // Delegated reports whether the token was issued to a signed-in person.
 func (c Claims) Delegated() bool { return c.Scope != "" || c.UPN != "" }
 
-// ParseClaims decodes a JWT's payload without verifying it.
+// ErrNotJWT means the token is not a JWT (some sign-ins hand out opaque tokens), so its claims
+// cannot be read; Graph may still accept it.
+var ErrNotJWT = errors.New("not a JWT")
+
+// ParseClaims decodes a JWT's payload without verifying it. A token that is not a JWT is
+// ErrNotJWT.
 func ParseClaims(token string) (Claims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("not a JWT")
+		return Claims{}, ErrNotJWT
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {

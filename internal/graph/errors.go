@@ -293,6 +293,24 @@ func IsKeyRejected(err error) bool {
 	return false
 }
 
+// IsAlreadyExists reports Graph refusing to create what is already there, such as a duplicate
+// app role assignment (400 "Permission being assigned already exists on the object").
+func IsAlreadyExists(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && strings.Contains(strings.ToLower(ge.Message), "already exists")
+}
+
+// IsReplicationLag reports an answer that means a new object is not visible yet where it is
+// referenced: 404, or 400 "Not a valid reference update" when an app role assignment names a
+// principal or app that has not replicated. Worth retrying for a while.
+func IsReplicationLag(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return ge.Status == http.StatusNotFound || (ge.Status == http.StatusBadRequest && strings.Contains(ge.Message, "Not a valid reference update"))
+}
+
 // IsUnsupportedEndpoint reports that Graph does not serve a (beta, undocumented) endpoint to
 // this caller: 404 or 400 "Resource not found for the segment …", or 405.
 func IsUnsupportedEndpoint(err error) bool {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -110,5 +111,20 @@ func TestRestartJobBody(t *testing.T) {
 		if bodies[i] != want[i] {
 			t.Errorf("request %d:\n got %s\nwant %s", i, bodies[i], want[i])
 		}
+	}
+}
+
+func TestErrorPredicates(t *testing.T) {
+	dup := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Permission being assigned already exists on the object"}}`))
+	lag := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Not a valid reference update."}}`))
+	other := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Invalid value"}}`))
+	if !IsAlreadyExists(dup) || IsAlreadyExists(other) || IsAlreadyExists(errors.New("already exists")) {
+		t.Error("IsAlreadyExists: only Graph's own answer counts")
+	}
+	if !IsReplicationLag(lag) || !IsReplicationLag(&Error{Status: 404}) || IsReplicationLag(other) {
+		t.Error("IsReplicationLag")
+	}
+	if _, err := ParseClaims("opaque-token"); !errors.Is(err, ErrNotJWT) {
+		t.Errorf("ParseClaims(opaque) = %v, want ErrNotJWT", err)
 	}
 }

@@ -213,7 +213,7 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 				it.Status, it.Error = StatusAssigned, ""
 			case remove && graph.IsNotFound(err):
 				it.Status, it.Error = StatusNotAssigned, ""
-			case !remove && strings.Contains(strings.ToLower(errMsg(err)), "already exists"):
+			case !remove && graph.IsAlreadyExists(err):
 				it.Status, it.Error = StatusAlreadyAssigned, ""
 			case transient(retryAssign, err) && time.Now().Add(wait).Before(deadline):
 				retryW = append(retryW, writes[k])

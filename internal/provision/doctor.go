@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -190,7 +191,7 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 			out.Expired = true
 			add(DoctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: Hint(cerr)})
 			g = nil
-		case cerr != nil && !strings.Contains(cerr.Error(), "not a JWT"):
+		case cerr != nil && !errors.Is(cerr, graph.ErrNotJWT):
 			add(DoctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: "sign in again (see `invicti-scim setup --help`)"})
 			g = nil
 		case cerr != nil:
