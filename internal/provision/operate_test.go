@@ -142,3 +142,31 @@ func TestDoctorAfterSetup(t *testing.T) {
 		t.Errorf("deleted app: OK %v, check %+v", rep.OK, app)
 	}
 }
+
+// rotate-secret keeps the job by setup's rule: a quarantine the old credentials caused is
+// lifted with reset QuarantineState; a safety stop (here too many deletes) is not.
+func TestRotateSecretQuarantine(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	rotate := func() ([]Step, error) {
+		var steps []Step
+		_, err := RotateSecret(ctx, f.client, RotateRequest{
+			ServicePrincipalID: res.ServicePrincipalID, Waiter: f.setup.Waiter,
+			Ownership: Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: res.ServicePrincipalID},
+			Settings:  Settings{Endpoints: f.cfg.Endpoints, Credentials: f.cfg.Credentials},
+			OnStep:    func(s Step) { steps = append(steps, s) },
+		})
+		return steps, err
+	}
+	f.tenant.Quarantine(res.ServicePrincipalID, "EncounteredQuarantineException")
+	steps, err := rotate()
+	if err != nil || len(steps) != 3 || steps[2].Outcome != Restarted {
+		t.Fatalf("credentials quarantine: %+v, %v", steps, err)
+	}
+	f.tenant.Quarantine(res.ServicePrincipalID, "TooManyDeletes")
+	steps, err = rotate()
+	var qe *QuarantineError
+	if !errors.As(err, &qe) || len(steps) != 3 || steps[2].Outcome != Failed {
+		t.Fatalf("safety stop: %+v, %v; want a QuarantineError and the job left alone", steps, err)
+	}
+}

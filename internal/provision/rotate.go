@@ -3,8 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 )
 
 // RotateGraph is what RotateSecret needs from Graph.
@@ -13,8 +11,7 @@ type RotateGraph interface {
 	AppFinder
 	SPReader
 	JobLister
-	Job(ctx context.Context, spID, jobID string) (graph.Job, error)
-	StartJob(ctx context.Context, spID, jobID string) error
+	JobStarter
 }
 
 // RotateRequest is the app whose Invicti credentials change, and the new ones.
@@ -49,8 +46,10 @@ type RotateResult struct {
 
 // RotateSecret writes new Invicti credentials into the app with setup's rule for the
 // settings (SaveSettings: inline Test Connection, write with the first writer Graph takes,
-// read back, Test Connection with what was saved, replication waits) and keeps the job
-// running: a stopped or quarantined job is started again. The direct Invicti check of the new
+// read back, Test Connection with what was saved, replication waits) and setup's rule for the
+// job (KeepRunning): a stopped job is started, one quarantined by the old credentials is
+// restarted with reset QuarantineState, any other quarantine is left alone as a
+// *QuarantineError. The direct Invicti check of the new
 // credentials is the caller's first step (see Invicti.Check): nothing here runs without it.
 //
 // Steps are reported through OnStep. A failed
@@ -97,17 +96,14 @@ func RotateSecret(ctx context.Context, g RotateGraph, req RotateRequest) (*Rotat
 			return res, err
 		}
 	}
-	job, err := g.Job(ctx, spID, jobID)
+	// Setup's rule for the job: the new settings passed Test Connection, so a quarantine the
+	// old credentials caused is lifted; any other quarantine is a safety stop left alone.
+	outcome, detail, err := KeepRunning(ctx, g, spID, jobID, true, false)
+	if outcome != "" {
+		step("job", "Keep the job running", outcome, detail)
+	}
 	if err != nil {
 		return res, PermissionHint(err, PermSync)
-	}
-	if job.Running() {
-		step("job", "Keep the job running", AlreadyRunning, job.Status.Code)
-	} else {
-		if err := g.StartJob(ctx, spID, jobID); err != nil {
-			return res, PermissionHint(err, PermSync)
-		}
-		step("job", "Keep the job running", Started, "was "+job.Schedule.State+"/"+job.Status.Code)
 	}
 	return res, nil
 }
