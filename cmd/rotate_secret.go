@@ -30,7 +30,9 @@ func newRotateSecretCmd(f *Factory) *cobra.Command {
 		Short: "Give the app a new Invicti client secret without rebuilding it",
 		Long: `Replace the Invicti client secret (and, if it changed, the client id) saved in the app:
 check the new credentials directly against Invicti, write them, run Entra's Test Connection,
-and keep the job running (a job quarantined by the old secret is started again).
+and keep the job running, by setup's rule: a job the old secret sent to quarantine is
+restarted (reset QuarantineState) once the new settings pass; a quarantine for another reason,
+such as too many deletes, is a safety stop and is left for you to look at (exit 1).
 The secret comes from the usual sources, never from a flag value.`,
 		Example: `  printf %s "$NEW_SECRET" | invicti-scim rotate-secret --client-secret-stdin
   invicti-scim rotate-secret --credentials-file new-creds.json`,
