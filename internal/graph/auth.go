@@ -36,7 +36,7 @@ func AuthModes() []AuthMode {
 
 // DefaultPublicClientID is "Microsoft Graph Command Line Tools", Microsoft's own public client
 // that exists in every tenant, so browser and device-code sign-in need no app registration.
-// Third-party multi-tenant client ids can vanish (pnp/powershell#4250); this one is Microsoft's.
+// Third-party multi-tenant client ids can vanish (docs/graph-sources.md); this one is Microsoft's.
 const DefaultPublicClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 // DelegatedScopes are the permissions setup asks for when a person signs in.

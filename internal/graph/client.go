@@ -276,10 +276,9 @@ func PathEscape(s string) string { return url.PathEscape(s) }
 
 // UserPath is the path of one user, by object id or user principal name, in a form Graph
 // accepts for every UPN. Graph reads a segment starting with '$' as a system segment ($batch,
-// $count, $ref…), so /users/$x@y is a 400 ("The request URI is not valid…",
-// msgraph-sdk-dotnet#2635); Graph's "Get user" documentation says to use the key form
-// /users('$x@y') instead, where a quote inside the key is doubled as in any OData string
-// literal. Every other UPN travels as an escaped segment ('#' as %23, '%' as %25).
+// $count, $ref…), so /users/$x@y is a 400 ("The request URI is not valid…"); Graph's "Get
+// user" documentation says to use the key form /users('$x@y') instead (docs/graph-sources.md),
+// where a quote inside the key is doubled as in any OData string literal. Every other UPN travels as an escaped segment ('#' as %23, '%' as %25).
 func UserPath(idOrUPN string) string {
 	if strings.HasPrefix(idOrUPN, "$") {
 		return "/users('" + url.PathEscape(strings.ReplaceAll(idOrUPN, "'", "''")) + "')"

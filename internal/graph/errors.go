@@ -272,10 +272,9 @@ func snippet(body []byte, limit int) string {
 
 // IsKeyRejected reports whether Graph refused a provisioning key set itself rather than the
 // call: an unknown or wrong-case key is answered with 500 InternalError "Requested value 'X'
-// was not found." (msgraph-beta-sdk-java#372; Microsoft's SCIM onboarding agent in
-// AzureAD/SCIMReferenceCode), a token-exchange URI outside the service's allow-list with a
-// message naming NotInAllowList or the URI key (the same agent), and a 400 that names a
-// secret key. Such a refusal is never retried: the same body gets the same answer.
+// was not found.", a token-exchange URI outside the service's allow-list with a message naming
+// NotInAllowList or the URI key (both reported, see docs/graph-sources.md), and a 400 that
+// names a secret key. Such a refusal is never retried: the same body gets the same answer.
 func IsKeyRejected(err error) bool {
 	var ge *Error
 	if !errors.As(err, &ge) {

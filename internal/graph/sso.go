@@ -50,8 +50,8 @@ func (c *Client) ServicePrincipalSSO(ctx context.Context, spID string) (SPSSO, e
 	for _, k := range sp.GetKeyCredentials() {
 		// Only the Verify half carries the certificate's public part; addTokenSigningCertificate
 		// adds a Sign and a Verify key with the same customKeyIdentifier
-		// (serviceprincipal-addtokensigningcertificate.md). The customKeyIdentifier of such a
-		// key holds the certificate's thumbprint [INF: the portal shows it as the thumbprint].
+		// (docs/graph-sources.md). The customKeyIdentifier of such a key holds the
+		// certificate's thumbprint (inferred: the portal shows it as the thumbprint).
 		if !strings.EqualFold(str(k.GetUsage()), "Verify") || !strings.EqualFold(str(k.GetTypeEscaped()), "AsymmetricX509Cert") {
 			continue
 		}

@@ -98,8 +98,8 @@ type SSOResult struct {
 
 // IDPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
 // metadata URL, as the portal's "Set up <app>" section shows them ("Login URL", "Microsoft
-// Entra Identifier", "App Federation Metadata Url"; saml-protocol-reference.md: the issuer is
-// https://sts.windows.net/{tenant-id}/ in the global cloud).
+// Entra Identifier", "App Federation Metadata Url"; the issuer is the sts.windows.net form in the
+// global cloud, see docs/graph-sources.md).
 func IDPEndpoints(c graph.Cloud, tenantID, appID string) (endpoint, issuer, metadata string) {
 	endpoint = c.LoginURL + "/" + tenantID + "/saml2"
 	switch c.Name {
