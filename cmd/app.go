@@ -2,10 +2,7 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
@@ -52,108 +49,15 @@ func (s *appSession) stop() {
 }
 
 // resolveAppFromState finds the service principal (and job) a command works on: --sp-id,
-// --app-id, or the app recorded by setup.
+// --app-id, or the app recorded by setup (provision.ResolveApp).
 func resolveAppFromState(ctx context.Context, conn *graphConn, fl appFlags, st state.State) (string, string, error) {
-	switch {
-	case fl.SPID != "":
-		if !provision.IsGUID(fl.SPID) {
-			return "", "", flagErrorf("--sp-id %q: expected an object id (GUID)", fl.SPID)
-		}
-		if st.App != nil && st.App.ServicePrincipalID == fl.SPID {
-			return fl.SPID, st.App.JobID, nil
-		}
-		return fl.SPID, "", nil
-	case fl.AppID != "":
-		if !provision.IsGUID(fl.AppID) {
-			return "", "", flagErrorf("--app-id %q: expected an appId (GUID)", fl.AppID)
-		}
-		if st.App != nil && st.App.AppID == fl.AppID {
-			return st.App.ServicePrincipalID, st.App.JobID, nil
-		}
-		sps, err := conn.Client.FindServicePrincipals(ctx, "appId eq "+graph.Quote(fl.AppID))
-		if err != nil {
-			return "", "", err
-		}
-		if len(sps) == 0 {
-			return "", "", fmt.Errorf("no enterprise app with appId %s in this tenant", fl.AppID)
-		}
-		return sps[0].ID, "", nil
-	case st.App != nil && st.App.ServicePrincipalID != "":
-		return st.App.ServicePrincipalID, st.App.JobID, nil
-	}
-	return "", "", flagErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+	return provision.ResolveApp(ctx, conn.Client, provision.AppRef{SPID: fl.SPID, AppID: fl.AppID}, st)
 }
 
-// resolveJob finds the app's provisioning job when state does not know it.
+// resolveJob finds the app's provisioning job when state does not know it (provision.ResolveJob).
 func resolveJob(ctx context.Context, conn *graphConn, spID, jobID string) (string, error) {
-	if jobID != "" {
-		return jobID, nil
-	}
-	jobs, err := conn.Client.Jobs(ctx, spID)
-	if err != nil {
-		return "", err
-	}
-	for _, j := range jobs {
-		if j.TemplateID == provision.JobTemplate || len(jobs) == 1 {
-			return j.ID, nil
-		}
-	}
-	if len(jobs) > 0 {
-		return jobs[0].ID, nil
-	}
-	return "", fmt.Errorf("the app has no provisioning job: run `invicti-scim setup`")
+	return provision.ResolveJob(ctx, conn.Client, spID, jobID)
 }
 
-// permissionHint turns a Graph 401/403 into a PermissionError naming what is missing, and a
-// 404 on the app's own calls into the likely story: the app was deleted behind the tool's back.
-func permissionHint(err error, perm string) error {
-	var pe *provision.PermissionError
-	switch {
-	case err == nil:
-		return nil
-	case graph.IsExpiredToken(err):
-		return graph.AsExpiredToken(err)
-	case errors.As(err, &pe):
-		return err // already says which permission
-	case graph.IsAuth(err):
-		return &provision.PermissionError{Permission: perm, Err: err}
-	case graph.IsNotFound(err):
-		return &hintedError{err: err, hint: "the enterprise app or job recorded by setup no longer exists (deleted in the portal?): run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"}
-	}
-	return err
-}
-
-// hintedError adds a hint (printed after the message, and in JSON) to an error.
-type hintedError struct {
-	err  error
-	hint string
-}
-
-func (e *hintedError) Error() string { return e.err.Error() }
-func (e *hintedError) Unwrap() error { return e.err }
-func (e *hintedError) Hint() string  { return e.hint }
-
-func asGraph(err error, target **graph.Error) bool { return errors.As(err, target) }
-
-// ownedApp reads the app from Graph and refuses one invicti-scim did not make (see
-// provision.Owned): a command that writes secrets into an app or deletes it must not act on a
-// bare --sp-id or --app-id that Graph cannot confirm as ours. what says what the command does
-// only to its own apps, e.g. "teardown deletes only apps invicti-scim made".
-func ownedApp(ctx context.Context, conn *graphConn, spID string, st state.State, what, hint string) (graph.ServicePrincipal, error) {
-	sp, err := conn.Client.ServicePrincipal(ctx, spID)
-	if err != nil {
-		return sp, err
-	}
-	recorded := ""
-	if st.App != nil {
-		recorded = st.App.ServicePrincipalID
-	}
-	if provision.Owned(sp, conn.Cloud.TemplateID, recorded) {
-		return sp, nil
-	}
-	c := provision.CandidateOf(sp, conn.Cloud.TemplateID)
-	return sp, &hintedError{
-		err:  fmt.Errorf("%s, and %q (servicePrincipal %s, appId %s) is %s; nothing was changed", what, c.DisplayName, c.ServicePrincipalID, c.AppID, c.Why),
-		hint: hint,
-	}
-}
+// permissionHint names the missing permission on a Graph 401/403 (see provision.PermissionHint).
+func permissionHint(err error, perm string) error { return provision.PermissionHint(err, perm) }

@@ -15,7 +15,6 @@ import (
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // appFlags select the app: state by default, or explicit ids.
@@ -97,9 +96,9 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		if err != nil {
 			return flagErrorf("--from-file %s: %v", opts.FromFile, err)
 		}
-		text, err := invicti.DecodeText("--from-file "+opts.FromFile, data)
+		text, err := provision.DecodeText("--from-file "+opts.FromFile, data)
 		if err != nil {
-			return &FlagError{Err: err}
+			return err
 		}
 		users, groups, err := ParsePrincipalFile(strings.NewReader(text))
 		if err != nil {

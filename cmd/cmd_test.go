@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 func TestExitCode(t *testing.T) {
@@ -24,12 +22,12 @@ func TestExitCode(t *testing.T) {
 		{"nil", nil, 0},
 		{"plain", errors.New("x"), 1},
 		{"flag", flagErrorf("bad"), 2},
-		{"invicti input", &invicti.InputError{Flag: "--region", Msg: "unknown"}, 2},
+		// Gateway errors (Graph, Invicti) are classified by provision.Classify (TestClassify);
+		// here each kind maps to its exit code.
+		{"usage", &provision.UsageError{Err: errors.New("--sp-id")}, 2},
+		{"adoption", &provision.AdoptionError{}, 2},
 		{"connection", fmt.Errorf("wrap: %w", &provision.ConnectionError{Layer: "invicti"}), 3},
-		{"permission", &provision.PermissionError{Err: &graph.Error{Status: 401}}, 4},
-		{"graph 403 denied", &graph.Error{Status: 403, Code: "Authorization_RequestDenied"}, 4},
-		{"graph 404", &graph.Error{Status: 404}, 1},
-		{"sign-in", &graph.SignInError{Err: errors.New("no")}, 4},
+		{"permission", &provision.PermissionError{Err: errors.New("401")}, 4},
 		{"auth config", &AuthError{Msg: "no terminal"}, 4},
 		{"cancelled", fmt.Errorf("x: %w", context.Canceled), 130},
 		{"wizard cancelled", wizard.ErrCancelled, 130},

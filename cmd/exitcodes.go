@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/manifest"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/signin"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // Exit codes. They are part of the interface: scripts branch on them.
@@ -81,35 +79,30 @@ func exitCode(err error) int {
 		se   *silentError
 		ee   *exitError
 		fe   *FlagError
-		ie   *invicti.InputError
-		ce   *provision.ConnectionError
-		pe   *provision.PermissionError
-		sie  *graph.SignInError
 		ae   *AuthError
-		ge   *provision.GuidedError
 		werr *wizard.InputError
-		adop *provision.AdoptionError
 		mfe  *manifest.Error
 		rie  *reconcile.InputError
 	)
+	// The use-case layer classifies the gateways' errors (internal/graph, pkg/invicti), so
+	// this table never needs their types.
+	kind := provision.Classify(err)
 	switch {
 	case errors.As(err, &se):
 		return se.code
-	case graph.IsExpiredToken(err):
+	case kind == provision.KindExpiredToken:
 		// Before exitError: an expired token is a sign-in problem whatever step it stopped.
 		return ExitAuth
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.Is(err, context.Canceled), errors.Is(err, wizard.ErrCancelled):
 		return ExitCancelled
-	case errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &werr), errors.As(err, &adop), errors.As(err, &mfe), errors.As(err, &rie), isUnknownCommand(err):
+	case errors.As(err, &fe), errors.As(err, &werr), errors.As(err, &mfe), errors.As(err, &rie), kind == provision.KindUsage, isUnknownCommand(err):
 		return ExitUsage
-	case errors.As(err, &ce):
+	case kind == provision.KindConnection:
 		return ExitConnection
-	case errors.As(err, &pe), errors.As(err, &sie), errors.As(err, &ae), graph.IsAuth(err):
+	case errors.As(err, &ae), kind == provision.KindAuth:
 		return ExitAuth
-	case errors.As(err, &ge):
-		return ExitFailed
 	}
 	return ExitFailed
 }
@@ -121,18 +114,5 @@ func isUnknownCommand(err error) bool {
 	return strings.HasPrefix(err.Error(), "unknown command ")
 }
 
-type hinter interface{ Hint() string }
-
-// hintOf finds the first hint in the error chain.
-func hintOf(err error) string {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if h, ok := e.(hinter); ok && h.Hint() != "" {
-			return h.Hint()
-		}
-	}
-	var ie *invicti.InputError
-	if errors.As(err, &ie) && ie.Hint != "" {
-		return ie.Hint
-	}
-	return ""
-}
+// hintOf finds the first hint in the error chain (see provision.Hint).
+func hintOf(err error) string { return provision.Hint(err) }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/state"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // BuildInfo is stamped by the release build.
@@ -164,8 +164,8 @@ func graphResend(req *http.Request) bool {
 }
 
 // Checker is the direct Invicti check, over the same traced HTTP client as everything else.
-func (f *Factory) Checker() *invicti.Checker {
-	return &invicti.Checker{HTTP: f.HTTPClient(false, nil), Now: f.Now}
+func (f *Factory) Checker() *provision.Invicti {
+	return provision.NewInvicti(f.HTTPClient(false, nil), f.Now)
 }
 
 func (f *Factory) requestTimeout() time.Duration {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 // invictiFlags are the flags every command that talks to Invicti shares. No flag takes the
@@ -39,8 +39,8 @@ func (fl *invictiFlags) register(cmd *cobra.Command) {
 
 // invictiInput is the resolved Invicti side.
 type invictiInput struct {
-	Endpoints   invicti.Endpoints
-	Credentials invicti.Credentials
+	Endpoints   provision.Endpoints
+	Credentials provision.Credentials
 	// SecretSource says where the secret came from, for messages (never the secret).
 	SecretSource string
 }
@@ -48,8 +48,6 @@ type invictiInput struct {
 // errMissingInput marks input that was not given at all (as opposed to given wrong), for
 // commands where the Invicti side is optional.
 var errMissingInput = errors.New("missing input (not running interactively)")
-
-const secretSources = "a client secret (env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"
 
 // resolve fills the Invicti input from flags, then the environment, then state, then (when
 // allowed) the wizard. Without a terminal, missing input is a usage error naming every flag.
@@ -87,11 +85,9 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 			}
 			return in, flagErrorf("--client-secret-stdin: read standard input: %v", err)
 		}
-		text, err := invicti.DecodeText("--client-secret-stdin", data)
-		if err != nil {
-			return in, &FlagError{Err: err}
+		if secret, err = provision.DecodeSecret("--client-secret-stdin", data); err != nil {
+			return in, err
 		}
-		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-stdin"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-stdin: standard input was empty; pipe the secret in, e.g. `printf %%s \"$SECRET\" | invicti-scim ... --client-secret-stdin`")
@@ -101,11 +97,9 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--client-secret-file %s: %v", fl.SecretFile, err)
 		}
-		text, err := invicti.DecodeText("--client-secret-file "+fl.SecretFile, data)
-		if err != nil {
-			return in, &FlagError{Err: err}
+		if secret, err = provision.DecodeSecret("--client-secret-file "+fl.SecretFile, data); err != nil {
+			return in, err
 		}
-		secret = invicti.TrimSecret(text)
 		in.SecretSource = "--client-secret-file"
 		if secret == "" {
 			return in, flagErrorf("--client-secret-file %s: the file is empty", fl.SecretFile)
@@ -115,11 +109,7 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		if err != nil {
 			return in, flagErrorf("--credentials-file %s: %v", fl.CredentialsFile, err)
 		}
-		text, err := invicti.DecodeText("--credentials-file "+fl.CredentialsFile, data)
-		if err != nil {
-			return in, &FlagError{Err: err}
-		}
-		cred, err := invicti.ParseCredentialsJSON("--credentials-file "+fl.CredentialsFile, []byte(text))
+		cred, err := provision.DecodeCredentials("--credentials-file "+fl.CredentialsFile, data)
 		if err != nil {
 			return in, err
 		}
@@ -131,12 +121,12 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		in.SecretSource = "--credentials-file"
 	default:
 		if v := f.Getenv("INVICTI_SCIM_CLIENT_SECRET"); v != "" {
-			secret = invicti.TrimSecret(v)
+			secret = provision.TrimSecret(v)
 			in.SecretSource = "INVICTI_SCIM_CLIENT_SECRET"
 		}
 	}
 	if secret != "" {
-		if err := invicti.ValidateSecret(in.SecretSource, secret); err != nil {
+		if err := provision.ValidateSecret(in.SecretSource, secret); err != nil {
 			return in, err
 		}
 		f.IO.Redactor.Add(secret)
@@ -146,27 +136,8 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	if rawURL == "" && region == "" {
 		rawURL = f.Getenv("INVICTI_SCIM_INVICTI_URL")
 	}
-	if region == "" && rawURL == "" && st != nil && st.Invicti != nil {
-		if st.Invicti.Region != "" && st.Invicti.Region != "custom" {
-			region = st.Invicti.Region
-		} else {
-			rawURL = st.Invicti.BaseURL
-		}
-	}
-	if clientID == "" && st != nil && st.Invicti != nil {
-		clientID, clientIDFlag = st.Invicti.ClientID, "state"
-	}
-
-	var missing []string
-	if region == "" && rawURL == "" {
-		missing = append(missing, "--region (us, eu, ca) or --invicti-url")
-	}
-	if clientID == "" {
-		missing = append(missing, "--client-id")
-	}
-	if secret == "" {
-		missing = append(missing, secretSources)
-	}
+	given, missing := provision.CompleteInvicti(provision.InvictiGiven{Region: region, URL: rawURL, ClientID: clientID, ClientIDSource: clientIDFlag, Secret: secret}, st)
+	region, rawURL, clientID, clientIDFlag = given.Region, given.URL, given.ClientID, given.ClientIDSource
 
 	if len(missing) > 0 && ask {
 		ans, err := wizard.AskInvicti(ctx, f.wizardIO(), wizard.InvictiAnswers{Region: region, URL: rawURL, ClientID: clientID, Secret: secret})
@@ -185,15 +156,11 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 		return in, &FlagError{Err: fmt.Errorf("%w: %s", errMissingInput, strings.Join(missing, "; "))}
 	}
 
-	ep, err := invicti.ResolveEndpoints(region, rawURL)
+	ep, cred, err := provision.ResolveInvicti(region, rawURL, clientIDFlag, clientID, secret)
 	if err != nil {
 		return in, err
 	}
-	if err := invicti.ValidateClientID(clientIDFlag, clientID); err != nil {
-		return in, err
-	}
-	in.Endpoints = ep
-	in.Credentials = invicti.Credentials{ClientID: clientID, ClientSecret: secret}
+	in.Endpoints, in.Credentials = ep, cred
 	// Entra and the direct check send these as HTTP Basic; a server may reflect the header.
 	f.IO.Redactor.AddBasic(clientID, secret)
 	return in, nil
@@ -236,5 +203,3 @@ func unwrapPathErr(err error) error {
 func (f *Factory) wizardIO() wizard.IO {
 	return wizard.IO{In: f.IO.In, Out: f.IO.ErrOut, Accessible: f.IO.Accessible()}
 }
-
-var _ = fmt.Sprintf

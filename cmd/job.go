@@ -2,11 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
@@ -27,8 +28,12 @@ type jobJSON struct {
 	OK            bool   `json:"ok"`
 }
 
-func newJobCmd(f *Factory) *cobra.Command {
+// newJobCmd builds `job`; runF replaces runJob in tests (nil: the real one).
+func newJobCmd(f *Factory, runF func(context.Context, *Factory, *jobOptions, string) error) *cobra.Command {
 	opts := &jobOptions{}
+	if runF == nil {
+		runF = runJob
+	}
 	cmd := &cobra.Command{
 		Use:   "job start|pause|restart",
 		Short: "Start, pause or restart the provisioning job",
@@ -55,7 +60,7 @@ func newJobCmd(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			return runJob(ctx, f, opts, args[0])
+			return runF(ctx, f, opts, args[0])
 		},
 	}
 	opts.graph.register(cmd)
@@ -65,37 +70,11 @@ func newJobCmd(f *Factory) *cobra.Command {
 	return cmd
 }
 
-var resetScopes = []string{"Watermark", "Escrows", "QuarantineState", "Full", "ForceDeletes"}
-
-func normalizeReset(s string) (string, error) {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		p := strings.TrimSpace(part)
-		if p == "" {
-			continue
-		}
-		found := ""
-		for _, v := range resetScopes {
-			if strings.EqualFold(v, p) {
-				found = v
-			}
-		}
-		if found == "" {
-			return "", flagErrorf("--reset %q: unknown scope %q; expected any of %s", s, p, strings.Join(resetScopes, ", "))
-		}
-		out = append(out, found)
-	}
-	if len(out) == 0 {
-		return "", flagErrorf("--reset %q: names no scope; expected any of %s", s, strings.Join(resetScopes, ", "))
-	}
-	return strings.Join(out, ", "), nil
-}
-
 func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) error {
-	reset := ""
-	if action == "restart" {
+	req := provision.JobRequest{Action: provision.JobAction(action)}
+	if req.Action == provision.JobRestart {
 		var err error
-		if reset, err = normalizeReset(opts.Reset); err != nil {
+		if req.Reset, err = provision.NormalizeReset(opts.Reset); err != nil {
 			return err
 		}
 		if !opts.Yes && !f.CanPrompt() {
@@ -107,58 +86,26 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 	if err != nil {
 		return err
 	}
-	sp, conn, spID, jobID := s.sp, s.conn, s.spID, s.jobID
-	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
-		return permissionHint(err, "Synchronization.ReadWrite.All")
+	req.ServicePrincipalID, req.JobID = s.spID, s.jobID
+	if !opts.Yes {
+		req.Confirm = func() (bool, error) {
+			s.sp.Stop()
+			return wizard.Confirm(ctx, f.wizardIO(), "Restart provisioning (reset: "+req.Reset+")?", "Entra re-processes every assigned user and group in the next cycle.", false)
+		}
 	}
-	job, err := conn.Client.Job(ctx, spID, jobID)
+	res, err := provision.ControlJob(ctx, s.conn.Client, req)
+	s.sp.Stop()
+	if errors.Is(err, provision.ErrDeclined) {
+		return wizard.ErrCancelled
+	}
 	if err != nil {
-		return permissionHint(err, "Synchronization.ReadWrite.All")
+		return err
 	}
-	out := jobJSON{Action: action, JobID: jobID}
-	switch action {
-	case "start":
-		if job.Running() {
-			out.Outcome = "already-running"
-		} else {
-			if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {
-				return permissionHint(err, "Synchronization.ReadWrite.All")
-			}
-			out.Outcome = "started"
-		}
-	case "pause":
-		if strings.EqualFold(job.Schedule.State, "Paused") {
-			out.Outcome = "already-paused"
-		} else {
-			if err := conn.Client.PauseJob(ctx, spID, jobID); err != nil {
-				return permissionHint(err, "Synchronization.ReadWrite.All")
-			}
-			out.Outcome = "paused"
-		}
-	case "restart":
-		if !opts.Yes {
-			sp.Stop()
-			ok, err := wizard.Confirm(ctx, f.wizardIO(), "Restart provisioning (reset: "+reset+")?", "Entra re-processes every assigned user and group in the next cycle.", false)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return wizard.ErrCancelled
-			}
-		}
-		if err := conn.Client.RestartJob(ctx, spID, jobID, reset); err != nil {
-			return permissionHint(err, "Synchronization.ReadWrite.All")
-		}
-		out.Outcome = "restarted"
-	}
-	if after, err := conn.Client.Job(ctx, spID, jobID); err == nil {
-		out.ScheduleState, out.StatusCode = after.Schedule.State, after.Status.Code
-	}
-	sp.Stop()
+	out := jobJSON{Action: action, JobID: res.JobID, Outcome: res.Outcome, ScheduleState: res.ScheduleState, StatusCode: res.StatusCode}
 	if f.JSON() {
 		out.OK = true
 		return printJSON(f, out)
 	}
-	ui.Out(f.IO).Check(ui.SymOK, fmt.Sprintf("job %s: %s", jobID, out.Outcome), fmt.Sprintf("schedule %s, status %s", dash(out.ScheduleState), dash(out.StatusCode)))
+	ui.Out(f.IO).Check(ui.SymOK, fmt.Sprintf("job %s: %s", out.JobID, out.Outcome), fmt.Sprintf("schedule %s, status %s", dash(out.ScheduleState), dash(out.StatusCode)))
 	return nil
 }

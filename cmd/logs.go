@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -24,19 +23,12 @@ type logsOptions struct {
 	Max      int
 }
 
-type logEntryJSON struct {
-	Time      time.Time `json:"time"`
-	User      string    `json:"user"`
-	UserID    string    `json:"userId,omitempty"`
-	Action    string    `json:"action"`
-	Status    string    `json:"status"`
-	ErrorCode string    `json:"errorCode,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	JobID     string    `json:"jobId,omitempty"`
-}
-
-func newLogsCmd(f *Factory) *cobra.Command {
+// newLogsCmd builds `logs`; runF replaces runLogs in tests (nil: the real one).
+func newLogsCmd(f *Factory, runF func(context.Context, *Factory, *logsOptions) error) *cobra.Command {
 	opts := &logsOptions{}
+	if runF == nil {
+		runF = runLogs
+	}
 	cmd := &cobra.Command{
 		Use:   "logs",
 		Short: "Show the provisioning logs of the app",
@@ -57,7 +49,7 @@ Reports Reader, Security Reader, Global Reader or Application Administrator).`,
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
 			opts.sinceSet = cmd.Flags().Changed("since")
-			return runLogs(ctx, f, opts)
+			return runF(ctx, f, opts)
 		},
 	}
 	opts.graph.register(cmd)
@@ -70,26 +62,6 @@ Reports Reader, Security Reader, Global Reader or Application Administrator).`,
 	_ = cmd.RegisterFlagCompletionFunc("status", fixedCompletion("success", "failure", "skipped", "warning"))
 	_ = cmd.RegisterFlagCompletionFunc("since", fixedCompletion("1h", "24h", "7d", "30d"))
 	return cmd
-}
-
-// logsDefaultSince applies provision.LogsSince to the app's job. Reading the job is a bonus:
-// when it fails, the plain 24 hours apply (the logs call reports a real problem itself).
-func logsDefaultSince(ctx context.Context, f *Factory, conn *graphConn, spID, jobID string) time.Time {
-	now := f.Now()
-	fallback := now.Add(-provision.LogsDefaultWindow)
-	jobID, err := resolveJob(ctx, conn, spID, jobID)
-	if err != nil {
-		return fallback
-	}
-	job, err := conn.Client.Job(ctx, spID, jobID)
-	if err != nil {
-		return fallback
-	}
-	from, why := provision.LogsSince(job, now)
-	if why != "" {
-		ui.Err(f.IO).Check(ui.SymSkip, "looking back to "+from.UTC().Format("2006-01-02 15:04 UTC"), why+"; pass --since to choose")
-	}
-	return from
 }
 
 // parseSince accepts Go durations plus days ("7d").
@@ -139,57 +111,23 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	if err != nil {
 		return err
 	}
-	sp, conn, spID := s.sp, s.conn, s.spID
-	from := f.Now().Add(-since)
-	if !opts.sinceSet {
-		from = logsDefaultSince(ctx, f, conn, spID, s.jobID)
-	}
-	filter := fmt.Sprintf("servicePrincipal/id eq %s and activityDateTime ge %s", graph.Quote(spID), from.UTC().Format(time.RFC3339))
-	if status != "" {
-		filter += " and statusInfo/status eq " + graph.Quote(status)
-	}
-	if opts.User != "" {
-		uid := opts.User
-		if !provision.IsGUID(uid) {
-			u, err := conn.Client.User(ctx, uid)
-			if err != nil {
-				if graph.IsNotFound(err) {
-					return flagErrorf("--user %s: no such user", opts.User)
-				}
-				return permissionHint(err, provision.PermUsers)
-			}
-			uid = u.ID
-		}
-		filter += " and sourceIdentity/id eq " + graph.Quote(uid)
-	}
+	sp, spID := s.sp, s.spID
 	sp.Set("Reading provisioning logs")
-	events, err := conn.Client.ProvisioningLogs(ctx, filter, opts.Max)
+	res, err := provision.ReadLogs(ctx, s.conn.Client, provision.LogsRequest{
+		ServicePrincipalID: spID, JobID: s.jobID, Since: since, Status: status, User: opts.User, Max: opts.Max, Now: f.Now(),
+		OnWindow: func(from time.Time, why string) {
+			sp.Stop()
+			ui.Err(f.IO).Check(ui.SymSkip, "looking back to "+from.UTC().Format("2006-01-02 15:04 UTC"), why+"; pass --since to choose")
+		},
+	})
 	sp.Stop()
 	if err != nil {
-		if graph.IsExpiredToken(err) {
-			return graph.AsExpiredToken(err)
-		}
-		if graph.IsAuth(err) {
-			return &provision.PermissionError{Op: "read provisioning logs", Permission: provision.PermAuditLog, Err: err}
-		}
 		return err
 	}
-	var out []logEntryJSON
-	for _, e := range events {
-		le := logEntryJSON{Time: e.ActivityDateTime, User: e.SourceIdentity.DisplayName, UserID: e.SourceIdentity.ID, Action: e.ProvisioningAction, Status: e.ProvisioningStatusInfo.Status, JobID: e.JobID}
-		for k, v := range e.SourceIdentity.Details {
-			if s, ok := v.(string); ok && strings.EqualFold(k, "userPrincipalName") && s != "" {
-				le.User = s
-			}
-		}
-		if ei := e.ProvisioningStatusInfo.ErrorInformation; ei != nil {
-			le.ErrorCode, le.Reason = ei.ErrorCode, ei.Reason
-		}
-		out = append(out, le)
-	}
+	from, out := res.From, res.Entries
 	if f.JSON() {
 		if out == nil {
-			out = []logEntryJSON{}
+			out = []provision.LogEntry{}
 		}
 		return printJSON(f, map[string]any{"servicePrincipalId": spID, "since": from.UTC(), "entries": out, "ok": true})
 	}

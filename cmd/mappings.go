@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -419,5 +418,3 @@ func printMappingCheck(f *Factory, c *provision.MappingCheck) {
 		}
 	}
 }
-
-var _ provision.MappingsGraph = (*graph.Client)(nil)

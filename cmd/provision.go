@@ -10,7 +10,6 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type provisionOptions struct {
@@ -82,20 +81,16 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		return err
 	}
 	sp, conn, spID, jobID := s.sp, s.conn, s.spID, s.jobID
-	var scim *invicti.SCIMClient
+	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp), EntitlementWait: opts.Wait}
 	if opts.Verify {
 		in, err := opts.invicti.resolve(ctx, f, &s.st, f.CanPrompt())
 		if err != nil {
 			return err
 		}
-		scim = f.Checker().Client(ctx, in.Endpoints, in.Credentials)
+		od.SCIM = f.Checker().Client(ctx, in.Endpoints, in.Credentials)
 	}
 	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
 		return permissionHint(err, provision.PermSync)
-	}
-	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp), EntitlementWait: opts.Wait}
-	if scim != nil {
-		od.SCIM = scim
 	}
 	res, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: spID, JobID: jobID, Users: opts.Users, Groups: opts.Groups, Verify: opts.Verify})
 	sp.Stop()
@@ -199,47 +194,15 @@ func printProvisionResults(p *ui.Printer, res *provision.OnDemandResult) {
 }
 
 // setupExtras is what setup's --assign-*/--provision-now did, through the same code paths.
-type setupExtras struct {
-	Assign    *provision.AssignResult   `json:"assign,omitempty"`
-	Provision *provision.OnDemandResult `json:"provision,omitempty"`
-}
+type setupExtras = provision.AssignThenProvisionResult
 
+// assignAfterSetup runs setup's assign and provision step (provision.AssignThenProvision). A
+// failed item exits 1 after the report.
 func assignAfterSetup(ctx context.Context, conn *graphConn, res *provision.SetupResult, opts *setupOptions, sp *ui.Spinner) (*setupExtras, error) {
-	x := &setupExtras{}
-	a := &provision.Assigner{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	ar, err := a.Run(ctx, provision.AssignRequest{ServicePrincipalID: res.ServicePrincipalID, Users: opts.AssignUsers, Groups: opts.AssignGroups})
+	x, err := provision.AssignThenProvision(ctx, conn.Client, provision.AssignThenProvisionRequest{
+		ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: opts.AssignUsers, Groups: opts.AssignGroups,
+		ProvisionNow: opts.ProvisionNow, Progress: spinnerOnly(sp),
+	})
 	sp.Stop()
-	if err != nil {
-		return x, err
-	}
-	x.Assign = ar
-	if !opts.ProvisionNow {
-		if !ar.OK {
-			return x, &exitError{code: ExitFailed, err: fmt.Errorf("%d assignments failed", len(ar.Failed()))}
-		}
-		return x, nil
-	}
-	var users, groups []string
-	for _, it := range ar.Items {
-		if it.Status == provision.StatusFailed {
-			continue
-		}
-		if it.Type == "user" {
-			users = append(users, it.ID)
-		} else {
-			groups = append(groups, it.ID)
-		}
-	}
-	// Verification in Invicti is `provision --verify`'s job; setup reports Entra's verdicts.
-	od := &provision.OnDemand{Graph: conn.Client, Progress: spinnerOnly(sp)}
-	pr, err := od.Run(ctx, provision.OnDemandRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: users, Groups: groups, JustAssigned: true})
-	sp.Stop()
-	x.Provision = pr
-	if err != nil {
-		return x, err
-	}
-	if !ar.OK || !pr.OK {
-		return x, &exitError{code: ExitFailed, err: fmt.Errorf("setup is done, but not every assignment or provisioning succeeded (see above)")}
-	}
-	return x, nil
+	return x, err
 }

@@ -3,8 +3,8 @@ package cmd
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type regionRow struct {
@@ -23,9 +23,8 @@ func newRegionsCmd(f *Factory) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			var rows []regionRow
-			for _, r := range invicti.Regions() {
-				ep := invicti.EndpointsFor(r.BaseURL)
-				rows = append(rows, regionRow{Name: r.Name, Label: r.Label, BaseURL: r.BaseURL, TenantURL: ep.TenantURL, TokenEndpoint: ep.TokenURL})
+			for _, r := range provision.Regions() {
+				rows = append(rows, regionRow{Name: r.Name, Label: r.Label, BaseURL: r.BaseURL, TenantURL: r.TenantURL, TokenEndpoint: r.TokenURL})
 			}
 			if f.JSON() {
 				return printJSON(f, map[string]any{"regions": rows, "ok": true})

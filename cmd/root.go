@@ -20,7 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -67,7 +67,7 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	}
 	err = explainDeadline(f, err)
 	// Whatever path an expired Graph token took, it reads (and hints) as a sign-in problem.
-	err = graph.AsExpiredToken(err)
+	err = provision.ExplainExpiredToken(err)
 	code := exitCode(err)
 	if code == ExitUsage && !f.JSON() && jsonRequested(args) {
 		f.Output = "json"
@@ -205,12 +205,12 @@ Environment:
 		newSetupCmd(f),
 		newAssignCmd(f),
 		newProvisionCmd(f),
-		newStatusCmd(f),
-		newLogsCmd(f),
-		newJobCmd(f),
-		newDoctorCmd(f),
+		newStatusCmd(f, nil),
+		newLogsCmd(f, nil),
+		newJobCmd(f, nil),
+		newDoctorCmd(f, nil),
 		newRotateSecretCmd(f),
-		newTeardownCmd(f),
+		newTeardownCmd(f, nil),
 		newSandboxCmd(f),
 		newSSOCmd(f),
 		newMappingsCmd(f),

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +30,9 @@ func newRotateSecretCmd(f *Factory) *cobra.Command {
 		Short: "Give the app a new Invicti client secret without rebuilding it",
 		Long: `Replace the Invicti client secret (and, if it changed, the client id) saved in the app:
 check the new credentials directly against Invicti, write them, run Entra's Test Connection,
-and keep the job running (a job quarantined by the old secret is started again).
+and keep the job running, by setup's rule: a job the old secret sent to quarantine is
+restarted (reset QuarantineState) once the new settings pass; a quarantine for another reason,
+such as too many deletes, is a safety stop and is left for you to look at (exit 1).
 The secret comes from the usual sources, never from a flag value.`,
 		Example: `  printf %s "$NEW_SECRET" | invicti-scim rotate-secret --client-secret-stdin
   invicti-scim rotate-secret --credentials-file new-creds.json`,
@@ -102,56 +103,32 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	if err != nil {
 		return finish(err)
 	}
-	if _, err := ownedApp(ctx, conn, spID, st, "rotate-secret writes the Invicti secret only into apps invicti-scim made",
-		"if this is the app to use, run `invicti-scim setup --adopt "+spID+"` first"); err != nil {
-		return finish(permissionHint(err, provision.PermApplication))
-	}
-	if jobID, err = resolveJob(ctx, conn, spID, jobID); err != nil {
-		return finish(permissionHint(err, provision.PermSync))
-	}
-	out.ServicePrincipalID, out.JobID = spID, jobID
-	sp.Set("Saving the new secret in Entra")
-	writer := provision.Writer(st.Setup.SettingsWriter)
-	if writer == "" || writer == provision.WriterPortal {
-		writer = provision.WriterAuto
-	}
-	saved, err := provision.SaveSettings(ctx, conn.Client, provision.SaveSettingsInput{
-		ServicePrincipalID: spID, JobID: jobID, Writer: writer, KeepNotifications: true,
+	rot, err := provision.RotateSecret(ctx, conn.Client, provision.RotateRequest{
+		ServicePrincipalID: spID, JobID: jobID,
+		Ownership: provision.Ownership{TemplateID: conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),
+			What: "rotate-secret writes the Invicti secret only into apps invicti-scim made",
+			Hint: "if this is the app to use, run `invicti-scim setup --adopt " + spID + "` first"},
 		Settings: provision.Settings{Endpoints: in.Endpoints, Credentials: in.Credentials},
-	}, provision.Waiter{}, func(e provision.Event) {
-		if e.Kind == provision.EventWait {
-			sp.Set(e.Message)
-		}
+		Writer:   provision.Writer(st.Setup.SettingsWriter),
+		OnSaved: func(saved provision.SaveSettingsResult) error {
+			if st.Setup.SettingsWriter == string(saved.Writer) && st.Setup.SecretsKeySet == provision.KeySetName {
+				return nil
+			}
+			st.Setup.SettingsWriter, st.Setup.SecretsKeySet, st.Setup.Experimental = string(saved.Writer), provision.KeySetName, saved.Writer.Experimental()
+			return store.Save(st)
+		},
+		Progress: func(e provision.Event) {
+			if e.Kind == provision.EventBegin || e.Kind == provision.EventWait {
+				sp.Set(e.Message)
+			}
+		},
+		OnStep: func(s provision.Step) { step(s.ID, s.Title, s.Outcome, s.Detail) },
 	})
+	if rot != nil {
+		out.ServicePrincipalID, out.JobID = rot.ServicePrincipalID, rot.JobID
+	}
 	if err != nil {
-		var ce *provision.ConnectionError
-		if errors.As(err, &ce) && saved.Writer != "" {
-			step("secrets", "Save the new credentials", provision.Updated, saved.Detail)
-			step("test-connection", "Entra Test Connection", provision.Failed, ce.Message)
-			return finish(err)
-		}
-		step("secrets", "Save the new credentials", provision.Failed, err.Error())
-		return finish(permissionHint(err, provision.PermSync))
-	}
-	step("secrets", "Save the new credentials", provision.Updated, saved.Detail)
-	step("test-connection", "Entra Test Connection", provision.Passed, "tested before saving and with what Entra saved")
-	if st.Setup.SettingsWriter != string(saved.Writer) || st.Setup.SecretsKeySet != provision.KeySetName {
-		st.Setup.SettingsWriter, st.Setup.SecretsKeySet, st.Setup.Experimental = string(saved.Writer), provision.KeySetName, saved.Writer.Experimental()
-		if err := store.Save(st); err != nil {
-			return finish(err)
-		}
-	}
-	job, err := conn.Client.Job(ctx, spID, jobID)
-	if err != nil {
-		return finish(permissionHint(err, provision.PermSync))
-	}
-	if job.Running() {
-		step("job", "Keep the job running", provision.AlreadyRunning, job.Status.Code)
-	} else {
-		if err := conn.Client.StartJob(ctx, spID, jobID); err != nil {
-			return finish(permissionHint(err, provision.PermSync))
-		}
-		step("job", "Keep the job running", provision.Started, "was "+job.Schedule.State+"/"+job.Status.Code)
+		return finish(err)
 	}
 	if st.Invicti != nil && st.Invicti.ClientID != in.Credentials.ClientID {
 		st.Invicti.ClientID = in.Credentials.ClientID

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
-	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
@@ -117,7 +114,7 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	if err != nil {
 		return err
 	}
-	req, err := ssoRequest(ctx, s.conn.Client, s.st, s.spID)
+	req, err := provision.NewSSORequest(ctx, s.conn.Client, s.st, s.spID)
 	if err != nil {
 		return permissionHint(err, provision.PermApplication)
 	}
@@ -184,28 +181,6 @@ func askSSOInput(ctx context.Context, f *Factory, opts *ssoOptions, host string)
 	return nil
 }
 
-// ssoRequest fills in the ids of the app: from state when it recorded this app, else from Graph.
-func ssoRequest(ctx context.Context, client *graph.Client, st state.State, spID string) (provision.SSORequest, error) {
-	req := provision.SSORequest{ServicePrincipalID: spID, TenantID: st.Tenant}
-	if a := st.App; a != nil && a.ServicePrincipalID == spID && a.ApplicationID != "" {
-		req.ApplicationID, req.AppID = a.ApplicationID, a.AppID
-	} else {
-		sp, err := client.ServicePrincipal(ctx, spID)
-		if err != nil {
-			return req, err
-		}
-		app, err := client.ApplicationByAppID(ctx, sp.AppID)
-		if err != nil {
-			return req, err
-		}
-		req.ApplicationID, req.AppID = app.ID, sp.AppID
-	}
-	if req.TenantID == "" {
-		return req, errors.New("the tenant id is unknown (no state from setup): run `invicti-scim setup` or `invicti-scim doctor` first")
-	}
-	return req, nil
-}
-
 // ssoCertificatePEM returns the certificate's PEM: the one this run created (and keeps a copy
 // of in the config dir, since Graph returns the certificate only when it creates it), or the
 // copy kept by an earlier run.
@@ -219,8 +194,8 @@ func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) 
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", &hintedError{err: fmt.Errorf("the active signing certificate %s was not created by this config dir, so its PEM is not at hand", c.Thumbprint),
-			hint: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
+		return "", &provision.HintedError{Err: fmt.Errorf("the active signing certificate %s was not created by this config dir, so its PEM is not at hand", c.Thumbprint),
+			HintText: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
 	}
 	return string(data), nil
 }
@@ -276,5 +251,3 @@ func printSSO(f *Factory, out ssoJSON) {
 	}
 	ui.Err(f.IO).Check(ui.SymWarn, "Invicti: SSO becomes mandatory", ssoMandatoryWarning)
 }
-
-var _ provision.SSOGraph = (*graph.Client)(nil)

@@ -30,8 +30,12 @@ type statusJSON struct {
 	OK       bool                   `json:"ok"`
 }
 
-func newStatusCmd(f *Factory) *cobra.Command {
+// newStatusCmd builds `status`; runF replaces runStatus in tests (nil: the real one).
+func newStatusCmd(f *Factory, runF func(context.Context, *Factory, *statusOptions) error) *cobra.Command {
 	opts := &statusOptions{}
+	if runF == nil {
+		runF = runStatus
+	}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the app, the provisioning job's health and the Invicti side",
@@ -47,7 +51,7 @@ Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or mis
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			return runStatus(ctx, f, opts)
+			return runF(ctx, f, opts)
 		},
 	}
 	opts.graph.register(cmd)
@@ -72,37 +76,23 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	st, sp := s.st, s.sp
-	sp.Set("Reading the app and its provisioning job")
-	reader := &provision.StatusReader{Graph: s.conn.Client, Cloud: s.conn.Cloud,
-		KeySet: st.Setup.SecretsKeySet, Writer: st.Setup.SettingsWriter, Experimental: st.Setup.Experimental}
-	status, err := reader.Read(ctx, s.spID, s.jobID)
+	req := provision.StatusRequest{ServicePrincipalID: s.spID, JobID: s.jobID, State: s.st, Checker: f.Checker(), Now: f.Now, Progress: s.sp.Set}
+	if ierr == nil {
+		req.Invicti = &provision.InvictiTarget{Endpoints: in.Endpoints, Credentials: in.Credentials}
+	}
+	rep, err := provision.ReadStatus(ctx, s.conn.Client, s.conn.Cloud, req)
 	if err != nil {
 		return err
 	}
-	out := statusJSON{Status: status}
-	out.Manifest, _ = reconcile.Drifted(ctx, s.conn.Client, s.spID, st.Manifest)
-	if status.Health != provision.Missing {
-		sp.Set("Reading single sign-on")
-		if sso, err := readSSO(ctx, f, s.conn, st, s.spID); err == nil {
-			out.SSO = sso
-			if _, problem := ssoStatusLines(sso); problem != "" {
-				status.Problems = append(status.Problems, problem)
-			}
-		}
-	}
-	// The Invicti side, when a secret is at hand; status never prompts for it.
-	if ierr == nil {
-		sp.Set("Checking Invicti directly")
-		res := f.Checker().Check(ctx, in.Endpoints, in.Credentials)
+	status := rep.Status
+	out := statusJSON{Status: status, SSO: rep.SSO}
+	out.Manifest, _ = reconcile.Drifted(ctx, s.conn.Client, s.spID, s.st.Manifest)
+	if res := rep.Invicti; res != nil {
 		out.Invicti = &layerJSON{OK: res.OK, Steps: stepsJSON(res.Steps)}
-		if !res.OK {
-			status.Problems = append(status.Problems, "Invicti rejects the direct check: "+firstProblem(out.Invicti))
-		}
 	} else {
 		out.Invicti = &layerJSON{Skipped: true, Reason: "no client secret given (INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file)"}
 	}
-	sp.Stop()
+	s.sp.Stop()
 	out.OK = status.Health == provision.Healthy && (out.Invicti.OK || out.Invicti.Skipped)
 	if f.JSON() {
 		if err := printJSON(f, out); err != nil {
@@ -198,7 +188,7 @@ func printStatus(f *Factory, s statusJSON) {
 		}
 	}
 	add("Assigned", plural(s.AssignedUsers, "user")+", "+plural(s.AssignedGroups, "group"))
-	ssoLines, _ := ssoStatusLines(s.SSO)
+	ssoLines := ssoStatusLines(s.SSO)
 	for _, l := range ssoLines {
 		add(l[0], l[1])
 	}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -31,18 +29,15 @@ type teardownJSON struct {
 	OK                 bool   `json:"ok"`
 	// OtherTagged lists the other apps carrying the invicti-scim tag (e.g. a twin from two
 	// runs at once): teardown names them rather than reporting a clean tenant over them.
-	OtherTagged []taggedApp `json:"otherTagged,omitempty"`
+	OtherTagged []provision.TaggedApp `json:"otherTagged,omitempty"`
 }
 
-// taggedApp is an enterprise app carrying the invicti-scim tag.
-type taggedApp struct {
-	ServicePrincipalID string `json:"servicePrincipalId"`
-	AppID              string `json:"appId"`
-	DisplayName        string `json:"displayName"`
-}
-
-func newTeardownCmd(f *Factory) *cobra.Command {
+// newTeardownCmd builds `teardown`; runF replaces runTeardown in tests (nil: the real one).
+func newTeardownCmd(f *Factory, runF func(context.Context, *Factory, *teardownOptions) error) *cobra.Command {
 	opts := &teardownOptions{}
+	if runF == nil {
+		runF = runTeardown
+	}
 	cmd := &cobra.Command{
 		Use:   "teardown",
 		Short: "Delete the enterprise app and forget it",
@@ -63,7 +58,7 @@ it again when the app is already gone succeeds.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			return runTeardown(ctx, f, opts)
+			return runF(ctx, f, opts)
 		},
 	}
 	opts.graph.register(cmd)
@@ -82,68 +77,38 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	if err != nil {
 		return err
 	}
-	store, st, sp, conn, spID := s.store, s.st, s.sp, s.conn, s.spID
-	out := teardownJSON{ServicePrincipalID: spID}
+	store, st, sp, spID := s.store, s.st, s.sp, s.spID
+	req := provision.TeardownRequest{
+		ServicePrincipalID: spID,
+		Ownership: provision.Ownership{TemplateID: s.conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),
+			What: "teardown deletes only apps invicti-scim made", Hint: "delete it in the Entra portal if you are sure it should go"},
+		Progress: func(e provision.Event) { sp.Set(e.Message) },
+	}
 	if st.App != nil && st.App.ServicePrincipalID == spID {
-		// Names for the report only: the application id deleted is always the one Graph
-		// confirms below, never one read from a file.
-		out.AppID, out.AppName = st.App.AppID, st.App.DisplayName
+		req.KnownAppID, req.KnownName = st.App.AppID, st.App.DisplayName
 	}
-	sp.Set("Looking up the app")
-	spObj, err := ownedApp(ctx, conn, spID, st, "teardown deletes only apps invicti-scim made", "delete it in the Entra portal if you are sure it should go")
-	var he *hintedError
-	if errors.As(err, &he) {
-		return err
-	}
-	switch {
-	case err == nil:
-		out.AppID, out.AppName = spObj.AppID, spObj.DisplayName
-		app, aerr := conn.Client.ApplicationByAppID(ctx, spObj.AppID)
-		if aerr != nil && !graph.IsNotFound(aerr) {
-			return permissionHint(aerr, provision.PermApplication)
-		}
-		if aerr == nil {
-			out.ApplicationID = app.ID
-		}
-	case graph.IsNotFound(err):
-		out.Outcome = "already-gone"
-	default:
-		return permissionHint(err, provision.PermApplication)
-	}
-	sp.Stop()
-	if out.Outcome == "" && out.ApplicationID == "" {
-		out.Outcome = "already-gone"
-	}
-	if out.Outcome == "" {
-		if !opts.Yes {
-			p := ui.Err(f.IO)
-			p.Panel("Will delete", []string{
-				fmt.Sprintf("Enterprise app %q (appId %s)", out.AppName, out.AppID),
-				"Application object " + out.ApplicationID + " and with it:",
+	if !opts.Yes {
+		req.Confirm = func(plan provision.TeardownPlan) (bool, error) {
+			sp.Stop()
+			ui.Err(f.IO).Panel("Will delete", []string{
+				fmt.Sprintf("Enterprise app %q (appId %s)", plan.AppName, plan.AppID),
+				"Application object " + plan.ApplicationID + " and with it:",
 				"  service principal " + spID + ", its provisioning job, saved credentials and assignments",
 				"Users already in Invicti are not touched.",
 			})
-			ok, err := wizard.Confirm(ctx, f.wizardIO(), "Delete the app?", "This cannot be undone.", false)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return wizard.ErrCancelled
-			}
-		}
-		sp.Set("Deleting the app")
-		err := conn.Client.DeleteApplication(ctx, out.ApplicationID)
-		sp.Stop()
-		switch {
-		case err == nil:
-			out.Outcome = "deleted"
-		case graph.IsNotFound(err):
-			out.Outcome = "already-gone"
-		default:
-			return permissionHint(err, provision.PermApplication)
+			return wizard.Confirm(ctx, f.wizardIO(), "Delete the app?", "This cannot be undone.", false)
 		}
 	}
-	out.OtherTagged = otherTagged(ctx, conn, spID)
+	res, err := provision.Teardown(ctx, s.conn.Client, req)
+	sp.Stop()
+	if errors.Is(err, provision.ErrDeclined) {
+		return wizard.ErrCancelled
+	}
+	if err != nil {
+		return err
+	}
+	out := teardownJSON{ApplicationID: res.ApplicationID, AppID: res.AppID, ServicePrincipalID: spID, AppName: res.AppName,
+		Outcome: res.Outcome, OtherTagged: res.OtherTagged}
 	if !opts.Keep && (st.App == nil || st.App.ServicePrincipalID == spID) {
 		if err := store.Remove(); err != nil {
 			return err
@@ -168,21 +133,4 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 			"remove it with: invicti-scim teardown --sp-id "+o.ServicePrincipalID)
 	}
 	return nil
-}
-
-// otherTagged lists the apps carrying the invicti-scim tag other than the one torn down. It
-// is a report, so a Graph that cannot answer the tag query only loses the report.
-func otherTagged(ctx context.Context, conn *graphConn, spID string) []taggedApp {
-	sps, err := conn.Client.FindServicePrincipals(ctx, "tags/any(t:t eq "+graph.Quote(provision.MarkerTag)+")")
-	if err != nil {
-		return nil
-	}
-	var out []taggedApp
-	for _, sp := range sps {
-		if strings.EqualFold(sp.ID, spID) {
-			continue // the one torn down (Entra's lists lag behind the delete)
-		}
-		out = append(out, taggedApp{ServicePrincipalID: sp.ID, AppID: sp.AppID, DisplayName: sp.DisplayName})
-	}
-	return out
 }

@@ -7,9 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
-	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
 type testConnectionOptions struct {
@@ -135,7 +134,7 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 
 func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, spID, jobID string) layerJSON {
 	cloud, mode, token, err := opts.graph.validate(f)
-	if graph.IsExpiredToken(err) {
+	if provision.IsExpiredToken(err) {
 		step := checkStepJSON{Name: "signIn", Title: "Microsoft Graph sign-in", Problem: err.Error(), Kind: "sign_in", Fix: hintOf(err)}
 		return layerJSON{Steps: []checkStepJSON{step}}
 	}
@@ -146,34 +145,18 @@ func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, sp
 	if err != nil {
 		return layerJSON{Skipped: true, Reason: err.Error()}
 	}
-	start := time.Now()
-	err = conn.Client.ValidateCredentials(ctx, spID, jobID, true, nil)
-	step := checkStepJSON{Name: "validateCredentials", Title: "Entra Test Connection (validateCredentials, saved settings)", DurationMS: time.Since(start).Milliseconds()}
-	if err == nil {
+	c := provision.TestEntraConnection(ctx, conn.Client, spID, jobID, time.Now)
+	step := checkStepJSON{Name: "validateCredentials", Title: "Entra Test Connection (validateCredentials, saved settings)", DurationMS: c.Duration.Milliseconds()}
+	if c.OK {
 		step.OK = true
 		step.Detail = "Entra fetched a token and queried Invicti"
 		return layerJSON{OK: true, Steps: []checkStepJSON{step}}
 	}
-	step.Problem = err.Error()
-	step.Status = graph.StatusOf(err)
-	switch {
-	case graph.IsExpiredToken(err):
-		step.Kind = "sign_in"
-		step.Fix = (&graph.TokenLifetimeError{}).Hint()
-	case graph.IsAuth(err):
-		step.Kind = "permission"
-		step.Fix = "the signed-in identity needs Synchronization.ReadWrite.All (and, signed in as a person, Application Administrator or Cloud Application Administrator)"
-	case graph.IsNotFound(err):
-		step.Kind = "not_found"
-		step.Fix = "the app or job recorded in state no longer exists; run `invicti-scim setup` again"
-	default:
-		step.Kind = "entra"
-		step.Fix = "Entra could not use the saved settings; run `invicti-scim setup` to rewrite them, or check them in the portal's Provisioning blade"
-	}
+	step.Problem, step.Status, step.Kind, step.Fix = c.Problem, c.Status, c.Kind, c.Fix
 	return layerJSON{OK: false, Steps: []checkStepJSON{step}}
 }
 
-func stepsJSON(steps []invicti.Step) []checkStepJSON {
+func stepsJSON(steps []provision.CheckStep) []checkStepJSON {
 	var out []checkStepJSON
 	for _, s := range steps {
 		j := checkStepJSON{Name: string(s.Name), Title: s.Title, OK: s.OK, Skipped: s.Skipped, DurationMS: s.Duration.Milliseconds(), Detail: s.Detail}

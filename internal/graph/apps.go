@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -74,22 +75,39 @@ func (c *Client) ServicePrincipal(ctx context.Context, id string) (ServicePrinci
 	return spFromModel(sp), nil
 }
 
-// FindServicePrincipals lists service principals matching an OData filter.
+// FindServicePrincipals lists every service principal matching an OData filter, following
+// @odata.nextLink page by page (50 a page: the answers are usually one or two apps, and a
+// tenant with more must not be cut off silently). The next pages go through the same typed
+// builder (WithUrl), so errors convert the same way as on the first; the link is re-rooted on
+// the client's own Graph URL (sameHost), so a nextLink naming another host never gets the token.
 func (c *Client) FindServicePrincipals(ctx context.Context, filter string) ([]ServicePrincipal, error) {
 	top := int32(50)
 	cfg := &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &filter, Select: spSelect, Top: &top},
 	}
 	res, err := c.sp.Get(ctx, cfg)
-	if err != nil {
-		return nil, convert("find service principals", err)
-	}
 	var out []ServicePrincipal
-	for _, sp := range res.GetValue() {
-		out = append(out, spFromModel(sp))
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return nil, convert("find service principals", err)
+		}
+		for _, sp := range res.GetValue() {
+			out = append(out, spFromModel(sp))
+		}
+		next := res.GetOdataNextLink()
+		if next == nil || *next == "" {
+			return out, nil
+		}
+		if pages >= maxPages {
+			return nil, fmt.Errorf("find service principals: more than %d pages of %d; narrow the filter %q", maxPages, top, filter)
+		}
+		res, err = c.sp.WithUrl(c.sameHost(*next)).Get(ctx, nil)
 	}
-	return out, nil
 }
+
+// maxPages bounds a paged list, so a server that keeps sending nextLinks cannot keep the tool
+// reading forever.
+const maxPages = 1000
 
 // SetTags replaces the service principal's tags.
 func (c *Client) SetTags(ctx context.Context, spID string, tags []string) error {

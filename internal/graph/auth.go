@@ -36,7 +36,7 @@ func AuthModes() []AuthMode {
 
 // DefaultPublicClientID is "Microsoft Graph Command Line Tools", Microsoft's own public client
 // that exists in every tenant, so browser and device-code sign-in need no app registration.
-// Third-party multi-tenant client ids can vanish (pnp/powershell#4250); this one is Microsoft's.
+// Third-party multi-tenant client ids can vanish (docs/graph-sources.md); this one is Microsoft's.
 const DefaultPublicClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 // DelegatedScopes are the permissions setup asks for when a person signs in.
@@ -273,11 +273,16 @@ func (c Claims) Scopes() []string {
 // Delegated reports whether the token was issued to a signed-in person.
 func (c Claims) Delegated() bool { return c.Scope != "" || c.UPN != "" }
 
-// ParseClaims decodes a JWT's payload without verifying it.
+// ErrNotJWT means the token is not a JWT (some sign-ins hand out opaque tokens), so its claims
+// cannot be read; Graph may still accept it.
+var ErrNotJWT = errors.New("not a JWT")
+
+// ParseClaims decodes a JWT's payload without verifying it. A token that is not a JWT is
+// ErrNotJWT.
 func ParseClaims(token string) (Claims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("not a JWT")
+		return Claims{}, ErrNotJWT
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {

@@ -76,7 +76,7 @@ func New(opts Options) (*Client, error) {
 	own.Transport = &nonJSONErrors{next: hc.Transport}
 	hc = &own
 	// A plain http.Client: no kiota middleware. Kiota's default chain gzips bodies and can
-	// order its retry handler before compression (kiota-http-go#183); our transport retries.
+	// order its retry handler before compression (docs/graph-sources.md); our transport retries.
 	adapter, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
 		auth,
 		jsonser.NewJsonParseNodeFactory(),
@@ -88,7 +88,8 @@ func New(opts Options) (*Client, error) {
 	}
 	base := root + "/v1.0"
 	// The base URL is set before any builder exists: builders copy it into their path
-	// parameters, and a stale copy makes $batch items absolute (deps.md), which Graph rejects.
+	// parameters, and a stale copy makes $batch items absolute (docs/graph-sources.md), which
+	// Graph rejects.
 	adapter.SetBaseUrl(base)
 	pp := map[string]string{"baseurl": base}
 	return &Client{
@@ -141,8 +142,8 @@ func isLoopback(host string) bool {
 	return err == nil && ip.Unmap().IsLoopback() && ip.Zone() == ""
 }
 
-// microsoftGraphHosts are the Graph hosts of the national clouds, from "National cloud
-// deployments" (https://learn.microsoft.com/graph/deployments).
+// microsoftGraphHosts are the Graph hosts of the national clouds (docs/graph-sources.md,
+// "National cloud deployments").
 var microsoftGraphHosts = []string{"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"}
 
 // IsMicrosoftGraphHost reports whether a validated root URL (from ValidateRootURL) points at
@@ -167,8 +168,8 @@ func IsLoopbackURL(root string) bool {
 }
 
 // tokenAuth adds a bearer token to every request. Kiota's azure provider silently sends no
-// token to hosts outside its allow-list (deps.md); this one always sends it, and the root
-// URL is validated instead.
+// token to hosts outside its allow-list (docs/graph-sources.md); this one always sends it, and
+// the root URL is validated instead.
 type tokenAuth struct {
 	cred   azcore.TokenCredential
 	scopes []string
@@ -275,10 +276,9 @@ func PathEscape(s string) string { return url.PathEscape(s) }
 
 // UserPath is the path of one user, by object id or user principal name, in a form Graph
 // accepts for every UPN. Graph reads a segment starting with '$' as a system segment ($batch,
-// $count, $ref…), so /users/$x@y is a 400 ("The request URI is not valid…",
-// msgraph-sdk-dotnet#2635); Graph's "Get user" documentation says to use the key form
-// /users('$x@y') instead, where a quote inside the key is doubled as in any OData string
-// literal. Every other UPN travels as an escaped segment ('#' as %23, '%' as %25).
+// $count, $ref…), so /users/$x@y is a 400 ("The request URI is not valid…"); Graph's "Get
+// user" documentation says to use the key form /users('$x@y') instead (docs/graph-sources.md),
+// where a quote inside the key is doubled as in any OData string literal. Every other UPN travels as an escaped segment ('#' as %23, '%' as %25).
 func UserPath(idOrUPN string) string {
 	if strings.HasPrefix(idOrUPN, "$") {
 		return "/users('" + url.PathEscape(strings.ReplaceAll(idOrUPN, "'", "''")) + "')"

@@ -141,6 +141,18 @@ func (c *Client) relative(link string) (string, url.Values) {
 	return p, u.Query()
 }
 
+// sameHost is link (an @odata.nextLink) re-rooted on the client's Graph URL: its path below
+// the version and its query, never its scheme or host.
+func (c *Client) sameHost(link string) string {
+	p, q := c.relative(link)
+	u := c.baseURL + p
+	if len(q) > 0 {
+		// Graph wants %20 rather than + in $filter values (as in raw).
+		u += "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+	}
+	return u
+}
+
 // Assignment is an app role assignment of a user or group to the app.
 type Assignment struct {
 	ID                   string    `json:"id"`
@@ -193,9 +205,4 @@ func (c *Client) Assign(ctx context.Context, spID, principalID, appRoleID string
 		out.CreatedDateTime = *t
 	}
 	return out, nil
-}
-
-// Unassign removes an app role assignment.
-func (c *Client) Unassign(ctx context.Context, spID, assignmentID string) error {
-	return c.raw(ctx, "remove app role assignment", http.MethodDelete, "/servicePrincipals/"+PathEscape(spID)+"/appRoleAssignedTo/"+PathEscape(assignmentID), nil, nil, nil)
 }

@@ -90,9 +90,8 @@ func IsExpiredToken(err error) bool {
 }
 
 // isLifetimeAnswer recognises Graph's wording for a token outside its lifetime, as reported from
-// production: "Lifetime validation failed, the token is expired." (Microsoft365DSC#4427,
-// s1t5/mail-archiver#267) and "Access token has expired or is not yet valid."
-// (microsofthackathons/tdi#24).
+// production: "Lifetime validation failed, the token is expired." and "Access token has expired
+// or is not yet valid." (the reports are listed in docs/graph-sources.md).
 func isLifetimeAnswer(ge *Error) bool {
 	if ge.Status != http.StatusUnauthorized || !strings.EqualFold(ge.Code, "InvalidAuthenticationToken") {
 		return false
@@ -273,10 +272,9 @@ func snippet(body []byte, limit int) string {
 
 // IsKeyRejected reports whether Graph refused a provisioning key set itself rather than the
 // call: an unknown or wrong-case key is answered with 500 InternalError "Requested value 'X'
-// was not found." (msgraph-beta-sdk-java#372; Microsoft's SCIM onboarding agent in
-// AzureAD/SCIMReferenceCode), a token-exchange URI outside the service's allow-list with a
-// message naming NotInAllowList or the URI key (the same agent), and a 400 that names a
-// secret key. Such a refusal is never retried: the same body gets the same answer.
+// was not found.", a token-exchange URI outside the service's allow-list with a message naming
+// NotInAllowList or the URI key (both reported, see docs/graph-sources.md), and a 400 that
+// names a secret key. Such a refusal is never retried: the same body gets the same answer.
 func IsKeyRejected(err error) bool {
 	var ge *Error
 	if !errors.As(err, &ge) {
@@ -292,6 +290,24 @@ func IsKeyRejected(err error) bool {
 		return true
 	}
 	return false
+}
+
+// IsAlreadyExists reports Graph refusing to create what is already there, such as a duplicate
+// app role assignment (400 "Permission being assigned already exists on the object").
+func IsAlreadyExists(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && strings.Contains(strings.ToLower(ge.Message), "already exists")
+}
+
+// IsReplicationLag reports an answer that means a new object is not visible yet where it is
+// referenced: 404, or 400 "Not a valid reference update" when an app role assignment names a
+// principal or app that has not replicated. Worth retrying for a while.
+func IsReplicationLag(err error) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	return ge.Status == http.StatusNotFound || (ge.Status == http.StatusBadRequest && strings.Contains(ge.Message, "Not a valid reference update"))
 }
 
 // IsUnsupportedEndpoint reports that Graph does not serve a (beta, undocumented) endpoint to
@@ -318,8 +334,8 @@ func IsThrottled(err error) bool {
 
 // IsPremiumRequired reports Graph refusing an operation the tenant's licence lacks: 403
 // Authorization_RequestDenied "Only companies who have purchased AAD Premium may perform this
-// operation." (the wording Graph uses for Premium-gated calls, terraform-azurerm-caf#1026).
-// Assigning a group to an app needs Entra ID P1 or P2 (how-provisioning-works.md).
+// operation." (the wording Graph uses for Premium-gated calls). Assigning a group to an app
+// needs Entra ID P1 or P2. Both sources are in docs/graph-sources.md.
 func IsPremiumRequired(err error) bool {
 	var ge *Error
 	return errors.As(err, &ge) && ge.Status == http.StatusForbidden && strings.Contains(strings.ToLower(ge.Message), "premium")

@@ -9,7 +9,7 @@ import (
 )
 
 // nonJSONErrors turns an error answer that is not JSON into an *Error naming what came back.
-// Graph always answers errors as JSON (https://learn.microsoft.com/graph/errors); an HTML or
+// Graph always answers errors as JSON (docs/graph-sources.md); an HTML or
 // plain-text error page comes from a proxy, a firewall or a captive portal, and Kiota would
 // report it only as "contentType is not valid".
 type nonJSONErrors struct {

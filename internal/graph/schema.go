@@ -12,13 +12,13 @@ import (
 )
 
 // The provisioning job's schema: its attribute mappings, read with GET and written back with
-// PUT …/jobs/{jobId}/schema (synchronization-synchronizationschema-get.md and -update.md: the
+// PUT …/jobs/{jobId}/schema (docs/graph-sources.md: the
 // PUT "fully replaces the current schema with the one provided"). Both go raw: the SDK offers
 // only PATCH for the schema, and the PUT must send back every part of the schema it read
 // (directories, rule metadata, scoping filters) untouched, which a typed model re-serialised
 // from its known fields does not guarantee.
 
-// AttributeMapping is one attributeMapping (synchronization-attributemapping.md) in the tool's
+// AttributeMapping is one attributeMapping (docs/graph-sources.md) in the tool's
 // terms.
 type AttributeMapping struct {
 	// Target is targetAttributeName, e.g. emails[type eq "work"].value.
@@ -98,7 +98,7 @@ func (c *Client) Schema(ctx context.Context, spID, jobID string) (JobSchema, err
 	return out, nil
 }
 
-// sourceExpression renders an attributeMappingSource (attributemappingsource.md): its
+// sourceExpression renders an attributeMappingSource (docs/graph-sources.md): its
 // expression when Graph gives one, else the expression rebuilt from name, type and parameters.
 func sourceExpression(src map[string]any) string {
 	if e, _ := src["expression"].(string); strings.TrimSpace(e) != "" {
@@ -213,7 +213,7 @@ var SourceUserSelect = []string{"id", "userPrincipalName", "mail", "mailNickname
 // SourceUsers reads users' mapping-relevant attributes, in the order of ids, as name → value
 // (Graph's property names; an absent, null or empty property is missing; otherMails gives its
 // first entry; objectId repeats id under the schema's name). The reads go in $batch round
-// trips of 20 (json-batching.md), four at a time, retrying throttled items.
+// trips of 20 (docs/graph-sources.md), four at a time, retrying throttled items.
 func (c *Client) SourceUsers(ctx context.Context, ids []string) ([]map[string]string, error) {
 	reqs := make([]BatchRequest, len(ids))
 	q := url.Values{"$select": {strings.Join(SourceUserSelect, ",")}}.Encode()

@@ -12,9 +12,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
-// SAML single sign-on, the calls of "Configure SAML-based single sign-on for your application
-// using the Microsoft Graph API" (learn.microsoft.com/graph/application-saml-sso-configure-api):
-// preferredSingleSignOnMode on the service principal, identifierUris and web.redirectUris on
+// SAML single sign-on, the calls Microsoft documents for configuring it through Graph
+// (docs/graph-sources.md, "SAML single sign-on"): preferredSingleSignOnMode on the service principal, identifierUris and web.redirectUris on
 // the application, addTokenSigningCertificate, and preferredTokenSigningKeyThumbprint to make
 // the new certificate the one Entra signs with.
 
@@ -51,8 +50,8 @@ func (c *Client) ServicePrincipalSSO(ctx context.Context, spID string) (SPSSO, e
 	for _, k := range sp.GetKeyCredentials() {
 		// Only the Verify half carries the certificate's public part; addTokenSigningCertificate
 		// adds a Sign and a Verify key with the same customKeyIdentifier
-		// (serviceprincipal-addtokensigningcertificate.md). The customKeyIdentifier of such a
-		// key holds the certificate's thumbprint [INF: the portal shows it as the thumbprint].
+		// (docs/graph-sources.md). The customKeyIdentifier of such a key holds the
+		// certificate's thumbprint (inferred: the portal shows it as the thumbprint).
 		if !strings.EqualFold(str(k.GetUsage()), "Verify") || !strings.EqualFold(str(k.GetTypeEscaped()), "AsymmetricX509Cert") {
 			continue
 		}

@@ -2,7 +2,9 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -134,11 +136,6 @@ func (c *Client) CreateJob(ctx context.Context, spID, templateID string) (Job, e
 	return j, nil
 }
 
-// DeleteJob deletes a provisioning job.
-func (c *Client) DeleteJob(ctx context.Context, spID, jobID string) error {
-	return c.raw(ctx, "delete synchronization job", http.MethodDelete, c.syncPath(spID)+"/jobs/"+PathEscape(jobID), nil, nil, nil)
-}
-
 // Secrets reads the saved provisioning settings. Sensitive values come back masked ("*").
 // The SDK has no GET for secrets and drops key names outside its enum, so this goes raw.
 func (c *Client) Secrets(ctx context.Context, spID string) ([]KeyValue, error) {
@@ -160,9 +157,8 @@ func (c *Client) PutSecrets(ctx context.Context, spID string, kv []KeyValue) err
 // PatchConnectivityParameters saves provisioning settings through the undocumented beta
 // endpoint PATCH /beta/servicePrincipals/{id}/synchronization/connectivityParameters, body
 // {"value":[{"key","value"}…]} with lower-case key names. Microsoft's own SCIM onboarding agent
-// (AzureAD/SCIMReferenceCode, scim-onboarding.agent.md, newest version) calls it the portal's
-// path and uses it because the v1.0 secrets PUT refused Oauth2TokenExchangeUri with
-// NotInAllowList. It is in no Graph reference page and no SDK, so it goes raw; callers treat
+// (docs/graph-sources.md) calls it the portal's path and uses it because the v1.0 secrets PUT
+// refused Oauth2TokenExchangeUri with NotInAllowList. It is in no Graph reference page and no SDK, so it goes raw; callers treat
 // it as experimental and accept it only when Entra's Test Connection then passes.
 func (c *Client) PatchConnectivityParameters(ctx context.Context, spID string, kv []KeyValue) error {
 	body := map[string]any{"value": kv}
@@ -198,13 +194,32 @@ func (c *Client) PauseJob(ctx context.Context, spID, jobID string) error {
 	return convert("pause synchronization job", err)
 }
 
-// RestartJob restarts the job; resetScope is Graph's comma-separated scope ("" = portal default).
+// RestartJob restarts the job; resetScope is Graph's comma-separated scope ("Watermark,
+// Escrows"; "" sends no criteria, the portal's default). It goes through the typed builder:
+// the SDK's flags enum expresses every scope Graph documents (docs/graph-sources.md). Kiota
+// writes the scopes in the enum's order without spaces, which Graph reads the same.
 func (c *Client) RestartJob(ctx context.Context, spID, jobID, resetScope string) error {
-	body := map[string]any{}
-	if resetScope != "" {
-		body["criteria"] = map[string]string{"resetScope": resetScope}
+	body := serviceprincipals.NewItemSynchronizationJobsItemRestartPostRequestBody()
+	if strings.TrimSpace(resetScope) != "" {
+		var scope models.SynchronizationJobRestartScope
+		for _, part := range strings.Split(resetScope, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			v, _ := models.ParseSynchronizationJobRestartScope(part)
+			s, ok := v.(*models.SynchronizationJobRestartScope)
+			if !ok || s == nil {
+				return fmt.Errorf("restart synchronization job: unknown reset scope %q", part)
+			}
+			scope |= *s
+		}
+		crit := models.NewSynchronizationJobRestartCriteria()
+		crit.SetResetScope(&scope)
+		body.SetCriteria(crit)
 	}
-	return c.raw(ctx, "restart synchronization job", http.MethodPost, c.syncPath(spID)+"/jobs/"+PathEscape(jobID)+"/restart", nil, body, nil)
+	err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Restart().Post(ctx, body, nil)
+	return convert("restart synchronization job", err)
 }
 
 // SyncRule is one synchronization rule of a job's schema.

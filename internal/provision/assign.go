@@ -55,9 +55,16 @@ func (r *AssignResult) Failed() []AssignItem {
 	return out
 }
 
+// AssignGraph is what Assigner needs from Graph.
+type AssignGraph interface {
+	SPReader
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+	BatchAll(ctx context.Context, reqs []graph.BatchRequest, concurrency, maxAttempts int) ([]graph.BatchResponse, graph.BatchStats, error)
+}
+
 // Assigner assigns users and groups to the app, in $batch round trips.
 type Assigner struct {
-	Graph       Graph
+	Graph       AssignGraph
 	Waiter      Waiter
 	Progress    Progress
 	Concurrency int // $batch round trips in flight; default 4
@@ -206,7 +213,7 @@ func (a *Assigner) write(ctx context.Context, writes []graph.BatchRequest, idx [
 				it.Status, it.Error = StatusAssigned, ""
 			case remove && graph.IsNotFound(err):
 				it.Status, it.Error = StatusNotAssigned, ""
-			case !remove && strings.Contains(strings.ToLower(errMsg(err)), "already exists"):
+			case !remove && graph.IsAlreadyExists(err):
 				it.Status, it.Error = StatusAlreadyAssigned, ""
 			case transient(retryAssign, err) && a.Waiter.now().Add(wait).Before(deadline):
 				retryW = append(retryW, writes[k])

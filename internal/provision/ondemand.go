@@ -169,9 +169,21 @@ type OnDemandResult struct {
 	OK     bool           `json:"ok"`
 }
 
+// OnDemandGraph is what OnDemand needs from Graph.
+type OnDemandGraph interface {
+	Rules(ctx context.Context, spID, jobID string) ([]graph.SyncRule, error)
+	ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID string, subjects []graph.Subject) (string, string, error)
+	User(ctx context.Context, idOrUPN string) (graph.User, error)
+	FindUsers(ctx context.Context, filter string) ([]graph.User, error)
+	Group(ctx context.Context, id string) (graph.Group, error)
+	FindGroups(ctx context.Context, filter string) ([]graph.Group, error)
+	GroupMembers(ctx context.Context, groupID string) ([]graph.User, []graph.Group, error)
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+}
+
 // OnDemand provisions users and groups now, within Entra's limits.
 type OnDemand struct {
-	Graph    Graph
+	Graph    OnDemandGraph
 	Progress Progress
 	// EntitlementWait bounds the retries of NotEffectivelyEntitled after a fresh assignment.
 	EntitlementWait time.Duration
@@ -238,18 +250,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 	for _, in := range req.Users {
 		in = strings.TrimSpace(in)
 		it := OnDemandItem{Input: in, Type: "user"}
-		u, err := o.Graph.User(ctx, in)
-		if err != nil && graph.IsNotFound(err) && strings.Contains(in, "@") {
-			users, ferr := o.Graph.FindUsers(ctx, "mail eq "+graph.Quote(in))
-			switch {
-			case ferr != nil:
-				err = ferr
-			case len(users) == 1:
-				u, err = users[0], nil
-			case len(users) > 1:
-				err = fmt.Errorf("ambiguous mail %s matches %d users", in, len(users))
-			}
-		}
+		u, err := FindUser(ctx, o.Graph, in)
 		if err != nil {
 			if graph.IsAuth(err) {
 				return nil, authErr("look up users", PermUsers, err)
@@ -273,7 +274,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 	for _, in := range req.Groups {
 		in = strings.TrimSpace(in)
 		it := OnDemandItem{Input: in, Type: "group"}
-		g, err := o.findGroup(ctx, in)
+		g, err := FindGroup(ctx, o.Graph, in)
 		if err != nil {
 			if graph.IsAuth(err) {
 				return nil, authErr("look up groups", PermGroups, err)
@@ -351,15 +352,48 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 	return res, nil
 }
 
-func (o *OnDemand) findGroup(ctx context.Context, in string) (graph.Group, error) {
-	if IsGUID(in) {
-		g, err := o.Graph.Group(ctx, in)
-		if err != nil {
-			return g, fmt.Errorf("%s", lookupErr("group", in, err))
+// UserFinder is what FindUser needs from Graph.
+type UserFinder interface {
+	User(ctx context.Context, idOrUPN string) (graph.User, error)
+	FindUsers(ctx context.Context, filter string) ([]graph.User, error)
+}
+
+// FindUser is the one rule for "which user does the person mean": an object id or user
+// principal name, else (when Graph has none and the input looks like an address) the one user
+// whose mail it is. Not found is Graph's 404; a mail shared by several users is an error.
+func FindUser(ctx context.Context, g UserFinder, in string) (graph.User, error) {
+	u, err := g.User(ctx, in)
+	if err != nil && graph.IsNotFound(err) && strings.Contains(in, "@") {
+		users, ferr := g.FindUsers(ctx, "mail eq "+graph.Quote(in))
+		switch {
+		case ferr != nil:
+			err = ferr
+		case len(users) == 1:
+			u, err = users[0], nil
+		case len(users) > 1:
+			err = fmt.Errorf("ambiguous mail %s matches %d users", in, len(users))
 		}
-		return g, nil
 	}
-	groups, err := o.Graph.FindGroups(ctx, "displayName eq "+graph.Quote(in))
+	return u, err
+}
+
+// GroupFinder is what FindGroup needs from Graph.
+type GroupFinder interface {
+	Group(ctx context.Context, id string) (graph.Group, error)
+	FindGroups(ctx context.Context, filter string) ([]graph.Group, error)
+}
+
+// FindGroup is the one rule for "which group does the person mean": an object id, else the one
+// group with that display name (none, or several, is an error naming the fix).
+func FindGroup(ctx context.Context, g GroupFinder, in string) (graph.Group, error) {
+	if IsGUID(in) {
+		grp, err := g.Group(ctx, in)
+		if err != nil {
+			return grp, fmt.Errorf("%s", lookupErr("group", in, err))
+		}
+		return grp, nil
+	}
+	groups, err := g.FindGroups(ctx, "displayName eq "+graph.Quote(in))
 	if err != nil {
 		return graph.Group{}, err
 	}

@@ -41,7 +41,6 @@ type Graph interface {
 	GroupMembers(ctx context.Context, groupID string) ([]graph.User, []graph.Group, error)
 	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
 	Assign(ctx context.Context, spID, principalID, appRoleID string) (graph.Assignment, error)
-	Unassign(ctx context.Context, spID, assignmentID string) error
 	BatchAll(ctx context.Context, reqs []graph.BatchRequest, concurrency, maxAttempts int) ([]graph.BatchResponse, graph.BatchStats, error)
 	ProvisioningLogs(ctx context.Context, filter string, limit int) ([]graph.ProvisioningEvent, error)
 }

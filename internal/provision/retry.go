@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -45,7 +44,7 @@ func transient(kind retryKind, err error) bool {
 		}
 		return ge.Status == http.StatusNotFound || ge.Status == http.StatusForbidden || ge.Status == http.StatusConflict
 	case retryAssign:
-		return ge.Status == http.StatusNotFound || (ge.Status == http.StatusBadRequest && strings.Contains(ge.Message, "Not a valid reference update"))
+		return graph.IsReplicationLag(err)
 	}
 	return false
 }

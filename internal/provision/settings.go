@@ -82,8 +82,16 @@ func (e *RefusedError) Hint() string {
 // rotate-secret: test the exact key set inline (as the portal's Test Connection does), write
 // it, read it back, and have Entra validate what it saved. A writer that Graph refuses hands
 // over to the next one; the guided portal step is the caller's (it needs a person).
+// SettingsGraph is what saving the provisioning settings needs from Graph.
+type SettingsGraph interface {
+	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
+	PutSecrets(ctx context.Context, spID string, kv []graph.KeyValue) error
+	PatchConnectivityParameters(ctx context.Context, spID string, kv []graph.KeyValue) error
+	ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []graph.KeyValue) error
+}
+
 type settingsWrite struct {
-	graph    Graph
+	graph    SettingsGraph
 	spID     string
 	jobID    string
 	want     Settings
@@ -310,7 +318,7 @@ type SaveSettingsResult struct {
 
 // SaveSettings saves provisioning settings outside setup (rotate-secret), with setup's rule:
 // inline Test Connection → write → read back → Test Connection with what was saved.
-func SaveSettings(ctx context.Context, g Graph, in SaveSettingsInput, w Waiter, progress Progress) (SaveSettingsResult, error) {
+func SaveSettings(ctx context.Context, g SettingsGraph, in SaveSettingsInput, w Waiter, progress Progress) (SaveSettingsResult, error) {
 	want := in.Settings
 	if in.KeepNotifications {
 		kv, err := g.Secrets(ctx, in.ServicePrincipalID)

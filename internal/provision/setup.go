@@ -651,23 +651,8 @@ func (r *run) saveJob() error {
 	return r.save("job")
 }
 
-// pickJob prefers the job state remembers, then a scim job, then any job: an app has one.
-func pickJob(jobs []graph.Job, fromState string) *graph.Job {
-	for i := range jobs {
-		if fromState != "" && jobs[i].ID == fromState {
-			return &jobs[i]
-		}
-	}
-	for i := range jobs {
-		if strings.EqualFold(jobs[i].TemplateID, JobTemplate) || strings.HasPrefix(strings.ToLower(jobs[i].ID), JobTemplate+".") {
-			return &jobs[i]
-		}
-	}
-	if len(jobs) > 0 {
-		return &jobs[0]
-	}
-	return nil
-}
+// pickJob is OurJob (the one rule for which job is the app's own).
+func pickJob(jobs []graph.Job, fromState string) *graph.Job { return OurJob(jobs, fromState) }
 
 // 5. The provisioning settings (key set v2). Settings that already are exactly ours, or that
 // the admin made in the portal, are kept when Entra's Test Connection passes with them;
@@ -988,44 +973,60 @@ func (r *run) startJob(ctx context.Context) error {
 			}
 			return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
 		}
-		job, err := r.Graph.Job(ctx, r.sp.ID, r.res.JobID)
-		if err != nil {
-			return "", "", authErr("read the provisioning job", PermSync, err)
-		}
-		if job.Quarantined() {
-			reason := "quarantined"
-			if q := job.Status.Quarantine; q != nil && q.Reason != "" {
-				reason += " (" + q.Reason + ")"
-			}
-			if !repairableQuarantine(job.Status.Quarantine) || !r.wrote {
-				if r.cfg.DryRun {
-					return WillCheck, reason + ": setup restarts it only after writing new settings that pass Test Connection", nil
-				}
-				why := "the saved settings did not change in this run, so restarting would quarantine it again"
-				if r.wrote {
-					why = "the reason is not the credentials; restarting would skip a safety stop"
-				}
-				return Failed, reason + "; not restarted: " + why, &QuarantineError{Reason: reason, Why: why}
-			}
-			if r.cfg.DryRun {
-				return WillStart, reason + ": restart with reset QuarantineState", nil
-			}
-			if err := r.Graph.RestartJob(ctx, r.sp.ID, r.res.JobID, "QuarantineState"); err != nil {
-				return "", "", authErr("restart the provisioning job", PermSync, err)
-			}
-			return Restarted, "was " + reason + "; restarted with reset QuarantineState after the new settings passed Test Connection", nil
-		}
-		if job.Running() {
-			return AlreadyRunning, fmt.Sprintf("schedule %s, status %s", job.Schedule.State, job.Status.Code), nil
-		}
-		if r.cfg.DryRun {
-			return WillStart, "POST …/jobs/{id}/start", nil
-		}
-		if err := r.Graph.StartJob(ctx, r.sp.ID, r.res.JobID); err != nil {
-			return "", "", authErr("start the provisioning job", PermSync, err)
-		}
-		return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
+		return KeepRunning(ctx, r.Graph, r.sp.ID, r.res.JobID, r.wrote, r.cfg.DryRun)
 	})
+}
+
+// JobStarter is what KeepRunning needs from Graph.
+type JobStarter interface {
+	Job(ctx context.Context, spID, jobID string) (graph.Job, error)
+	StartJob(ctx context.Context, spID, jobID string) error
+	RestartJob(ctx context.Context, spID, jobID, resetScope string) error
+}
+
+// KeepRunning is the one rule for the job after the settings were saved (setup's last step,
+// rotate-secret's too): a running job is left alone (never call start on a running job); a
+// stopped one is started; a quarantined one is restarted with reset QuarantineState only when
+// the quarantine is one new settings can cure and wrote says this run saved settings that
+// passed Test Connection, else it is a *QuarantineError. With dryRun nothing is sent.
+func KeepRunning(ctx context.Context, g JobStarter, spID, jobID string, wrote, dryRun bool) (Outcome, string, error) {
+	job, err := g.Job(ctx, spID, jobID)
+	if err != nil {
+		return "", "", authErr("read the provisioning job", PermSync, err)
+	}
+	if job.Quarantined() {
+		reason := "quarantined"
+		if q := job.Status.Quarantine; q != nil && q.Reason != "" {
+			reason += " (" + q.Reason + ")"
+		}
+		if !repairableQuarantine(job.Status.Quarantine) || !wrote {
+			if dryRun {
+				return WillCheck, reason + ": setup restarts it only after writing new settings that pass Test Connection", nil
+			}
+			why := "the saved settings did not change in this run, so restarting would quarantine it again"
+			if wrote {
+				why = "the reason is not the credentials; restarting would skip a safety stop"
+			}
+			return Failed, reason + "; not restarted: " + why, &QuarantineError{Reason: reason, Why: why}
+		}
+		if dryRun {
+			return WillStart, reason + ": restart with reset QuarantineState", nil
+		}
+		if err := g.RestartJob(ctx, spID, jobID, "QuarantineState"); err != nil {
+			return "", "", authErr("restart the provisioning job", PermSync, err)
+		}
+		return Restarted, "was " + reason + "; restarted with reset QuarantineState after the new settings passed Test Connection", nil
+	}
+	if job.Running() {
+		return AlreadyRunning, fmt.Sprintf("schedule %s, status %s", job.Schedule.State, job.Status.Code), nil
+	}
+	if dryRun {
+		return WillStart, "POST …/jobs/{id}/start", nil
+	}
+	if err := g.StartJob(ctx, spID, jobID); err != nil {
+		return "", "", authErr("start the provisioning job", PermSync, err)
+	}
+	return Started, "Entra runs the first cycle within 20–40 minutes, then about every 40 minutes", nil
 }
 
 // noRetry keeps an error from being retried as replication lag; it reads as the error.

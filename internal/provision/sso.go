@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,13 +12,13 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
-// SAML single sign-on on the app setup made, in the order of "Configure SAML-based single
-// sign-on for your application using the Microsoft Graph API"
-// (learn.microsoft.com/graph/application-saml-sso-configure-api): the SSO mode on the service
-// principal, the Identifier and Reply URL on the application, a token-signing certificate
-// (serviceprincipal-addtokensigningcertificate.md) and making it the active one.
+// SAML single sign-on on the app setup made, in the order Microsoft documents for Graph (the
+// sources are in docs/graph-sources.md, "SAML single sign-on"): the SSO mode on the service
+// principal, the Identifier and Reply URL on the application, a token-signing certificate and
+// making it the active one.
 
 // SSOGraph is what SAML configuration needs from Microsoft Graph (implemented by *graph.Client).
 type SSOGraph interface {
@@ -97,8 +98,8 @@ type SSOResult struct {
 
 // IDPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
 // metadata URL, as the portal's "Set up <app>" section shows them ("Login URL", "Microsoft
-// Entra Identifier", "App Federation Metadata Url"; saml-protocol-reference.md: the issuer is
-// https://sts.windows.net/{tenant-id}/ in the global cloud).
+// Entra Identifier", "App Federation Metadata Url"; the issuer is the sts.windows.net form in the
+// global cloud, see docs/graph-sources.md).
 func IDPEndpoints(c graph.Cloud, tenantID, appID string) (endpoint, issuer, metadata string) {
 	endpoint = c.LoginURL + "/" + tenantID + "/saml2"
 	switch c.Name {
@@ -322,3 +323,46 @@ func dashIfEmpty(s string) string {
 	}
 	return s
 }
+
+// AppReader reads an enterprise app and its application object.
+type AppReader interface {
+	SPReader
+	ApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
+}
+
+// NewSSORequest fills in the ids of the app for Configure: from the state when it recorded
+// this app, else from Graph. A state without a tenant id is an error saying to run setup.
+func NewSSORequest(ctx context.Context, g AppReader, st state.State, spID string) (SSORequest, error) {
+	req := SSORequest{ServicePrincipalID: spID, TenantID: st.Tenant}
+	if a := st.App; a != nil && a.ServicePrincipalID == spID && a.ApplicationID != "" {
+		req.ApplicationID, req.AppID = a.ApplicationID, a.AppID
+	} else {
+		sp, err := g.ServicePrincipal(ctx, spID)
+		if err != nil {
+			return req, err
+		}
+		app, err := g.ApplicationByAppID(ctx, sp.AppID)
+		if err != nil {
+			return req, err
+		}
+		req.ApplicationID, req.AppID = app.ID, sp.AppID
+	}
+	if req.TenantID == "" {
+		return req, errors.New("the tenant id is unknown (no state from setup): run `invicti-scim setup` or `invicti-scim doctor` first")
+	}
+	return req, nil
+}
+
+// The client implements the consumer-side interfaces of the use cases.
+var (
+	_ SSOGraph      = (*graph.Client)(nil)
+	_ MappingsGraph = (*graph.Client)(nil)
+	_ TeardownGraph = (*graph.Client)(nil)
+	_ JobGraph      = (*graph.Client)(nil)
+	_ LogsGraph     = (*graph.Client)(nil)
+	_ RotateGraph   = (*graph.Client)(nil)
+	_ StatusGraph   = (*graph.Client)(nil)
+	_ AssignGraph   = (*graph.Client)(nil)
+	_ OnDemandGraph = (*graph.Client)(nil)
+	_ Graph         = (*graph.Client)(nil)
+)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // Health is the overall verdict of status.
@@ -154,9 +155,17 @@ func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
 	return v
 }
 
+// StatusGraph is what StatusReader needs from Graph.
+type StatusGraph interface {
+	SPReader
+	JobLister
+	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
+	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
+}
+
 // StatusReader gathers status.
 type StatusReader struct {
-	Graph Graph
+	Graph StatusGraph
 	Cloud graph.Cloud
 	// KeySet, Writer and Experimental are what state recorded about the settings.
 	KeySet       string
@@ -187,12 +196,7 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 	if err != nil {
 		return nil, authErr("read the provisioning job", PermSync, err)
 	}
-	var job *graph.Job
-	for i := range jobs {
-		if jobs[i].ID == jobID || job == nil {
-			job = &jobs[i]
-		}
-	}
+	job := OurJob(jobs, jobID)
 	if job == nil {
 		st.Health = NotConfigured
 		st.Summary = "the app has no provisioning job"
@@ -303,4 +307,69 @@ func (s *StatusReader) judge(st *Status, job *graph.Job) {
 			st.Fixes = append(st.Fixes, "assign users or groups: `invicti-scim assign --group NAME`")
 		}
 	}
+}
+
+// StatusReportGraph is what ReadStatus needs from Graph.
+type StatusReportGraph interface {
+	StatusGraph
+	SSOReadGraph
+}
+
+// StatusRequest says whose status to read.
+type StatusRequest struct {
+	ServicePrincipalID, JobID string
+	// State supplies how setup saved the settings and the tenant id SSO needs.
+	State state.State
+	// Invicti, when given, adds the direct Invicti check (status never asks for a secret).
+	Invicti *InvictiTarget
+	Checker Checker
+	Now     func() time.Time
+	// Progress says what is being read (for a spinner); nil is allowed.
+	Progress func(string)
+}
+
+// StatusReport is `status`: the app and job, SAML single sign-on (nil when it could not be
+// read) and the direct Invicti check (nil when no secret was given). Problems found by the
+// last two are added to Status.Problems.
+type StatusReport struct {
+	Status  *Status
+	SSO     *SSOResult
+	Invicti *CheckResult
+}
+
+// ReadStatus reads the app, its job and settings (StatusReader), then its single sign-on and,
+// with req.Invicti, checks Invicti directly.
+func ReadStatus(ctx context.Context, g StatusReportGraph, cloud graph.Cloud, req StatusRequest) (*StatusReport, error) {
+	progress := func(s string) {
+		if req.Progress != nil {
+			req.Progress(s)
+		}
+	}
+	st := req.State
+	progress("Reading the app and its provisioning job")
+	reader := &StatusReader{Graph: g, Cloud: cloud, KeySet: st.Setup.SecretsKeySet, Writer: st.Setup.SettingsWriter, Experimental: st.Setup.Experimental}
+	status, err := reader.Read(ctx, req.ServicePrincipalID, req.JobID)
+	if err != nil {
+		return nil, err
+	}
+	rep := &StatusReport{Status: status}
+	if status.Health != Missing {
+		progress("Reading single sign-on")
+		if sso, err := ReadSSO(ctx, g, cloud, req.Now, st, req.ServicePrincipalID); err == nil {
+			rep.SSO = sso
+			if problem := SSOProblem(sso); problem != "" {
+				status.Problems = append(status.Problems, problem)
+			}
+		}
+	}
+	if req.Invicti != nil {
+		progress("Checking Invicti directly")
+		res := req.Checker.Check(ctx, req.Invicti.Endpoints, req.Invicti.Credentials)
+		rep.Invicti = &res
+		if !res.OK {
+			problem, _ := FirstProblem(res)
+			status.Problems = append(status.Problems, "Invicti rejects the direct check: "+problem)
+		}
+	}
+	return rep, nil
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 	"github.com/invicti-scim/invicti-scim/internal/safetext"
@@ -123,12 +124,13 @@ func (p *Printer) KV(rows [][2]string) {
 	for i := range rows {
 		rows[i] = [2]string{p.line(rows[i][0]), p.line(rows[i][1])}
 	}
+	// Keys are aligned by display cells, not bytes: a key with "ü" or "名" still lines up.
 	w := 0
 	for _, r := range rows {
-		w = max(w, len(r[0]))
+		w = max(w, lipgloss.Width(r[0]))
 	}
 	for _, r := range rows {
-		fmt.Fprintf(p.W, "  %s%s  %s\n", p.T.Key.Render(r[0]), strings.Repeat(" ", w-len(r[0])), r[1])
+		fmt.Fprintf(p.W, "  %s%s  %s\n", p.T.Key.Render(r[0]), strings.Repeat(" ", w-lipgloss.Width(r[0])), r[1])
 	}
 }
 
@@ -190,12 +192,13 @@ func (p *Printer) cells(r []string) []string {
 	return out
 }
 
+// truncate cuts s to at most w terminal cells (as lipgloss.Width counts them: wide East Asian
+// characters and emoji take two), ending in "…". Below 2 cells there is no room to cut.
 func truncate(s string, w int) string {
-	r := []rune(s)
-	if len(r) <= w || w < 2 {
+	if w < 2 || lipgloss.Width(s) <= w {
 		return s
 	}
-	return string(r[:w-1]) + "…"
+	return ansi.Truncate(s, w, "…")
 }
 
 // Panel prints a titled, bordered block (rounded border with colour; plain indentation without).

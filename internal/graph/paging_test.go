@@ -1,0 +1,130 @@
+package graph
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
+)
+
+// FindServicePrincipals reads every page: 120 matches at 50 a page are three requests, not
+// the first 50 (the cap it used to have).
+func TestFindServicePrincipalsPages(t *testing.T) {
+	ten := entratest.New(entratest.Options{})
+	t.Cleanup(ten.Close)
+	for range 120 {
+		ten.AddApp("Same Name")
+	}
+	ten.AddApp("Other")
+	c, err := New(Options{RootURL: ten.URL, Credential: StaticToken(ten.Token())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten.ResetRequests()
+	sps, err := c.FindServicePrincipals(t.Context(), "displayName eq "+Quote("Same Name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sps) != 120 {
+		t.Fatalf("got %d service principals, want 120", len(sps))
+	}
+	seen := map[string]bool{}
+	for _, sp := range sps {
+		if seen[sp.ID] {
+			t.Fatalf("%s twice", sp.ID)
+		}
+		seen[sp.ID] = true
+	}
+	if n := len(ten.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3 pages of 50", n)
+	}
+}
+
+// A nextLink naming another host is followed on the client's own Graph URL: the token never
+// goes to the host a (hostile or broken) answer names.
+func TestFindServicePrincipalsNextLinkStaysOnGraph(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			_, _ = w.Write([]byte(`{"value":[{"id":"a"}],"@odata.nextLink":"` + other.URL + `/v1.0/servicePrincipals?$skiptoken=2"}`))
+			return
+		}
+		if !strings.Contains(r.URL.RawQuery, "skiptoken=2") {
+			t.Errorf("second page query %q", r.URL.RawQuery)
+		}
+		_, _ = w.Write([]byte(`{"value":[{"id":"b"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sps, err := c.FindServicePrincipals(t.Context(), "appId eq 'x'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sps) != 2 || calls.Load() != 2 || elsewhere.Load() != 0 {
+		t.Errorf("got %d items, %d calls to Graph, %d elsewhere", len(sps), calls.Load(), elsewhere.Load())
+	}
+}
+
+// RestartJob sends Graph's restart criteria through the typed builder: every documented scope,
+// in any order and spacing, and no criteria for "".
+func TestRestartJobBody(t *testing.T) {
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, r.Method+" "+r.URL.Path+" "+string(b))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{"Watermark, Escrows, QuarantineState", "Full", ""} {
+		if err := c.RestartJob(t.Context(), "sp", "scim.1", scope); err != nil {
+			t.Fatalf("%q: %v", scope, err)
+		}
+	}
+	if err := c.RestartJob(t.Context(), "sp", "scim.1", "Full,Nope"); err == nil {
+		t.Error("an unknown scope must not be sent")
+	}
+	want := []string{
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {"criteria":{"resetScope":"Escrows,Watermark,QuarantineState"}}`,
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {"criteria":{"resetScope":"Full"}}`,
+		`POST /v1.0/servicePrincipals/sp/synchronization/jobs/scim.1/restart {}`,
+	}
+	if len(bodies) != len(want) {
+		t.Fatalf("requests %q", bodies)
+	}
+	for i := range want {
+		if bodies[i] != want[i] {
+			t.Errorf("request %d:\n got %s\nwant %s", i, bodies[i], want[i])
+		}
+	}
+}
+
+func TestErrorPredicates(t *testing.T) {
+	dup := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Permission being assigned already exists on the object"}}`))
+	lag := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Not a valid reference update."}}`))
+	other := parseErrorBody(400, nil, []byte(`{"error":{"code":"Request_BadRequest","message":"Invalid value"}}`))
+	if !IsAlreadyExists(dup) || IsAlreadyExists(other) || IsAlreadyExists(errors.New("already exists")) {
+		t.Error("IsAlreadyExists: only Graph's own answer counts")
+	}
+	if !IsReplicationLag(lag) || !IsReplicationLag(&Error{Status: 404}) || IsReplicationLag(other) {
+		t.Error("IsReplicationLag")
+	}
+	if _, err := ParseClaims("opaque-token"); !errors.Is(err, ErrNotJWT) {
+		t.Errorf("ParseClaims(opaque) = %v, want ErrNotJWT", err)
+	}
+}

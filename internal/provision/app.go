@@ -1,0 +1,139 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
+)
+
+// AppRef names the app a command works on: --sp-id, --app-id, or neither (the app setup
+// recorded in the state).
+type AppRef struct {
+	SPID  string // service principal object id (--sp-id)
+	AppID string // application (client) id (--app-id)
+}
+
+// AppFinder is what ResolveApp needs from Graph.
+type AppFinder interface {
+	FindServicePrincipals(ctx context.Context, filter string) ([]graph.ServicePrincipal, error)
+}
+
+// ResolveApp finds the service principal (and, when the state knows it, the job) a command
+// works on: ref.SPID, ref.AppID (looked up in the tenant unless the state recorded it), or the
+// app setup recorded. Malformed ids and no app at all are *UsageError.
+func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (spID, jobID string, err error) {
+	switch {
+	case ref.SPID != "":
+		if !IsGUID(ref.SPID) {
+			return "", "", usageErrorf("--sp-id %q: expected an object id (GUID)", ref.SPID)
+		}
+		if st.App != nil && st.App.ServicePrincipalID == ref.SPID {
+			return ref.SPID, st.App.JobID, nil
+		}
+		return ref.SPID, "", nil
+	case ref.AppID != "":
+		if !IsGUID(ref.AppID) {
+			return "", "", usageErrorf("--app-id %q: expected an appId (GUID)", ref.AppID)
+		}
+		if st.App != nil && st.App.AppID == ref.AppID {
+			return st.App.ServicePrincipalID, st.App.JobID, nil
+		}
+		sps, err := g.FindServicePrincipals(ctx, "appId eq "+graph.Quote(ref.AppID))
+		if err != nil {
+			return "", "", err
+		}
+		if len(sps) == 0 {
+			return "", "", fmt.Errorf("no enterprise app with appId %s in this tenant", ref.AppID)
+		}
+		return sps[0].ID, "", nil
+	case st.App != nil && st.App.ServicePrincipalID != "":
+		return st.App.ServicePrincipalID, st.App.JobID, nil
+	}
+	return "", "", usageErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+}
+
+// JobLister is what ResolveJob needs from Graph.
+type JobLister interface {
+	Jobs(ctx context.Context, spID string) ([]graph.Job, error)
+}
+
+// ResolveJob returns jobID when it is known, else the app's own provisioning job by the one
+// rule every command shares (OurJob). An app with no job is an error saying to run setup.
+func ResolveJob(ctx context.Context, g JobLister, spID, jobID string) (string, error) {
+	if jobID != "" {
+		return jobID, nil
+	}
+	jobs, err := g.Jobs(ctx, spID)
+	if err != nil {
+		return "", err
+	}
+	if j := OurJob(jobs, ""); j != nil {
+		return j.ID, nil
+	}
+	return "", fmt.Errorf("the app has no provisioning job: run `invicti-scim setup`")
+}
+
+// OurJob is the one rule for "which job is ours": the job the state remembers (fromState),
+// else one made from the scim template (by template id, or an id starting "scim."), else the
+// first (an app made by setup has one job). nil when there are no jobs.
+func OurJob(jobs []graph.Job, fromState string) *graph.Job {
+	for i := range jobs {
+		if fromState != "" && jobs[i].ID == fromState {
+			return &jobs[i]
+		}
+	}
+	for i := range jobs {
+		if strings.EqualFold(jobs[i].TemplateID, JobTemplate) || strings.HasPrefix(strings.ToLower(jobs[i].ID), JobTemplate+".") {
+			return &jobs[i]
+		}
+	}
+	if len(jobs) > 0 {
+		return &jobs[0]
+	}
+	return nil
+}
+
+// SPReader reads one service principal.
+type SPReader interface {
+	ServicePrincipal(ctx context.Context, id string) (graph.ServicePrincipal, error)
+}
+
+// Ownership says which apps count as invicti-scim's: those from TemplateID (the cloud's
+// non-gallery template) that carry the marker tag or are the one the state recorded.
+type Ownership struct {
+	TemplateID string
+	Recorded   string // service principal id recorded in the state ("" when none)
+	// What says what the command does only to its own apps, e.g. "teardown deletes only apps
+	// invicti-scim made"; Hint what to do instead.
+	What, Hint string
+}
+
+// OwnedApp reads the app from Graph and refuses one invicti-scim did not make (see Owned) with
+// a *HintedError: a command that writes secrets into an app or deletes it must not act on a
+// bare --sp-id or --app-id that Graph cannot confirm as ours. Graph's own errors (404
+// included) are returned as they are.
+func OwnedApp(ctx context.Context, g SPReader, spID string, o Ownership) (graph.ServicePrincipal, error) {
+	sp, err := g.ServicePrincipal(ctx, spID)
+	if err != nil {
+		return sp, err
+	}
+	if Owned(sp, o.TemplateID, o.Recorded) {
+		return sp, nil
+	}
+	c := CandidateOf(sp, o.TemplateID)
+	return sp, &HintedError{
+		Err:      fmt.Errorf("%s, and %q (servicePrincipal %s, appId %s) is %s; nothing was changed", o.What, c.DisplayName, c.ServicePrincipalID, c.AppID, c.Why),
+		HintText: o.Hint,
+	}
+}
+
+// RecordedSP is the service principal id the state recorded ("" when none).
+func RecordedSP(st state.State) string {
+	if st.App != nil {
+		return st.App.ServicePrincipalID
+	}
+	return ""
+}
