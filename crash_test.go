@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,7 +111,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				t.Parallel()
 				c := newCrashEnv(t)
 				cmd := exec.Command(c.bin, "setup", "--non-interactive")
-				cmd.Env = append(c.env, fmt.Sprintf("%s=%s %s %d %s", killAfterEnv, p.method, p.path, p.nth, sig))
+				cmd.Env = append(slices.Clip(c.env), fmt.Sprintf("%s=%s %s %d %s", killAfterEnv, p.method, p.path, p.nth, sig))
 				out, err := cmd.CombinedOutput()
 				code := 0
 				if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
