@@ -38,6 +38,15 @@ type AfterSetupRequest struct {
 type AfterSetupResult struct {
 	Assign    *AssignResult   `json:"assign,omitempty"`
 	Provision *OnDemandResult `json:"provision,omitempty"`
+	// Members is Invicti's answer for each member of a group provisioned on demand (users
+	// provisioned on their own carry theirs in Provision); set only with SCIM.
+	Members []MemberProof `json:"members,omitempty"`
+}
+
+// MemberProof is what Invicti says about one group member after provisioning.
+type MemberProof struct {
+	UserName string  `json:"userName"`
+	Verified *Verify `json:"verified"`
 }
 
 // ErrPartial means setup itself is done but an assignment or an on-demand provisioning failed;
@@ -69,6 +78,21 @@ func (a *AfterSetup) Run(ctx context.Context, req AfterSetupRequest) (*AfterSetu
 	x.Provision = pr
 	if err != nil {
 		return x, err
+	}
+	if a.SCIM != nil {
+		proof := &OnDemand{SCIM: a.SCIM, Progress: a.Progress}
+		for _, it := range pr.Items {
+			if it.Type != "group" || (it.Status != StatusProvisioned && it.Status != StatusInSync) {
+				continue
+			}
+			for _, m := range it.Members {
+				v := proof.verify(ctx, m)
+				x.Members = append(x.Members, MemberProof{UserName: m, Verified: v})
+				if !v.Found {
+					pr.OK = false
+				}
+			}
+		}
 	}
 	if !ar.OK || !pr.OK {
 		return x, ErrPartial

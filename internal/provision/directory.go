@@ -171,3 +171,29 @@ func CreateTeams(ctx context.Context, scim TeamCreator, names []string) ([]TeamR
 	}
 	return out, nil
 }
+
+// InvictiConn is the Invicti side the wizard's later steps talk to: the direct check, team
+// creation and the per-user proof after provisioning.
+type InvictiConn struct {
+	Checker     *invicti.Checker
+	Endpoints   invicti.Endpoints
+	Credentials invicti.Credentials
+}
+
+// SCIM returns a SCIM client with the connection's credentials; ctx must outlive it (its
+// token requests use it).
+func (c InvictiConn) SCIM(ctx context.Context) *invicti.SCIMClient {
+	return c.Checker.Client(ctx, c.Endpoints, c.Credentials)
+}
+
+// DirectCheck returns the direct check as the wizard's credentials step runs it: before is
+// called with the base URL and the credentials about to be tried (to start a spinner and to
+// teach the redactor the secret), after when the check ends. It returns the first problem, nil
+// when Invicti answered as Entra expects.
+func DirectCheck(c *invicti.Checker, before func(baseURL, clientID, secret string), after func()) func(context.Context, invicti.Endpoints, invicti.Credentials) *invicti.Problem {
+	return func(ctx context.Context, ep invicti.Endpoints, cred invicti.Credentials) *invicti.Problem {
+		before(ep.BaseURL, cred.ClientID, cred.ClientSecret)
+		defer after()
+		return c.Check(ctx, ep, cred).Problem()
+	}
+}

@@ -26,6 +26,19 @@ type IO struct {
 	In         io.Reader
 	Out        io.Writer
 	Accessible bool
+	// Say prints lines between forms (explanations, check results) through the caller's
+	// sanitising printer; nil writes them to Out as they are.
+	Say func(lines ...string)
+}
+
+func (w IO) say(lines ...string) {
+	if w.Say != nil {
+		w.Say(lines...)
+		return
+	}
+	for _, l := range lines {
+		_, _ = io.WriteString(w.Out, l+"\n")
+	}
 }
 
 func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
@@ -34,7 +47,7 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 		WithOutput(wio.Out).
 		WithAccessible(wio.Accessible).
 		WithShowHelp(true).
-		WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+		WithTheme(huh.ThemeFunc(theme))
 	err := form.RunWithContext(ctx)
 	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
 		return ErrCancelled
