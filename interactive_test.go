@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -419,5 +420,157 @@ func TestSecretStdinOnATerminal(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		_ = c.Process.Kill()
 		t.Fatalf("Ctrl-C did not end the run while it waited for the secret:\n%s", scr.String())
+	}
+}
+
+// wizardRun is one setup run in a pseudo-terminal of the given width, with NO_COLOR.
+type wizardRun struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	pty *os.File
+	scr *screen
+	at  int
+}
+
+func startWizard(t *testing.T, cols uint16, env []string, args ...string) *wizardRun {
+	t.Helper()
+	c := exec.Command(binary(t), args...)
+	c.Env = append(os.Environ(), "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	c.Env = append(c.Env, env...)
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: cols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	return &wizardRun{t: t, cmd: c, pty: f, scr: scr}
+}
+
+// expect waits for s after the last mark and moves the mark past it.
+func (w *wizardRun) expect(s string) { w.t.Helper(); w.at = w.scr.waitFor(w.t, s, w.at) }
+
+// send types keys after huh has had time to focus the field.
+func (w *wizardRun) send(keys string) {
+	w.t.Helper()
+	time.Sleep(150 * time.Millisecond)
+	if _, err := w.pty.Write([]byte(keys)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// answer waits for a prompt, then sends keys.
+func (w *wizardRun) answer(prompt, keys string) { w.t.Helper(); w.expect(prompt); w.send(keys) }
+
+// wait ends the run and returns its exit code.
+func (w *wizardRun) wait() int {
+	w.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- w.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(60 * time.Second):
+		_ = w.cmd.Process.Kill()
+		w.t.Fatalf("the wizard did not end:\n%s", w.scr.String())
+		return -1
+	}
+}
+
+var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?<=>]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]`)
+
+// record is the terminal output as plain lines (escape sequences removed).
+func (w *wizardRun) record() string {
+	s := ansiRE.ReplaceAllString(w.scr.String(), "")
+	return strings.ReplaceAll(s, "\r\n", "\n")
+}
+
+// TestSandboxWizardEnterThrough: on a terminal, setup --sandbox runs the real wizard with the
+// sandbox's values offered as defaults, and pressing Enter at every prompt reaches "Setup
+// complete" at 80 columns in fewer than 200 lines, with the Set up SCIM provisioning link on
+// the first screen and an offer to assign.
+func TestSandboxWizardEnterThrough(t *testing.T) {
+	w := startWizard(t, 80, nil, "setup", "--sandbox")
+	for _, prompt := range []string{
+		"Invicti Platform region", "Invicti base URL", "Do you have the SCIM client credentials?",
+		"Invicti client id", "Invicti client secret", "Enterprise app name",
+		"Give users or groups access to Invicti now?", "Who gets access?",
+		"Create the matching Invicti teams first?", "Apply this plan?", "Continue?", "Provision now?",
+	} {
+		w.answer(prompt, "\r")
+	}
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	out := w.record()
+	for _, want := range []string{
+		"https://docs.invicti.com/ip/set-up-scim-provisioning",
+		"https://docs.invicti.com/ip/scim-configure-directory",
+		"✓ Invicti accepted the client credentials",
+		"[Yes]", // NO_COLOR still shows the chosen answer
+		"✓ Invicti team Invicti Users — created",
+		"In Invicti: alice@contoso.example",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n >= 200 {
+		t.Errorf("the session printed %d lines, want fewer than 200:\n%s", n, out)
+	}
+	t.Logf("%d lines", strings.Count(out, "\n"))
+	checkGolden(t, "wizard_plan_80.golden", section(out, "\nPlan\n", "┃ Apply this plan?"))
+	checkGolden(t, "wizard_summary_80.golden", section(out, "Setup complete", ""))
+}
+
+// section returns out from the first from up to the next to ("" means the end), with the
+// values that change per run (ports, ids) replaced by placeholders.
+func section(out, from, to string) string {
+	i := strings.Index(out, from)
+	if i < 0 {
+		return "(missing " + from + ")\n" + out
+	}
+	s := out[i:]
+	if to != "" {
+		if j := strings.Index(s, to); j >= 0 {
+			s = s[:j]
+		}
+	}
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:PORT")
+	s = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`).ReplaceAllString(s, "GUID")
+	s = regexp.MustCompile(`scim\.[0-9a-f]{32}\.[0-9a-f]{32}`).ReplaceAllString(s, "JOBID")
+	s = regexp.MustCompile(`\d+ to Entra \(Graph\), \d+ to Invicti`).ReplaceAllString(s, "N to Entra (Graph), N to Invicti")
+	s = regexp.MustCompile(`\d+ attempts`).ReplaceAllString(s, "N attempts")
+	return s
+}
+
+// checkGolden compares got with testdata/golden/name; UPDATE_GOLDEN=1 rewrites it.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (UPDATE_GOLDEN=1 rewrites it)\n--- want\n%s\n--- got\n%s", name, want, got)
 	}
 }

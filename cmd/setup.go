@@ -215,7 +215,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		}
 	}
 
-	prog := progressPrinter(f, sp)
+	prog := progressPrinter(f, sp, wiz)
 	setup := &provision.Setup{
 		TenantID: conn.tenantID(),
 		Graph:    conn.Client,
@@ -412,7 +412,9 @@ func sandboxReport(f *Factory) *sandboxJSON {
 
 // progressPrinter shows each step as it ends (a checklist line on stderr) and keeps the
 // spinner saying what is running or awaited.
-func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
+// brief (the wizard, whose plan already said what each step does) keeps each line to the step
+// and its outcome; failures and guided steps keep their detail.
+func progressPrinter(f *Factory, sp *ui.Spinner, brief bool) provision.Progress {
 	if f.JSON() {
 		return spinnerOnly(sp)
 	}
@@ -438,6 +440,10 @@ func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
 				sym = ui.SymPlan
 			case e.Step.Outcome == provision.Skipped:
 				sym = ui.SymSkip
+			}
+			if brief && sym != ui.SymFail && sym != ui.SymWarn {
+				p.Check(sym, e.Step.Title, string(e.Step.Outcome))
+				return
 			}
 			p.Check(sym, e.Step.Title, string(e.Step.Outcome)+": "+e.Step.Detail)
 		}
@@ -538,6 +544,17 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	if res.PortalURL != "" {
 		rows = append(rows, [2]string{"Portal", res.ProvisioningURL})
 	}
+	if len(res.Teams) > 0 {
+		var names []string
+		for _, t := range res.Teams {
+			how := "reused"
+			if t.Created {
+				how = "created"
+			}
+			names = append(names, t.Name+" ("+how+")")
+		}
+		rows = append(rows, [2]string{"Invicti teams", strings.Join(names, ", ")})
+	}
 	p.KV(rows)
 	if x := res.Extras; x != nil {
 		p.Println()
@@ -548,9 +565,13 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		}
 		for _, m := range x.Members {
 			if m.Verified.Found {
-				p.Check(ui.SymOK, "    "+m.UserName+" in Invicti", fmt.Sprintf("id %s, active %t", m.Verified.ID, m.Verified.Active))
+				state := "active"
+				if !m.Verified.Active {
+					state = "inactive"
+				}
+				p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
 			} else {
-				p.Check(ui.SymFail, "    "+m.UserName+" in Invicti", m.Verified.Error)
+				p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
 			}
 		}
 	}

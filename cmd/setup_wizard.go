@@ -354,7 +354,7 @@ func printPlan(f *Factory, plan *provision.SetupResult, opts *setupOptions, who 
 		app = fmt.Sprintf("%q — reused (servicePrincipal %s)", plan.AppName, plan.ServicePrincipalID)
 	}
 	rows = append(rows, [2]string{"Enterprise app", app})
-	job := "new, provisioning from Entra to Invicti"
+	job := "new"
 	if plan.JobID != "" {
 		job = "reused (" + plan.JobID + ")"
 	}
