@@ -175,6 +175,9 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 	}
 	opts.ProvisionNow = true // what to provision is picked after the assignment
 	p := ui.Err(f.IO)
+	for _, u := range acc.Users {
+		p.Check(ui.SymOK, "User "+u, "")
+	}
 	for _, g := range acc.Groups {
 		id := ""
 		if ps, err := dir.Search(ctx, g); err == nil {
