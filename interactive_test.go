@@ -294,7 +294,9 @@ func TestGuidedStepContinuesInTheSameRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := scr.waitFor(t, "Apply this plan?", 0)
+	at := scr.waitFor(t, "Give users or groups access to Invicti now?", 0)
+	send("n")
+	at = scr.waitFor(t, "Apply this plan?", at)
 	send("\r")
 	at = scr.waitFor(t, "Show the client secret", at)
 	send("\r") // default: No

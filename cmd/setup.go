@@ -442,12 +442,27 @@ func progressPrinter(f *Factory, sp *ui.Spinner, brief bool) provision.Progress 
 				sym = ui.SymSkip
 			}
 			if brief && sym != ui.SymFail && sym != ui.SymWarn {
-				p.Check(sym, e.Step.Title, string(e.Step.Outcome))
+				p.Check(sym, e.Step.Title, briefOutcome(e.Step, p.Width))
 				return
 			}
 			p.Check(sym, e.Step.Title, string(e.Step.Outcome)+": "+e.Step.Detail)
 		}
 	}
+}
+
+// briefOutcome is the outcome and, when it fits on the line, the first clause of the detail;
+// for the settings step always, since how they were saved matters ("updated: configured in the
+// portal").
+func briefOutcome(st provision.Step, width int) string {
+	clause := st.Detail
+	for _, sep := range []string{";", ":", " ("} {
+		clause, _, _ = strings.Cut(clause, sep)
+	}
+	out := string(st.Outcome)
+	if clause != "" && (st.ID == "secrets" || width <= 0 || len(st.Title)+len(out)+len(clause)+7 <= width) {
+		out += ": " + clause
+	}
+	return out
 }
 
 func spinnerOnly(sp *ui.Spinner) provision.Progress {

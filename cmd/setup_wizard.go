@@ -31,25 +31,18 @@ func setupWizardIO(f *Factory) wizard.IO {
 func printWelcome(f *Factory, sandbox bool) {
 	p := ui.Err(f.IO)
 	p.Heading("Connect Microsoft Entra ID to Invicti Platform (SCIM provisioning)")
-	p.Println("This wizard creates an Entra enterprise app that provisions your users and")
-	p.Println("groups into Invicti, checks every value before saving it, and can give the")
-	p.Println("first people access. Nothing is changed until you confirm the plan.")
-	p.Println()
-	p.Println("You need:")
-	p.Println("  • Invicti: an Owner (or System rights) account, the Invicti Ultimate package")
-	p.Println("    with API access, and SCIM client credentials (we can show you how).")
+	p.Println("This wizard creates the Entra enterprise app that provisions users and groups")
+	p.Println("into Invicti, checks each value as you give it, and can give the first people")
+	p.Println("access. Nothing is changed until you confirm the plan. You need:")
+	p.Println("  • Invicti: an Owner (or System rights) account, Invicti Ultimate with API")
+	p.Println("    access, and SCIM client credentials (the wizard can show you how).")
 	p.Println("  • Entra: the Application Administrator or Cloud Application Administrator")
 	p.Println("    role (or the Graph permissions in docs/permissions.md).")
-	p.Println()
-	p.Println("Invicti's guides:")
-	p.Println("  Set up SCIM provisioning:")
-	p.Println("    " + wizard.SetUpSCIMURL)
-	p.Println("  Configure your SCIM directory:")
-	p.Println("    " + wizard.ConfigureDirectoryURL)
+	p.Println("Invicti's guides, Set up SCIM provisioning and Configure your SCIM directory:")
+	p.Println("  " + wizard.SetUpSCIMURL)
+	p.Println("  " + wizard.ConfigureDirectoryURL)
 	if sandbox {
-		p.Println()
-		p.Println("Sandbox: every question is pre-filled with the emulators' values; press Enter")
-		p.Println("to accept each one.")
+		p.Println("Sandbox: each answer is pre-filled with the emulators' values; Enter accepts.")
 	}
 	p.Println()
 }
@@ -207,7 +200,6 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 			}
 		}
 	}
-	p.Check(ui.SymWarn, "Group assignment needs Entra ID P1 or P2", "on Free, assign users one by one")
 	p.Println()
 	return nil
 }
