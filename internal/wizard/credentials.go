@@ -365,8 +365,8 @@ func HowToLines(baseURL string) []string {
 	return []string{
 		"Get SCIM client credentials in Invicti (Invicti Ultimate with API access):",
 		"  1. Sign in as an Owner and get a short-lived token (valid 1 hour):",
-		"       POST " + baseURL + "/api/identity/v1/userCredentials/login",
-		`       {"emailAddress": "<your e-mail>", "password": "<your password>"}`,
+		"     POST " + baseURL + "/api/identity/v1/userCredentials/login",
+		`     {"emailAddress": "<your e-mail>", "password": "<your password>"}`,
 		"     The response carries accessToken.",
 		"  2. With that token, create a client registration (step 2 of the page).",
 		"  3. Authorize the client registration (step 3 of the page).",
