@@ -187,7 +187,8 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err != nil {
 		return err
 	}
-	if err := chooseApp(ctx, f, opts, st, interactive, appNameSet); err != nil {
+	// The unattended sandbox (no terminal, --yes or --dry-run) names its app itself, as before.
+	if err := chooseApp(ctx, f, opts, st, interactive, interactive && (wiz || !opts.Sandbox), appNameSet); err != nil {
 		return err
 	}
 

@@ -78,7 +78,7 @@ func credentialsStep(ctx context.Context, f *Factory, full bool) func(wizard.Inv
 // chooseApp settles the app's name: asked on a terminal (default: the app in state, else
 // "Invicti Platform"), and a --app-name that differs from the app in state is an explicit
 // choice (keep that app, or a second one with --new), never silently ignored.
-func chooseApp(ctx context.Context, f *Factory, opts *setupOptions, st state.State, interactive, appNameSet bool) error {
+func chooseApp(ctx context.Context, f *Factory, opts *setupOptions, st state.State, interactive, askName, appNameSet bool) error {
 	stateName := ""
 	if st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 		stateName = st.App.DisplayName
@@ -105,7 +105,7 @@ func chooseApp(ctx context.Context, f *Factory, opts *setupOptions, st state.Sta
 	if stateName != "" {
 		def = stateName
 	}
-	if !interactive || opts.Yes {
+	if !askName {
 		opts.AppName = def
 		return nil
 	}
@@ -159,8 +159,14 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 		},
 	}
 	acc, err := wizard.AskAccess(ctx, setupWizardIO(f), step)
-	if err != nil {
+	if errors.Is(err, wizard.ErrCancelled) {
 		return err
+	}
+	if err != nil {
+		// Assigning is optional: a directory setup cannot read (permissions, throttling) must
+		// not stop the rest; the assign command does it later.
+		ui.Err(f.IO).Check(ui.SymWarn, "Could not search the directory, so nobody is assigned now", err.Error())
+		return nil
 	}
 	opts.AssignUsers, opts.AssignGroups = acc.Users, acc.Groups
 	if len(acc.Users)+len(acc.Groups) == 0 {
@@ -185,7 +191,8 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 		}
 		facts, err := dir.Group(ctx, id)
 		if err != nil {
-			return err
+			p.Check(ui.SymWarn, "Group "+g, "members not read: "+err.Error())
+			continue
 		}
 		p.Check(ui.SymOK, "Group "+g, fmt.Sprintf("%d direct members", facts.Members))
 		if len(facts.Nested) > 0 {
