@@ -726,3 +726,18 @@ func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
 		t.Fatalf("no Invicti proof for alice:\n%s", w.record())
 	}
 }
+
+// TestWizardDeclinePlan: declining the plan changes nothing and exits 0 saying so.
+func TestWizardDeclinePlan(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, append(env, "INVICTI_SCIM_CLIENT_SECRET="+testSecret), "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti No")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.answer("Apply this plan?", "n")
+	w.expect("Nothing changed")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, w.scr.String())
+	}
+	if n := len(ten.Apps()); n != 0 {
+		t.Fatalf("%d apps after declining", n)
+	}
+}

@@ -189,14 +189,17 @@ func askRegion(ctx context.Context, wio IO, a *InvictiAnswers, def InvictiAnswer
 			}
 			return endpointsText(invicti.EndpointsFor(base))
 		}, &u).
-		Validate(func(s string) error {
+		Validate(wio.orDefault(def.URL, func(s string) error {
 			_, err := invicti.ParseBaseURL(s)
 			return err
-		})
+		}))
+	if wio.Accessible {
+		in = in.Description(wio.withDefault("The Tenant URL and Token Endpoint are derived from it.", def.URL, false))
+	}
 	if err := run(ctx, wio, huh.NewGroup(in)); err != nil {
 		return err
 	}
-	a.URL = strings.TrimSpace(u)
+	a.URL = strings.TrimSpace(wio.keep(u, def.URL))
 	return nil
 }
 
@@ -326,12 +329,12 @@ func askID(ctx context.Context, wio IO, a *InvictiAnswers, def string) error {
 	v := def
 	if err := run(ctx, wio, huh.NewGroup(huh.NewInput().
 		Title("Invicti client id").
-		Description("credentials.clientId of the SCIM client registration.").
+		Description(wio.withDefault("credentials.clientId of the SCIM client registration.", def, false)).
 		Value(&v).
-		Validate(func(s string) error { return invicti.ValidateClientID("client id", strings.TrimSpace(s)) }))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateClientID("client id", strings.TrimSpace(s)) })))); err != nil {
 		return err
 	}
-	a.ClientID = strings.TrimSpace(v)
+	a.ClientID = strings.TrimSpace(wio.keep(v, def))
 	return nil
 }
 
@@ -343,13 +346,13 @@ func askSecret(ctx context.Context, wio IO, a *InvictiAnswers, def string) error
 	}
 	if err := run(ctx, wio, huh.NewGroup(huh.NewInput().
 		Title("Invicti client secret").
-		Description(desc).
+		Description(wio.withDefault(desc, def, true)).
 		EchoMode(huh.EchoModePassword).
 		Value(&v).
-		Validate(func(s string) error { return invicti.ValidateSecret("client secret", invicti.TrimSecret(s)) }))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateSecret("client secret", invicti.TrimSecret(s)) })))); err != nil {
 		return err
 	}
-	a.Secret = invicti.TrimSecret(v)
+	a.Secret = invicti.TrimSecret(wio.keep(v, def))
 	if a.Secret == "" {
 		return &InputError{Msg: "no client secret was entered (password prompts need a terminal; use --client-secret-stdin or --client-secret-file)"}
 	}

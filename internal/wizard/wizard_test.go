@@ -135,3 +135,21 @@ func TestThemeMarksTheChosenButton(t *testing.T) {
 		t.Errorf("blurred button %q", got)
 	}
 }
+
+// TestAccessibleEmptyAnswerKeepsTheDefault: in accessible mode the pre-filled value is not on
+// the answer line, so an empty answer keeps it, and the description says so.
+func TestAccessibleEmptyAnswerKeepsTheDefault(t *testing.T) {
+	wio, out := accessible("\n")
+	got, err := AskText(context.Background(), wio, "Enterprise app name", "The app.", "Invicti Platform", func(s string) error {
+		if s == "" {
+			return errors.New("enter a name")
+		}
+		return nil
+	})
+	if err != nil || got != "Invicti Platform" {
+		t.Fatalf("AskText = %q, %v\n%s", got, err, out)
+	}
+	if w := (IO{Accessible: true}).withDefault("The app.", "Invicti Platform", false); !strings.Contains(w, "An empty answer keeps Invicti Platform.") {
+		t.Errorf("description %q", w)
+	}
+}
