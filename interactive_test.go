@@ -741,3 +741,28 @@ func TestWizardDeclinePlan(t *testing.T) {
 		t.Fatalf("%d apps after declining", n)
 	}
 }
+
+// TestWizardPicksAnExistingApp: when apps of that name exist that the tool did not make, the
+// wizard lists them (id, created date, whether they have a provisioning job) instead of failing;
+// picking one configures it, with nothing new created.
+func TestWizardPicksAnExistingApp(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	other := ten.AddApp("Invicti SCIM")
+	w := startWizard(t, 80, append(env, "INVICTI_SCIM_CLIENT_SECRET="+testSecret), "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti SCIM")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.expect(`Enterprise apps named "Invicti SCIM" exist that this tool did not make`)
+	w.expect(other.ServicePrincipalID + ", created ")
+	w.expect("no provisioning")
+	w.send("\x1b[A") // up from "Create a new app" to the listed app
+	w.send("\r")
+	w.expect("reused (servicePrincipal " + other.ServicePrincipalID + ")")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	apps := ten.Apps()
+	if len(apps) != 1 || apps[0].ServicePrincipalID != other.ServicePrincipalID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
+		t.Fatalf("apps = %+v", apps)
+	}
+}

@@ -236,7 +236,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 
 	// Interactively, show the plan (reads only) and ask before the first write.
 	if interactive && !opts.DryRun && !opts.Yes {
-		plan, err := planSetup(ctx, f, setup, &cfg, sp)
+		plan, err := planSetup(ctx, f, conn, setup, &cfg, sp)
 		if err != nil {
 			return err
 		}

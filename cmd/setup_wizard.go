@@ -295,7 +295,7 @@ func contains(xs []string, v string) bool {
 
 // planSetup reads the tenant and returns the plan. When several apps could be meant, the
 // admin picks one (or a new one) from a list instead of getting an error.
-func planSetup(ctx context.Context, f *Factory, setup *provision.Setup, cfg *provision.SetupConfig, sp *ui.Spinner) (*provision.SetupResult, error) {
+func planSetup(ctx context.Context, f *Factory, conn *graphConn, setup *provision.Setup, cfg *provision.SetupConfig, sp *ui.Spinner) (*provision.SetupResult, error) {
 	for {
 		planCfg := *cfg
 		planCfg.DryRun = true
@@ -309,7 +309,15 @@ func planSetup(ctx context.Context, f *Factory, setup *provision.Setup, cfg *pro
 		}
 		var apps []wizard.AppChoice
 		for _, c := range ae.Candidates {
-			apps = append(apps, wizard.AppChoice{ID: c.ServicePrincipalID, Label: f.IO.Redactor.Line(fmt.Sprintf("%s — servicePrincipal %s, appId %s: %s", c.DisplayName, c.ServicePrincipalID, c.AppID, c.Why))})
+			facts := provision.DescribeCandidate(ctx, conn.Client, c)
+			created, job := "created "+dash(facts.Created), "no provisioning job"
+			if facts.HasJob {
+				job = "has a provisioning job"
+			}
+			if facts.Unknown {
+				job += " (not all readable)"
+			}
+			apps = append(apps, wizard.AppChoice{ID: c.ServicePrincipalID, Label: f.IO.Redactor.Line(fmt.Sprintf("%s, %s, %s — %s", c.ServicePrincipalID, created, job, c.Why))})
 		}
 		id, err := wizard.PickApp(ctx, setupWizardIO(f), fmt.Sprintf("Enterprise apps named %q exist that this tool did not make", ae.Name), apps)
 		if err != nil {

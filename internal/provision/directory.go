@@ -197,3 +197,35 @@ func DirectCheck(c *invicti.Checker, before func(baseURL, clientID, secret strin
 		return c.Check(ctx, ep, cred).Problem()
 	}
 }
+
+// CandidateFacts is what the wizard shows about an app the admin may pick: when it was made
+// and whether it has a provisioning job already.
+type CandidateFacts struct {
+	Created string // date (YYYY-MM-DD) or ""
+	HasJob  bool
+	// Unknown says the facts could not be read (the list still shows the app).
+	Unknown bool
+}
+
+// CandidateGraph is what DescribeCandidate reads (implemented by *graph.Client).
+type CandidateGraph interface {
+	ApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
+	Jobs(ctx context.Context, spID string) ([]graph.Job, error)
+}
+
+// DescribeCandidate reads an app's creation date and whether it has a provisioning job.
+func DescribeCandidate(ctx context.Context, g CandidateGraph, c Candidate) CandidateFacts {
+	var f CandidateFacts
+	app, err := g.ApplicationByAppID(ctx, c.AppID)
+	if err != nil {
+		f.Unknown = true
+	} else if len(app.CreatedDateTime) >= len("2006-01-02") {
+		f.Created = app.CreatedDateTime[:len("2006-01-02")]
+	}
+	jobs, err := g.Jobs(ctx, c.ServicePrincipalID)
+	if err != nil {
+		f.Unknown = true
+	}
+	f.HasJob = len(jobs) > 0
+	return f
+}
