@@ -157,7 +157,16 @@ func PickProvision(ctx context.Context, wio IO, candidates []string) ([]string, 
 		Options(opts...).
 		Height(min(len(opts)+4, 12)).
 		Value(&picked)))
-	return picked, err
+	if err != nil {
+		return nil, err
+	}
+	// The list's last rows do not stay on screen after it closes: say what was chosen.
+	if len(picked) == 0 {
+		wio.say("Nobody is provisioned now; Entra's first cycle will.", "")
+	} else {
+		wio.say("Provisioning now: "+strings.Join(picked, ", "), "")
+	}
+	return picked, nil
 }
 
 // AppChoice is one enterprise app the admin can pick when several match.
