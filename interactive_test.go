@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,8 +68,9 @@ func (s *screen) waitFor(t *testing.T, want string, from int) int {
 	return 0
 }
 
-// TestWizardInPTY drives the real interactive wizard in a pseudo-terminal, answering its
-// prompts with keystrokes: region (on-premises), URL, client id, secret, app name, then the plan.
+// TestWizardInPTY drives the real interactive wizard in a pseudo-terminal at 120 columns,
+// answering its prompts with keystrokes: region (on-premises), URL, "type them", client id,
+// secret, app name, skip the access step, then the plan.
 func TestWizardInPTY(t *testing.T) {
 	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
@@ -77,49 +79,28 @@ func TestWizardInPTY(t *testing.T) {
 	defer ten.Close()
 	ten.SeedDemo()
 
-	cfg := t.TempDir()
-	c := exec.Command(binary(t), "setup")
-	c.Env = append(os.Environ(),
-		"INVICTI_SCIM_GRAPH_URL="+ten.URL, "INVICTI_SCIM_GRAPH_TOKEN="+ten.Token(),
-		"INVICTI_SCIM_CONFIG_DIR="+cfg, "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
-		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
-	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 50, Cols: 160})
-	if err != nil {
-		t.Fatal(err)
+	w := startWizard(t, 120, []string{"INVICTI_SCIM_GRAPH_URL=" + ten.URL, "INVICTI_SCIM_GRAPH_TOKEN=" + ten.Token()}, "setup")
+	w.answer("Invicti Platform region", "\x1b[B\x1b[B\x1b[B") // down three times: the on-premises option
+	w.send("\r")
+	w.answer("Invicti base URL", inv.URL)
+	w.send("\r")
+	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B") // "Yes, type them"
+	w.send("\r")
+	w.answer("Invicti client id", testClientID)
+	w.send("\r")
+	w.answer("Invicti client secret", testSecret)
+	w.send("\r")
+	w.expect("✓ Invicti accepted the client credentials")
+	w.answer("Enterprise app name", "\x15") // Ctrl-U clears the default
+	w.send("Invicti PTY")
+	w.send("\r")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("setup: exit %d\n%s", code, w.scr.String())
 	}
-	defer f.Close()
-	scr := &screen{}
-	go func() { _, _ = io.Copy(scr, f) }()
-	send := func(s string) {
-		time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
-		if _, err := f.Write([]byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	at := scr.waitFor(t, "Invicti Platform region", 0)
-	send("\x1b[B\x1b[B\x1b[B") // down three times: the on-premises option
-	send("\r")
-	at = scr.waitFor(t, "Invicti base URL", at)
-	send(inv.URL)
-	send("\r")
-	at = scr.waitFor(t, "Invicti client id", at)
-	send(testClientID)
-	send("\r")
-	at = scr.waitFor(t, "Invicti client secret", at)
-	send(testSecret)
-	send("\r")
-	at = scr.waitFor(t, "Enterprise app name", at)
-	send("\x15") // Ctrl-U clears the default
-	send("Invicti PTY")
-	send("\r")
-	at = scr.waitFor(t, "Apply this plan?", at)
-	send("\r")
-	scr.waitFor(t, "Setup complete", at)
-	if err := c.Wait(); err != nil {
-		t.Fatalf("setup: %v\n%s", err, scr.String())
-	}
-	if strings.Contains(scr.String(), testSecret) {
+	if strings.Contains(w.scr.String(), testSecret) {
 		t.Fatalf("the secret was echoed on the terminal")
 	}
 	apps := ten.Apps()
@@ -313,7 +294,9 @@ func TestGuidedStepContinuesInTheSameRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := scr.waitFor(t, "Apply this plan?", 0)
+	at := scr.waitFor(t, "Give users or groups access to Invicti now?", 0)
+	send("n")
+	at = scr.waitFor(t, "Apply this plan?", at)
 	send("\r")
 	at = scr.waitFor(t, "Show the client secret", at)
 	send("\r") // default: No
@@ -419,5 +402,367 @@ func TestSecretStdinOnATerminal(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		_ = c.Process.Kill()
 		t.Fatalf("Ctrl-C did not end the run while it waited for the secret:\n%s", scr.String())
+	}
+}
+
+// wizardRun is one setup run in a pseudo-terminal of the given width, with NO_COLOR.
+type wizardRun struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	pty    *os.File
+	scr    *screen
+	at     int
+	copied chan struct{} // closed when the terminal has nothing more to read
+}
+
+func startWizard(t *testing.T, cols uint16, env []string, args ...string) *wizardRun {
+	t.Helper()
+	c := exec.Command(binary(t), args...)
+	c.Env = append(os.Environ(), "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
+	c.Env = append(c.Env, env...)
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: cols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	scr := &screen{}
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(scr, f); close(copied) }()
+	return &wizardRun{t: t, cmd: c, pty: f, scr: scr, copied: copied}
+}
+
+// expect waits for s after the last mark and moves the mark past it.
+func (w *wizardRun) expect(s string) { w.t.Helper(); w.at = w.scr.waitFor(w.t, s, w.at) }
+
+// send types keys after huh has had time to focus the field.
+func (w *wizardRun) send(keys string) {
+	w.t.Helper()
+	time.Sleep(150 * time.Millisecond)
+	if _, err := w.pty.Write([]byte(keys)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// answer waits for a prompt, then sends keys.
+func (w *wizardRun) answer(prompt, keys string) { w.t.Helper(); w.expect(prompt); w.send(keys) }
+
+// wait ends the run and returns its exit code.
+func (w *wizardRun) wait() int {
+	w.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- w.cmd.Wait() }()
+	select {
+	case err := <-done:
+		select { // the last lines may still be in the terminal's buffer
+		case <-w.copied:
+		case <-time.After(5 * time.Second):
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(60 * time.Second):
+		_ = w.cmd.Process.Kill()
+		w.t.Fatalf("the wizard did not end:\n%s", w.scr.String())
+		return -1
+	}
+}
+
+var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?<=>]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]`)
+
+// record is the terminal output as plain lines (escape sequences removed).
+func (w *wizardRun) record() string {
+	s := ansiRE.ReplaceAllString(w.scr.String(), "")
+	return strings.ReplaceAll(s, "\r\n", "\n")
+}
+
+// TestSandboxWizardEnterThrough: on a terminal, setup --sandbox runs the real wizard with the
+// sandbox's values offered as defaults, and pressing Enter at every prompt reaches "Setup
+// complete" at 80 columns in fewer than 200 lines, with the Set up SCIM provisioning link on
+// the first screen and an offer to assign.
+func TestSandboxWizardEnterThrough(t *testing.T) {
+	t.Run("80 columns NO_COLOR", func(t *testing.T) { sandboxEnterThrough(t, 80, nil) })
+	t.Run("120 columns colour", func(t *testing.T) { sandboxEnterThrough(t, 120, []string{"NO_COLOR="}) })
+}
+
+func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
+	w := startWizard(t, cols, env, "setup", "--sandbox")
+	for _, prompt := range []string{
+		"Invicti Platform region", "Invicti base URL", "Do you have the SCIM client credentials?",
+		"Invicti client id", "Invicti client secret", "Enterprise app name",
+		"Give users or groups access to Invicti now?", "Who gets access?",
+		"Create the matching Invicti teams first?", "Apply this plan?", "Continue?", "Provision now?",
+	} {
+		w.answer(prompt, "\r")
+	}
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	out := w.record()
+	for _, want := range []string{
+		"https://docs.invicti.com/ip/set-up-scim-provisioning",
+		"https://docs.invicti.com/ip/scim-configure-directory",
+		"✓ Invicti accepted the client credentials",
+		"[Yes]", // NO_COLOR still shows the chosen answer
+		"✓ Invicti team Invicti Users — created",
+		"In Invicti: alice@contoso.example",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if cols != 80 {
+		return
+	}
+	// Every newline the terminal received, redraws included: the scrollback has no more.
+	if n := strings.Count(out, "\n"); n >= 200 {
+		t.Errorf("the session printed %d lines, want fewer than 200:\n%s", n, out)
+	}
+	checkGolden(t, "wizard_plan_80.golden", section(out, "\nPlan\n", "┃ Apply this plan?"))
+	checkGolden(t, "wizard_summary_80.golden", section(out, "Setup complete", ""))
+}
+
+// section returns out from the first from up to the next to ("" means the end), with the
+// values that change per run (ports, ids) replaced by placeholders.
+func section(out, from, to string) string {
+	i := strings.Index(out, from)
+	if i < 0 {
+		return "(missing " + from + ")\n" + out
+	}
+	s := out[i:]
+	if to != "" {
+		if j := strings.Index(s, to); j >= 0 {
+			s = s[:j]
+		}
+	}
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "127.0.0.1:PORT")
+	s = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`).ReplaceAllString(s, "GUID")
+	s = regexp.MustCompile(`scim\.[0-9a-f]{32}\.[0-9a-f]{32}`).ReplaceAllString(s, "JOBID")
+	s = regexp.MustCompile(`\d+ to Entra \(Graph\), \d+ to Invicti`).ReplaceAllString(s, "N to Entra (Graph), N to Invicti")
+	s = regexp.MustCompile(`\d+ attempts`).ReplaceAllString(s, "N attempts")
+	return s
+}
+
+// checkGolden compares got with testdata/golden/name; UPDATE_GOLDEN=1 rewrites it.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (UPDATE_GOLDEN=1 rewrites it)\n--- want\n%s\n--- got\n%s", name, want, got)
+	}
+}
+
+// wizardTenant is an emulated Invicti with the test client and an emulated Entra tenant with
+// the demo directory, and the environment that points setup at them.
+func wizardTenant(t *testing.T) (*scimtest.Server, *entratest.Tenant, []string) {
+	t.Helper()
+	inv := scimtest.New(scimtest.Options{})
+	t.Cleanup(inv.Close)
+	inv.AddClient(testClientID, testSecret)
+	ten := entratest.New(entratest.Options{ReplicationDelay: 100 * time.Millisecond})
+	t.Cleanup(ten.Close)
+	ten.SeedDemo()
+	return inv, ten, []string{"INVICTI_SCIM_GRAPH_URL=" + ten.URL, "INVICTI_SCIM_GRAPH_TOKEN=" + ten.Token()}
+}
+
+// bracketedPaste is how a terminal delivers pasted text to a program that asked for it.
+func bracketedPaste(s string) string { return "\x1b[200~" + s + "\x1b[201~" }
+
+// TestWizardPastedJSON: the admin pastes the whole multi-line JSON Invicti returned; the wizard
+// takes credentials.clientId and credentials.clientSecret from it, checks them at once, and
+// setup saves them.
+func TestWizardPastedJSON(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--app-name", "Invicti Paste")
+	w.expect("Do you have the SCIM client credentials?")
+	w.send("\r") // the default: paste the JSON
+	w.expect("Paste the JSON Invicti returned")
+	w.send(bracketedPaste("{\n  \"id\": \"reg-1\",\n  \"name\": \"Entra SCIM\",\n  \"credentials\": {\n    \"clientId\": \"" + testClientID + "\",\n    \"clientSecret\": \"" + testSecret + "\"\n  }\n}"))
+	w.send("\r")
+	w.expect("✓ Invicti accepted the client credentials")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	apps := ten.Apps()
+	if len(apps) != 1 || apps[0].Secrets["Oauth2ClientId"] != testClientID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
+		t.Fatalf("apps = %+v", apps)
+	}
+}
+
+// TestWizardShowMeHow: "No, show me how" prints Invicti's steps with the region's base URL
+// filled in and waits; the admin comes back to the credentials question, then leaves with
+// Ctrl-C: exit 130, "cancelled", nothing created.
+func TestWizardShowMeHow(t *testing.T) {
+	_, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--region", "eu")
+	w.expect("Do you have the SCIM client credentials?")
+	w.send("\x1b[B\x1b[B\x1b[B") // "No, show me how"
+	w.send("\r")
+	w.expect("POST https://platform-eu.invicti.com/api/identity/v1/userCredentials/login")
+	w.expect(wizardSetUpSCIM)
+	w.answer("Do you have the credentials now?", "\r")
+	w.expect("Do you have the SCIM client credentials?") // asked again
+	w.send("\x03")                                       // Ctrl-C
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.scr.String())
+	}
+	out := w.record()
+	if !strings.Contains(out, "cancelled") || strings.Contains(out, "context canceled") {
+		t.Fatalf("want \"cancelled\":\n%s", out)
+	}
+	if n := len(ten.Apps()); n != 0 {
+		t.Fatalf("%d apps after cancelling", n)
+	}
+}
+
+const wizardSetUpSCIM = "https://docs.invicti.com/ip/set-up-scim-provisioning"
+
+// TestWizardCheckCorrectedInPlace: a wrong secret fails the direct check right after it is
+// typed; the wizard says why, offers to correct the secret (the failing value) and asks only
+// for it, not for the client id again.
+func TestWizardCheckCorrectedInPlace(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--app-name", "Invicti Fix")
+	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B") // "Yes, type them"
+	w.send("\r")
+	w.answer("Invicti client id", testClientID)
+	w.send("\r")
+	w.answer("Invicti client secret", "wrong-secret-0123456789")
+	w.send("\r")
+	w.expect("✗ The direct check with Invicti failed")
+	w.expect("What do you want to correct?")
+	mark := w.at
+	w.send("\r") // the suggested correction: the client secret
+	w.answer("Invicti client secret", testSecret)
+	w.send("\r")
+	w.expect("✓ Invicti accepted the client credentials")
+	if strings.Contains(w.scr.String()[mark:w.at], "Invicti client id") {
+		t.Fatalf("the client id was asked again:\n%s", w.scr.String()[mark:w.at])
+	}
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	if got := ten.Apps()[0].Secrets["Oauth2ClientSecret"]; got != testSecret {
+		t.Fatalf("saved secret %q", got)
+	}
+}
+
+// TestWizardAccessPickerAndTeamsFirst: the admin filters the directory, ticks alice and the
+// Invicti Users group; the wizard creates the Invicti team before anyone is provisioned and
+// pauses for its roles; then alice alone is provisioned on demand and found in Invicti.
+func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti Pick")
+	// The secret comes from the credentials step; the client id from its flag.
+	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B")
+	w.send("\r")
+	w.answer("Invicti client secret", testSecret)
+	w.send("\r")
+	w.answer("Give users or groups access to Invicti now?", "\r") // Yes
+	w.expect("Who gets access?")
+	w.send("/")
+	w.send("alice")
+	w.send("\r") // keep the filter
+	w.send("x")  // tick Alice
+	w.send("\x1b")
+	w.send("/")
+	w.send("Invicti")
+	w.send("\r")
+	w.send("x") // tick the Invicti Users group
+	w.send("\r")
+	w.expect("✓ User alice@contoso.example")
+	w.expect("✓ Group Invicti Users")
+	w.answer("Create the matching Invicti teams first?", "\r")
+	w.expect("user  alice@contoso.example") // the plan
+	w.answer("Apply this plan?", "\r")
+	w.expect("✓ Invicti team Invicti Users — created")
+	w.expect("Continue?")
+	// Teams first: the team exists in Invicti before anyone is provisioned.
+	if gs, us := inv.Groups(), inv.Users(); len(gs) != 1 || gs[0].DisplayName != "Invicti Users" || len(us) != 0 {
+		t.Fatalf("at the roles pause: teams %+v, users %+v", gs, us)
+	}
+	w.send("\r")
+	w.expect("Provision now?")
+	w.send("\x01") // ctrl+a: select none
+	w.send("x")    // the first entry: alice
+	w.send("\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	us := inv.Users()
+	if len(us) != 1 || us[0].UserName != "alice@contoso.example" {
+		t.Fatalf("Invicti users after provisioning alice only: %+v\n%s", us, w.record())
+	}
+	if n := len(ten.Apps()[0].Assignments); n != 2 {
+		t.Fatalf("%d assignments, want alice and the group", n)
+	}
+	if !strings.Contains(w.record(), "in Invicti") {
+		t.Fatalf("no Invicti proof for alice:\n%s", w.record())
+	}
+}
+
+// TestWizardDeclinePlan: declining the plan changes nothing and exits 0 saying so.
+func TestWizardDeclinePlan(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, append(env, "INVICTI_SCIM_CLIENT_SECRET="+testSecret), "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti No")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.answer("Apply this plan?", "n")
+	w.expect("Nothing changed")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, w.scr.String())
+	}
+	if n := len(ten.Apps()); n != 0 {
+		t.Fatalf("%d apps after declining", n)
+	}
+}
+
+// TestWizardPicksAnExistingApp: when apps of that name exist that the tool did not make, the
+// wizard lists them (id, created date, whether they have a provisioning job) instead of failing;
+// picking one configures it, with nothing new created.
+func TestWizardPicksAnExistingApp(t *testing.T) {
+	inv, ten, env := wizardTenant(t)
+	other := ten.AddApp("Invicti SCIM")
+	w := startWizard(t, 80, append(env, "INVICTI_SCIM_CLIENT_SECRET="+testSecret), "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti SCIM")
+	w.answer("Give users or groups access to Invicti now?", "n")
+	w.expect(`Enterprise apps named "Invicti SCIM" exist that this tool did not make`)
+	w.expect(other.ServicePrincipalID + ", created ")
+	w.expect("no provisioning")
+	w.send("\x1b[A") // up from "Create a new app" to the listed app
+	w.send("\r")
+	w.expect("reused (servicePrincipal " + other.ServicePrincipalID + ")")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Setup complete")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, w.scr.String())
+	}
+	apps := ten.Apps()
+	if len(apps) != 1 || apps[0].ServicePrincipalID != other.ServicePrincipalID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
+		t.Fatalf("apps = %+v", apps)
 	}
 }

@@ -343,11 +343,11 @@ func runAuthLogout(f *Factory) error {
 // printSignedIn signs in (if the session does not serve silently) and prints the one line the
 // setup wizard shows after sign-in, on stderr: tenant name and id, and the account. An error
 // is the sign-in's own: the caller stops there instead of asking again on the next call.
-func printSignedIn(ctx context.Context, f *Factory, conn *graphConn) error {
+func printSignedIn(ctx context.Context, f *Factory, conn *graphConn) (*signin.Status, error) {
 	st, err := signin.Identity(ctx, conn.Conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ui.Err(f.IO).Check(ui.SymOK, st.Line(), "")
-	return nil
+	return st, nil
 }

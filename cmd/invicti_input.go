@@ -52,6 +52,18 @@ var errMissingInput = errors.New("missing input (not running interactively)")
 // resolve fills the Invicti input from flags, then the environment, then state, then (when
 // allowed) the wizard. Without a terminal, missing input is a usage error naming every flag.
 func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State, ask bool) (invictiInput, error) {
+	var askFn func(wizard.InvictiAnswers) (wizard.InvictiAnswers, error)
+	if ask {
+		askFn = func(known wizard.InvictiAnswers) (wizard.InvictiAnswers, error) {
+			return wizard.AskInvicti(ctx, f.wizardIO(), known)
+		}
+	}
+	return fl.resolveWith(ctx, f, st, askFn)
+}
+
+// resolveWith is resolve with the question asked by ask (nil: never ask), so setup can run its
+// fuller credentials step.
+func (fl *invictiFlags) resolveWith(ctx context.Context, f *Factory, st *state.State, ask func(wizard.InvictiAnswers) (wizard.InvictiAnswers, error)) (invictiInput, error) {
 	var in invictiInput
 
 	// Secret sources are exclusive: two of them is almost certainly a mistake.
@@ -139,8 +151,8 @@ func (fl *invictiFlags) resolve(ctx context.Context, f *Factory, st *state.State
 	given, missing := provision.CompleteInvicti(provision.InvictiGiven{Region: region, URL: rawURL, ClientID: clientID, ClientIDSource: clientIDFlag, Secret: secret}, st)
 	region, rawURL, clientID, clientIDFlag = given.Region, given.URL, given.ClientID, given.ClientIDSource
 
-	if len(missing) > 0 && ask {
-		ans, err := wizard.AskInvicti(ctx, f.wizardIO(), wizard.InvictiAnswers{Region: region, URL: rawURL, ClientID: clientID, Secret: secret})
+	if len(missing) > 0 && ask != nil {
+		ans, err := ask(wizard.InvictiAnswers{Region: region, URL: rawURL, ClientID: clientID, Secret: secret})
 		if err != nil {
 			return in, err
 		}

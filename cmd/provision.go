@@ -192,17 +192,3 @@ func printProvisionResults(p *ui.Printer, res *provision.OnDemandResult) {
 		}
 	}
 }
-
-// setupExtras is what setup's --assign-*/--provision-now did, through the same code paths.
-type setupExtras = provision.AssignThenProvisionResult
-
-// assignAfterSetup runs setup's assign and provision step (provision.AssignThenProvision). A
-// failed item exits 1 after the report.
-func assignAfterSetup(ctx context.Context, conn *graphConn, res *provision.SetupResult, opts *setupOptions, sp *ui.Spinner) (*setupExtras, error) {
-	x, err := provision.AssignThenProvision(ctx, conn.Client, provision.AssignThenProvisionRequest{
-		ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID, Users: opts.AssignUsers, Groups: opts.AssignGroups,
-		ProvisionNow: opts.ProvisionNow, Progress: spinnerOnly(sp),
-	})
-	sp.Stop()
-	return x, err
-}

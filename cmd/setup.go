@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -39,6 +40,12 @@ type setupOptions struct {
 	emailsSet         bool
 	thresholdSet      bool
 	Adopt             string
+	// New creates (or finds) an app named --app-name even when state records another one.
+	New bool
+	// CreateTeams and NoCreateTeams answer the "teams first" step (both false: ask, or skip
+	// without a terminal).
+	CreateTeams, NoCreateTeams bool
+	provisionNowSet            bool
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -82,6 +89,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
 			opts.emailsSet, opts.thresholdSet = cmd.Flags().Changed("notify-email"), cmd.Flags().Changed("deletion-threshold")
+			opts.provisionNowSet = cmd.Flags().Changed("provision-now")
 			return runSetup(ctx, f, opts, cmd.Flags().Changed("config-dir") || f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "", cmd.Flags().Changed("app-name"))
 		},
 	}
@@ -102,6 +110,9 @@ Try it with no account: invicti-scim setup --sandbox`,
 	fs.StringVar(&opts.SettingsWriter, "settings-writer", string(provision.WriterAuto), "How to save the provisioning settings: auto, secrets (documented PUT), connectivity (experimental beta PATCH) or portal (guided)")
 	_ = cmd.RegisterFlagCompletionFunc("settings-writer", cobra.FixedCompletions([]string{"auto", "secrets", "connectivity", "portal"}, cobra.ShellCompDirectiveNoFileComp))
 	fs.StringVar(&opts.Adopt, "adopt", "", "Configure this existing enterprise app (service principal object id or appId) although invicti-scim did not make it")
+	fs.BoolVar(&opts.New, "new", false, "With --app-name: set up a second app under that name instead of the app this config dir recorded")
+	fs.BoolVar(&opts.CreateTeams, "create-teams", false, "Create an Invicti team (SCIM group) named like each --assign-group before users arrive")
+	fs.BoolVar(&opts.NoCreateTeams, "no-create-teams", false, "Do not offer to create Invicti teams for the assigned groups")
 	return cmd
 }
 
@@ -125,6 +136,15 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if opts.Adopt != "" && !provision.IsGUID(opts.Adopt) {
 		return flagErrorf("--adopt %q: expected the service principal object id or appId (GUID) that setup listed", opts.Adopt)
 	}
+	if opts.New && (!appNameSet || opts.Adopt != "") {
+		return flagErrorf("--new needs --app-name (the name of the second app) and cannot go with --adopt")
+	}
+	if opts.CreateTeams && opts.NoCreateTeams {
+		return flagErrorf("use only one of --create-teams and --no-create-teams")
+	}
+	if opts.CreateTeams && len(opts.AssignGroups) == 0 && !opts.Sandbox && !f.CanPrompt() {
+		return flagErrorf("--create-teams needs --assign-group: it creates one Invicti team per assigned group")
+	}
 	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 && !opts.Sandbox {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
 	}
@@ -138,9 +158,12 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if opts.thresholdSet && notify.DeletionThreshold == 0 && !f.JSON() {
 		ui.Err(f.IO).Check(ui.SymWarn, "--deletion-threshold 0: the accidental-deletions guard is off", "a cycle may deprovision any number of Invicti users at once")
 	}
+	interactive := f.CanPrompt()
+	// Without a terminal every answer must be a flag; with one, the wizard asks what flags did
+	// not give, the sandbox's values included (offered as defaults, never answered for the admin).
+	wiz := interactive && !opts.Yes && !opts.DryRun
 	if opts.Sandbox {
-		// (without --assign-*, the sandbox assigns and provisions its demo group)
-		if err := startSandbox(f, opts, configDirSet); err != nil {
+		if err := startSandbox(f, opts, configDirSet, wiz); err != nil {
 			return err
 		}
 	}
@@ -153,29 +176,20 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err != nil {
 		return err
 	}
-	interactive := f.CanPrompt()
-	in, err := opts.invicti.resolve(ctx, f, &st, interactive)
+	if wiz {
+		printWelcome(f, opts.Sandbox)
+	}
+	var ask func(wizard.InvictiAnswers) (wizard.InvictiAnswers, error)
+	if interactive {
+		ask = credentialsStep(ctx, f, wiz)
+	}
+	in, err := opts.invicti.resolveWith(ctx, f, &st, ask)
 	if err != nil {
 		return err
 	}
-	if interactive && !appNameSet && !opts.Sandbox {
-		def := opts.AppName
-		if st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
-			def = st.App.DisplayName
-		}
-		name, err := wizard.AskText(ctx, f.wizardIO(), "Enterprise app name", "The Entra enterprise app that provisions into Invicti; an existing one with this name is reused.", def,
-			func(s string) error {
-				if strings.TrimSpace(s) == "" {
-					return fmt.Errorf("enter a name")
-				}
-				return nil
-			})
-		if err != nil {
-			return err
-		}
-		opts.AppName = name
-	} else if !appNameSet && st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
-		opts.AppName = st.App.DisplayName
+	// The unattended sandbox (no terminal, --yes or --dry-run) names its app itself, as before.
+	if err := chooseApp(ctx, f, opts, st, interactive, interactive && (wiz || !opts.Sandbox), appNameSet); err != nil {
+		return err
 	}
 
 	sp := ui.NewSpinner(f.IO)
@@ -187,12 +201,30 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err := checkTenant(conn, &st); err != nil {
 		return err
 	}
+	// The signed-in tenant (name and id) and account, once, right after sign-in; the plan
+	// repeats them. The sandbox's emulated tenant has nothing to tell apart.
+	who := signedIn{TenantID: conn.tenantID()}
 	if interactive && !opts.Sandbox {
-		if err := printSignedIn(ctx, f, conn); err != nil { // auth.go
+		id, err := printSignedIn(ctx, f, conn) // auth.go
+		if err != nil {
+			return err
+		}
+		who = signedIn{TenantID: id.TenantID, TenantName: id.TenantName, Account: id.Account}
+	}
+
+	if wiz && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+		if err := askAccess(ctx, f, conn, opts); err != nil {
 			return err
 		}
 	}
-	prog := progressPrinter(f, sp)
+	createTeams := opts.CreateTeams
+	if wiz && len(opts.AssignGroups) > 0 && !opts.CreateTeams && !opts.NoCreateTeams {
+		if createTeams, err = wizard.AskTeams(ctx, setupWizardIO(f), wizard.TeamsStep{Groups: opts.AssignGroups}); err != nil {
+			return err
+		}
+	}
+
+	prog := progressPrinter(f, sp, wiz)
 	setup := &provision.Setup{
 		TenantID: conn.tenantID(),
 		Graph:    conn.Client,
@@ -204,7 +236,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
 		NoStart: opts.NoStart, DryRun: opts.DryRun, Notifications: notify, Writer: writer,
-		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet, Adopt: opts.Adopt,
+		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet, Adopt: opts.Adopt, NewApp: opts.New,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)
@@ -212,22 +244,18 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 
 	// Interactively, show the plan (reads only) and ask before the first write.
 	if interactive && !opts.DryRun && !opts.Yes {
-		planCfg := cfg
-		planCfg.DryRun = true
-		quiet := *setup
-		quiet.Progress = spinnerOnly(sp)
-		plan, err := quiet.Run(ctx, planCfg)
-		sp.Stop()
+		plan, err := planSetup(ctx, f, conn, setup, &cfg, sp)
 		if err != nil {
 			return err
 		}
-		printPlan(f, plan, opts)
-		ok, err := wizard.Confirm(ctx, f.wizardIO(), "Apply this plan?", "Nothing has been changed yet.", true)
+		additive := printPlan(f, plan, opts, who, createTeams)
+		ok, err := wizard.Confirm(ctx, setupWizardIO(f), "Apply this plan?", planQuestionHint(additive), additive)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return wizard.ErrCancelled
+			ui.Err(f.IO).Println("Nothing changed: you declined the plan.")
+			return nil
 		}
 	}
 
@@ -237,8 +265,27 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		return err
 	}
 	out := &setupOutcome{SetupResult: res}
+	scim := provision.InvictiConn{Checker: f.Checker(), Endpoints: in.Endpoints, Credentials: in.Credentials}.SCIM(ctx)
+	if err == nil && !opts.DryRun && createTeams && len(opts.AssignGroups) > 0 {
+		out.Teams, err = createTeamsStep(ctx, f, scim, opts.AssignGroups, in.Endpoints.BaseURL, wiz, sp)
+	}
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
-		out.Extras, err = assignAfterSetup(ctx, conn, res, opts, sp)
+		req := provision.AfterSetupRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID,
+			Users: opts.AssignUsers, Groups: opts.AssignGroups, ProvisionNow: opts.ProvisionNow}
+		if wiz && !opts.provisionNowSet {
+			if err := pickProvision(ctx, f, conn, opts, &req); err != nil {
+				return err
+			}
+		}
+		as := &provision.AfterSetup{Graph: conn.Client, Progress: spinnerOnly(sp)}
+		if req.ProvisionNow && wiz {
+			as.SCIM = scim // each provisioned user is looked up in Invicti: the proof
+		}
+		out.Extras, err = as.Run(ctx, req)
+		sp.Stop()
+		if errors.Is(err, provision.ErrPartial) {
+			err = &exitError{code: ExitFailed, err: err}
+		}
 		if err == nil {
 			mappingsAfterAssign(ctx, f, conn, res.ServicePrincipalID, res.JobID) // mappings_hook.go
 		}
@@ -279,8 +326,9 @@ type errorJSON struct {
 
 type setupOutcome struct {
 	*provision.SetupResult
-	Extras  *setupExtras `json:"-"`
-	Sandbox *sandboxJSON `json:"sandbox,omitempty"`
+	Extras  *provision.AfterSetupResult `json:"-"`
+	Teams   []provision.TeamResult      `json:"teams,omitempty"`
+	Sandbox *sandboxJSON                `json:"sandbox,omitempty"`
 }
 
 type setupJSON struct {
@@ -291,7 +339,10 @@ type setupJSON struct {
 	Error     *errorJSON                `json:"error,omitempty"`
 }
 
-func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
+// startSandbox starts both emulators and points this run at them. Unattended (no terminal, or
+// --yes) it also answers for the admin: the emulated Invicti's URL and client, and the demo
+// group assigned and provisioned. The wizard instead offers those values as defaults.
+func startSandbox(f *Factory, opts *setupOptions, configDirSet, wiz bool) error {
 	env := sandbox.Start(sandbox.Defaults())
 	f.addCleanup(env.Close)
 	f.sandbox = env
@@ -305,11 +356,18 @@ func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
 	}
 	base := f.Getenv
 	overlay := map[string]string{
-		"INVICTI_SCIM_GRAPH_TOKEN":   env.GraphToken,
-		"INVICTI_SCIM_GRAPH_URL":     env.GraphURL,
-		"INVICTI_SCIM_INVICTI_URL":   env.InvictiURL,
-		"INVICTI_SCIM_CLIENT_ID":     env.ClientID,
-		"INVICTI_SCIM_CLIENT_SECRET": env.ClientSecret,
+		"INVICTI_SCIM_GRAPH_TOKEN": env.GraphToken,
+		"INVICTI_SCIM_GRAPH_URL":   env.GraphURL,
+	}
+	if !wiz {
+		overlay["INVICTI_SCIM_INVICTI_URL"] = env.InvictiURL
+		overlay["INVICTI_SCIM_CLIENT_ID"] = env.ClientID
+		overlay["INVICTI_SCIM_CLIENT_SECRET"] = env.ClientSecret
+	} else {
+		// The admin's environment must not answer for the sandbox either.
+		for _, k := range []string{"INVICTI_SCIM_INVICTI_URL", "INVICTI_SCIM_CLIENT_ID", "INVICTI_SCIM_CLIENT_SECRET"} {
+			overlay[k] = ""
+		}
 	}
 	f.Getenv = func(k string) string {
 		if v, ok := overlay[k]; ok {
@@ -320,14 +378,17 @@ func startSandbox(f *Factory, opts *setupOptions, configDirSet bool) error {
 	f.IO.Redactor.Add(env.ClientSecret)
 	f.IO.Redactor.Add(env.GraphToken)
 	opts.graph.Auth, opts.graph.GraphURL, opts.graph.Cloud = "token", env.GraphURL, "global"
-	opts.invicti.Region, opts.invicti.URL = "", env.InvictiURL
-	if len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
+	opts.invicti.Region, opts.invicti.URL = "", ""
+	if !wiz {
+		opts.invicti.URL = env.InvictiURL
+	}
+	if !wiz && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
 		opts.AssignGroups = []string{env.DemoGroup}
 		opts.ProvisionNow = true
 	}
 	if !f.JSON() {
 		p := ui.Err(f.IO)
-		p.Heading("Sandbox: an emulated Entra tenant and an emulated Invicti Platform on this machine")
+		p.Heading("Sandbox: an emulated Entra tenant and Invicti Platform on this machine")
 		p.KV([][2]string{{"Entra (Graph)", env.GraphURL}, {"Invicti", env.InvictiURL}, {"demo group", env.DemoGroup + " (3 users)"}})
 		p.Println()
 	}
@@ -360,7 +421,9 @@ func sandboxReport(f *Factory) *sandboxJSON {
 
 // progressPrinter shows each step as it ends (a checklist line on stderr) and keeps the
 // spinner saying what is running or awaited.
-func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
+// brief (the wizard, whose plan already said what each step does) keeps each line to the step
+// and its outcome; failures and guided steps keep their detail.
+func progressPrinter(f *Factory, sp *ui.Spinner, brief bool) provision.Progress {
 	if f.JSON() {
 		return spinnerOnly(sp)
 	}
@@ -387,9 +450,28 @@ func progressPrinter(f *Factory, sp *ui.Spinner) provision.Progress {
 			case e.Step.Outcome == provision.Skipped:
 				sym = ui.SymSkip
 			}
+			if brief && sym != ui.SymFail && sym != ui.SymWarn {
+				p.Check(sym, e.Step.Title, briefOutcome(e.Step, p.Width))
+				return
+			}
 			p.Check(sym, e.Step.Title, string(e.Step.Outcome)+": "+e.Step.Detail)
 		}
 	}
+}
+
+// briefOutcome is the outcome and, when it fits on the line, the first clause of the detail;
+// for the settings step always, since how they were saved matters ("updated: configured in the
+// portal").
+func briefOutcome(st provision.Step, width int) string {
+	clause := st.Detail
+	for _, sep := range []string{";", ":", " ("} {
+		clause, _, _ = strings.Cut(clause, sep)
+	}
+	out := string(st.Outcome)
+	if clause != "" && (st.ID == "secrets" || width <= 0 || len(st.Title)+len(out)+len(clause)+7 <= width) {
+		out += ": " + clause
+	}
+	return out
 }
 
 func spinnerOnly(sp *ui.Spinner) provision.Progress {
@@ -398,24 +480,6 @@ func spinnerOnly(sp *ui.Spinner) provision.Progress {
 			sp.Set(e.Message)
 		}
 	}
-}
-
-func printPlan(f *Factory, plan *provision.SetupResult, opts *setupOptions) {
-	p := ui.Err(f.IO)
-	p.Heading("Plan")
-	for _, s := range plan.Steps {
-		p.Check(ui.SymPlan, s.Title, string(s.Outcome)+": "+s.Detail)
-	}
-	for _, u := range opts.AssignUsers {
-		p.Check(ui.SymPlan, "Assign user "+u, "will assign if not assigned")
-	}
-	for _, g := range opts.AssignGroups {
-		p.Check(ui.SymPlan, "Assign group "+g, "will assign if not assigned")
-	}
-	if opts.ProvisionNow {
-		p.Check(ui.SymPlan, "Provision on demand", "the assigned users and groups")
-	}
-	p.Println()
 }
 
 // guidedPrompt shows the portal step and then lets setup poll for the settings: every
@@ -469,6 +533,7 @@ func enterPresses(ctx context.Context, f *Factory) <-chan struct{} {
 
 func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret string, runErr error) {
 	p := ui.Out(f.IO)
+	cmdName := commandPrefix()
 	if res.Guide != nil {
 		// Not in a box: the values must be copyable whole at any terminal width.
 		e := ui.Err(f.IO)
@@ -503,6 +568,17 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	if res.PortalURL != "" {
 		rows = append(rows, [2]string{"Portal", res.ProvisioningURL})
 	}
+	if len(res.Teams) > 0 {
+		var names []string
+		for _, t := range res.Teams {
+			how := "reused"
+			if t.Created {
+				how = "created"
+			}
+			names = append(names, t.Name+" ("+how+")")
+		}
+		rows = append(rows, [2]string{"Invicti teams", strings.Join(names, ", ")})
+	}
 	p.KV(rows)
 	if x := res.Extras; x != nil {
 		p.Println()
@@ -511,6 +587,17 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 			p.Println()
 			printProvisionResults(p, x.Provision)
 		}
+		for _, m := range x.Members {
+			if m.Verified.Found {
+				state := "active"
+				if !m.Verified.Active {
+					state = "inactive"
+				}
+				p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
+			} else {
+				p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
+			}
+		}
 	}
 	if s := res.Sandbox; s != nil {
 		p.Println()
@@ -518,9 +605,9 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		p.KV([][2]string{{"users", strings.Join(s.InvictiUsers, ", ")}, {"teams", strings.Join(s.InvictiGroups, ", ")}, {"requests", fmt.Sprintf("%d to Entra (Graph), %d to Invicti", s.EntraRequests, s.InvictiRequests)}})
 		p.Println()
 		p.Println("This sandbox stops now. To try every other command, keep one running:")
-		p.Println("  invicti-scim sandbox --env-file sandbox.env &")
+		p.Println("  " + cmdName + " sandbox --env-file sandbox.env &")
 		p.Println("  set -a; . ./sandbox.env; set +a")
-		p.Println("  invicti-scim setup --non-interactive")
+		p.Println("  " + cmdName + " setup --non-interactive")
 		return
 	}
 	if res.DryRun {
@@ -530,12 +617,16 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	p.Heading("Next steps")
 	steps := []string{}
 	if res.Extras == nil || res.Extras.Provision == nil {
-		steps = append(steps, "Entra's first provisioning cycle starts within 20–40 minutes (then about every 40 minutes); for immediate feedback: invicti-scim provision --user <UPN> --verify")
+		steps = append(steps, "Entra's first provisioning cycle starts within 20–40 minutes (then about every 40 minutes); for immediate feedback:\n       "+cmdName+" provision --user <UPN> --verify")
+	}
+	if len(res.Teams) > 0 {
+		steps = append(steps, "In Invicti, give each team its roles and collections if you have not yet (Users, teams & roles → Manage teams)")
+	} else {
+		steps = append(steps, "In Invicti, create teams and give them roles and collections BEFORE users arrive: SCIM-provisioned users and teams get no permissions of their own")
 	}
 	steps = append(steps,
-		"In Invicti, create teams and give them roles and collections BEFORE users arrive: SCIM-provisioned users and teams get no permissions of their own",
-		"Assign users and groups: invicti-scim assign --group \"<security group>\" (group assignment needs Entra ID P1/P2; nested groups are not provisioned)",
-		"Check health any time: invicti-scim status",
+		"Assign users and groups (group assignment needs Entra ID P1/P2; nested groups are not provisioned):\n       "+cmdName+" assign --group \"<security group>\"",
+		"Check health any time:\n       "+cmdName+" status",
 	)
 	for i, s := range steps {
 		p.Printf("  %d. %s\n", i+1, s)

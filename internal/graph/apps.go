@@ -122,6 +122,9 @@ type Application struct {
 	ID          string `json:"id"`
 	AppID       string `json:"appId"`
 	DisplayName string `json:"displayName"`
+	// CreatedDateTime is when the app was made (RFC 3339 as Graph returns it; "" when not
+	// returned). Service principals carry no creation time in v1.0; their application does.
+	CreatedDateTime string `json:"createdDateTime,omitempty"`
 }
 
 // ApplicationByAppID finds the application object for an appId.
@@ -129,7 +132,7 @@ func (c *Client) ApplicationByAppID(ctx context.Context, appID string) (Applicat
 	var res struct {
 		Value []Application `json:"value"`
 	}
-	q := url.Values{"$filter": {"appId eq " + Quote(appID)}, "$select": {"id,appId,displayName"}}
+	q := url.Values{"$filter": {"appId eq " + Quote(appID)}, "$select": {"id,appId,displayName,createdDateTime"}}
 	if err := c.raw(ctx, "find application", http.MethodGet, "/applications", q, nil, &res); err != nil {
 		return Application{}, err
 	}

@@ -44,6 +44,9 @@ type SetupConfig struct {
 	// Adopt is a service principal object id or appId the admin chose (--adopt) to configure
 	// even though this tool did not make it (see Owned). Empty: adopt only what is ours.
 	Adopt string
+	// NewApp ignores the app this config dir's state records (--new): setup looks for, or
+	// creates, an app named AppName and records that one instead. The other app stays as it is.
+	NewApp bool
 }
 
 func (c SetupConfig) settings() Settings {
@@ -327,7 +330,7 @@ func (r *run) findApp(ctx context.Context) (*graph.ServicePrincipal, string, err
 	if r.cfg.Adopt != "" {
 		return r.adopt(ctx)
 	}
-	if a := r.st.App; a != nil && a.ServicePrincipalID != "" {
+	if a := r.st.App; a != nil && a.ServicePrincipalID != "" && !r.cfg.NewApp {
 		sp, err := r.Graph.ServicePrincipal(ctx, a.ServicePrincipalID)
 		switch {
 		case err == nil:

@@ -530,7 +530,7 @@ func (d *Deps) Apply(ctx context.Context, p *Plan, prune bool) (*Result, error) 
 	if len(p.teams) > 0 {
 		scim := d.checker().Client(ctx, s.ep, s.cred)
 		for _, name := range p.teams {
-			if _, err := scim.CreateGroup(ctx, name); err != nil {
+			if _, _, err := scim.CreateGroup(ctx, name); err != nil {
 				return res, fmt.Errorf("create Invicti team %q: %w", name, err)
 			}
 		}

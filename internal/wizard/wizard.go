@@ -26,6 +26,19 @@ type IO struct {
 	In         io.Reader
 	Out        io.Writer
 	Accessible bool
+	// Say prints lines between forms (explanations, check results) through the caller's
+	// sanitising printer; nil writes them to Out as they are.
+	Say func(lines ...string)
+}
+
+func (w IO) say(lines ...string) {
+	if w.Say != nil {
+		w.Say(lines...)
+		return
+	}
+	for _, l := range lines {
+		_, _ = io.WriteString(w.Out, l+"\n")
+	}
 }
 
 func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
@@ -34,7 +47,7 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 		WithOutput(wio.Out).
 		WithAccessible(wio.Accessible).
 		WithShowHelp(true).
-		WithTheme(huh.ThemeFunc(huh.ThemeCharm))
+		WithTheme(huh.ThemeFunc(theme))
 	err := form.RunWithContext(ctx)
 	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
 		return ErrCancelled
@@ -122,14 +135,46 @@ func AskInvicti(ctx context.Context, wio IO, a InvictiAnswers) (InvictiAnswers, 
 // AskText asks for one line of text with a default.
 func AskText(ctx context.Context, wio IO, title, description, def string, validate func(string) error) (string, error) {
 	v := def
-	in := huh.NewInput().Title(title).Description(description).Value(&v)
+	in := huh.NewInput().Title(title).Description(wio.withDefault(description, def, false)).Value(&v)
 	if validate != nil {
-		in = in.Validate(validate)
+		in = in.Validate(wio.orDefault(def, validate))
 	}
 	if err := run(ctx, wio, huh.NewGroup(in)); err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(v), nil
+	return strings.TrimSpace(wio.keep(v, def)), nil
+}
+
+// Accessible mode reads each answer as a fresh line, so a pre-filled default is not on it:
+// there an empty answer means the default, and the description says so.
+
+// withDefault adds "Enter accepts …" to a description in accessible mode (hidden: a secret).
+func (w IO) withDefault(desc, def string, hidden bool) string {
+	if !w.Accessible || def == "" {
+		return desc
+	}
+	if hidden {
+		return desc + " An empty answer keeps the pre-filled value."
+	}
+	return desc + " An empty answer keeps " + def + "."
+}
+
+// orDefault accepts an empty answer when there is a default (accessible mode).
+func (w IO) orDefault(def string, validate func(string) error) func(string) error {
+	return func(s string) error {
+		if w.Accessible && def != "" && strings.TrimSpace(s) == "" {
+			return nil
+		}
+		return validate(s)
+	}
+}
+
+// keep returns def for an empty accessible-mode answer, else v.
+func (w IO) keep(v, def string) string {
+	if w.Accessible && strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
 }
 
 // Confirm asks a yes/no question.

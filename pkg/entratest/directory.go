@@ -121,6 +121,10 @@ func hUserList(t *Tenant, req *request, _ params) *response {
 				if _, e := c.stringValue(); e != nil {
 					return t.errorResponse(req, e)
 				}
+			case c.is("displayName", "startswith"), c.is("userPrincipalName", "startswith"), c.is("mail", "startswith"):
+				if _, e := c.stringValue(); e != nil {
+					return t.errorResponse(req, e)
+				}
 			case c.is("id", "in"), c.is("userPrincipalName", "in"):
 				// Graph expands in to ORs and allows 15 (its error text below).
 				if len(c.values) > 15 {
@@ -160,6 +164,9 @@ func userMatches(u *User, clauses []clause) bool {
 			ok = slices.ContainsFunc(c.values, func(l literal) bool { return eq(l.text, u.ID) })
 		case c.op == "any":
 			ok = slices.ContainsFunc(u.OtherMails, func(m string) bool { return eq(m, v) })
+		case c.op == "startswith":
+			// Graph compares case-insensitively here too.
+			ok = hasPrefixFold(map[string]string{"displayname": u.DisplayName, "userprincipalname": u.UserPrincipalName, "mail": u.Mail}[strings.ToLower(c.prop)], v)
 		case eq(c.prop, "mail"):
 			ok = u.Mail != "" && eq(u.Mail, v)
 		case eq(c.prop, "userPrincipalName"):
@@ -245,7 +252,7 @@ func hGroupList(t *Tenant, req *request, _ params) *response {
 			return t.errorResponse(req, e)
 		}
 		for _, c := range clauses {
-			if !(c.is("displayName", "eq") || c.is("id", "eq") || c.is("mailNickname", "eq")) {
+			if !(c.is("displayName", "eq") || c.is("id", "eq") || c.is("mailNickname", "eq") || c.is("displayName", "startswith")) {
 				return t.errorResponse(req, filterUnsupported(c.prop, "Group"))
 			}
 			if _, e := c.stringValue(); e != nil {
@@ -259,6 +266,8 @@ func hGroupList(t *Tenant, req *request, _ params) *response {
 		for _, c := range clauses {
 			v := c.values[0].text
 			switch {
+			case c.op == "startswith":
+				match = match && hasPrefixFold(g.DisplayName, v)
 			case eq(c.prop, "displayName"):
 				match = match && eq(g.DisplayName, v)
 			case eq(c.prop, "id"):
@@ -598,4 +607,10 @@ func hAuditProvisioning(t *Tenant, req *request, _ params) *response {
 		return t.errorResponse(req, e)
 	}
 	return jsonResponse(http.StatusOK, out)
+}
+
+// hasPrefixFold is startswith as Graph evaluates it: case-insensitive; an empty value (a user
+// without mail) never matches.
+func hasPrefixFold(s, prefix string) bool {
+	return s != "" && len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

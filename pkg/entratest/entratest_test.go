@@ -1115,7 +1115,10 @@ func TestUsers(t *testing.T) {
 		{"mail eq 'bob@fabrikam.example'", []string{bobUPN}, 200},
 		{"id in ('" + bob.ID + "', '" + tn.mustUser(t, "carol@"+Domain).ID + "')", []string{bobUPN, "carol@" + Domain}, 200},
 		{"mail eq 'nobody@x'", nil, 200},
-		{"startswith(mail,'a')", nil, 400},
+		{"startswith(mail,'ALI')", []string{"alice@" + Domain}, 200},
+		{"startswith(displayName,'zz')", nil, 200},
+		{"startswith(mail,a)", nil, 400},
+		{"startswith(otherMails,'a')", nil, 400},
 		{"accountEnabled eq true", nil, 400},
 		{"mail eq alice", nil, 400},
 	}

@@ -121,6 +121,26 @@ func (p *filterParser) clause() (clause, *apiError) {
 	if w.kind != 'w' {
 		return clause{}, filterSyntax("syntax error at position %d in '%s'.", p.pos, p.src)
 	}
+	if p.peek().kind == '(' && strings.EqualFold(w.text, "startswith") {
+		// startswith(prop,'value'): a function, not an operator. Graph serves it on the
+		// users and groups collections by default (without ConsistencyLevel) for displayName,
+		// userPrincipalName, mail and a few more properties
+		// (https://learn.microsoft.com/graph/aad-advanced-queries, "Support for filter by
+		// properties of Microsoft Entra ID (directory) objects"); each handler says which.
+		p.next()
+		prop := p.next()
+		if prop.kind != 'w' || p.next().kind != ',' {
+			return clause{}, filterSyntax("invalid startswith expression in '%s'.", p.src)
+		}
+		lit, e := p.literal()
+		if e != nil {
+			return clause{}, e
+		}
+		if p.next().kind != ')' {
+			return clause{}, filterSyntax("')' expected in '%s'.", p.src)
+		}
+		return clause{prop: prop.text, op: "startswith", values: []literal{lit}}, nil
+	}
 	if p.peek().kind == '(' {
 		if !strings.HasSuffix(strings.ToLower(w.text), "/any") {
 			return clause{}, filterUnsupported(w.text, p.res)

@@ -136,25 +136,3 @@ func TestFilterString(t *testing.T) {
 		t.Errorf("filterQuery = %s", got)
 	}
 }
-
-// CreateGroup makes the team once: a second call (or a different case) finds it instead.
-func TestSCIMClientCreateGroup(t *testing.T) {
-	e := newEmu(t, scimtest.Options{})
-	ctx := context.Background()
-	c := testChecker().Client(ctx, e.ep, goodCred)
-	g, err := c.CreateGroup(ctx, "AppSec")
-	if err != nil || g == nil || g.ID == "" || g.DisplayName != "AppSec" {
-		t.Fatalf("CreateGroup = %+v, %v", g, err)
-	}
-	again, err := c.CreateGroup(ctx, "appsec")
-	if err != nil || again == nil || again.ID != g.ID {
-		t.Fatalf("second CreateGroup = %+v, %v (want the same team %s)", again, err, g.ID)
-	}
-	if n := len(e.srv.Groups()); n != 1 {
-		t.Fatalf("Invicti holds %d teams, want 1", n)
-	}
-	bad := testChecker().Client(ctx, e.ep, Credentials{ClientID: goodCred.ClientID, ClientSecret: "wrong-secret-0123456789"})
-	if _, err := bad.CreateGroup(ctx, "Other"); err == nil || len(e.srv.Groups()) != 1 {
-		t.Fatalf("CreateGroup with a wrong secret: %v, %d teams", err, len(e.srv.Groups()))
-	}
-}

@@ -140,6 +140,12 @@ func (s *Server) handleSCIM(w http.ResponseWriter, r *http.Request, info *reqInf
 	case len(segs) == 1 && segs[0] == "Bulk":
 		scimError(w, http.StatusNotImplemented, "", "bulk operations are not supported")
 	case len(segs) == 1 && (segs[0] == "Users" || segs[0] == "Groups"):
+		// POST creates (RFC 7644 §3.3: 201 with the resource and Location; 409 uniqueness for
+		// a taken userName or displayName). Invicti creates teams this way too: its overview
+		// says teams can be created "through SCIM" before users arrive, so they can be given
+		// roles and collections first (https://docs.invicti.com/ip/scim-provisioning-overview,
+		// https://docs.invicti.com/ip/scim-configure-directory); the wizard's "teams first"
+		// step relies on it.
 		k := kindOf(segs[0])
 		switch r.Method {
 		case http.MethodGet:
