@@ -486,8 +486,11 @@ func (w *wizardRun) record() string {
 // complete" at 80 columns in fewer than 200 lines, with the Set up SCIM provisioning link on
 // the first screen and an offer to assign.
 func TestSandboxWizardEnterThrough(t *testing.T) {
-	t.Run("80 columns NO_COLOR", func(t *testing.T) { sandboxEnterThrough(t, 80, nil) })
-	t.Run("120 columns colour", func(t *testing.T) { sandboxEnterThrough(t, 120, []string{"NO_COLOR="}) })
+	// The longest PTY test (the sandbox's emulated replication lag before provision-now): it
+	// runs beside the end-to-end scripts instead of before them.
+	t.Parallel()
+	t.Run("80 columns NO_COLOR", func(t *testing.T) { t.Parallel(); sandboxEnterThrough(t, 80, nil) })
+	t.Run("120 columns colour", func(t *testing.T) { t.Parallel(); sandboxEnterThrough(t, 120, []string{"NO_COLOR="}) })
 }
 
 func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
