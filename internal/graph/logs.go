@@ -45,6 +45,8 @@ type LogIdentity struct {
 }
 
 // ProvisioningLogs lists provisioning log entries matching filter, newest first, up to limit.
+// Hand-written for the reason Jobs gives: an entry's action and status are SDK enums that drop
+// values they do not know, and its details are free-form JSON the tool shows as sent.
 func (c *Client) ProvisioningLogs(ctx context.Context, filter string, limit int) ([]ProvisioningEvent, error) {
 	var out []ProvisioningEvent
 	top := min(limit, 100)
