@@ -223,6 +223,13 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "apps":
 		check(len(apps) == atoi(args[1]), "apps: have %d, want %s", len(apps), args[1])
+	case "app-named":
+		// app-named NAME: an app whose service principal and application are both named NAME.
+		found := false
+		for _, a := range apps {
+			found = found || a.DisplayName == args[1] && a.ApplicationName == args[1]
+		}
+		check(found, "no app named %q (service principal and application) among %d", args[1], len(apps))
 	case "jobs":
 		n := len(app().Jobs)
 		check(n == atoi(args[1]), "jobs: have %d, want %s", n, args[1])

@@ -42,6 +42,8 @@ type setupOptions struct {
 	Adopt             string
 	// New creates (or finds) an app named --app-name even when state records another one.
 	New bool
+	// Rename renames the app this config dir recorded to --app-name.
+	Rename bool
 	// CreateTeams and NoCreateTeams answer the "teams first" step (both false: ask, or skip
 	// without a terminal).
 	CreateTeams, NoCreateTeams bool
@@ -111,6 +113,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 	_ = cmd.RegisterFlagCompletionFunc("settings-writer", cobra.FixedCompletions([]string{"auto", "secrets", "connectivity", "portal"}, cobra.ShellCompDirectiveNoFileComp))
 	fs.StringVar(&opts.Adopt, "adopt", "", "Configure this existing enterprise app (service principal object id or appId) although invicti-scim did not make it")
 	fs.BoolVar(&opts.New, "new", false, "With --app-name: set up a second app under that name instead of the app this config dir recorded")
+	fs.BoolVar(&opts.Rename, "rename", false, "With --app-name: rename the app this config dir recorded to that name")
 	fs.BoolVar(&opts.CreateTeams, "create-teams", false, "Create an Invicti team (SCIM group) named like each --assign-group before users arrive")
 	fs.BoolVar(&opts.NoCreateTeams, "no-create-teams", false, "Do not offer to create Invicti teams for the assigned groups")
 	return cmd
@@ -138,6 +141,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	if opts.New && (!appNameSet || opts.Adopt != "") {
 		return flagErrorf("--new needs --app-name (the name of the second app) and cannot go with --adopt")
+	}
+	if opts.Rename && (!appNameSet || opts.Adopt != "" || opts.New) {
+		return flagErrorf("--rename needs --app-name (the new name) and cannot go with --adopt or --new")
 	}
 	if opts.CreateTeams && opts.NoCreateTeams {
 		return flagErrorf("use only one of --create-teams and --no-create-teams")
@@ -236,7 +242,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	cfg := provision.SetupConfig{
 		AppName: opts.AppName, Endpoints: in.Endpoints, Credentials: in.Credentials, Cloud: cloud,
 		NoStart: opts.NoStart, DryRun: opts.DryRun, Notifications: notify, Writer: writer,
-		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet, Adopt: opts.Adopt, NewApp: opts.New,
+		EmailsSet: opts.emailsSet, ThresholdSet: opts.thresholdSet, Adopt: opts.Adopt, NewApp: opts.New, Rename: opts.Rename,
 	}
 	if interactive {
 		cfg.Guided = guidedPrompt(f, sp, opts.ShowSecret, in.Credentials.ClientSecret)

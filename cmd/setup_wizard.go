@@ -77,23 +77,27 @@ func credentialsStep(ctx context.Context, f *Factory, full bool) func(wizard.Inv
 
 // chooseApp settles the app's name: asked on a terminal (default: the app in state, else
 // "Invicti Platform"), and a --app-name that differs from the app in state is an explicit
-// choice (keep that app, or a second one with --new), never silently ignored.
+// choice (keep that app, rename it with --rename, or a second one with --new), never silently
+// ignored.
 func chooseApp(ctx context.Context, f *Factory, opts *setupOptions, st state.State, interactive, askName, appNameSet bool) error {
 	stateName := ""
 	if st.App != nil && st.App.DisplayName != "" && safeName(st.App.DisplayName) {
 		stateName = st.App.DisplayName
 	}
-	if appNameSet && stateName != "" && !strings.EqualFold(stateName, opts.AppName) && opts.Adopt == "" && !opts.New {
+	if appNameSet && stateName != "" && !strings.EqualFold(stateName, opts.AppName) && opts.Adopt == "" && !opts.New && !opts.Rename {
 		if !interactive {
-			return flagErrorf("--app-name %q differs from the app this config dir set up (%q): pass --app-name %q to keep configuring it, or add --new to set up a second app named %q", opts.AppName, stateName, stateName, opts.AppName)
+			return flagErrorf("--app-name %q differs from the app this config dir set up (%q): pass --app-name %q to keep configuring it, add --rename to rename it to %q, or add --new to set up a second app named %q", opts.AppName, stateName, stateName, opts.AppName, opts.AppName)
 		}
 		c, err := wizard.AskAppName(ctx, setupWizardIO(f), stateName, opts.AppName)
 		if err != nil {
 			return err
 		}
-		if c == wizard.KeepStateApp {
+		switch c {
+		case wizard.KeepStateApp:
 			opts.AppName = stateName
-		} else {
+		case wizard.RenameStateApp:
+			opts.Rename = true
+		default:
 			opts.New = true
 		}
 		return nil

@@ -117,6 +117,25 @@ func (c *Client) SetTags(ctx context.Context, spID string, tags []string) error 
 	return convert("tag service principal", err)
 }
 
+// RenameApp gives the enterprise app a new display name: the service principal's (what
+// Enterprise applications lists) and, when appObjectID is known, its application's (what App
+// registrations lists). Both are plain PATCHes of displayName (docs/graph-sources.md,
+// "Renaming the app"); the portal's Properties blade edits the same two.
+func (c *Client) RenameApp(ctx context.Context, spID, appObjectID, name string) error {
+	sp := models.NewServicePrincipal()
+	sp.SetDisplayName(&name)
+	if _, err := c.sp.ByServicePrincipalId(spID).Patch(ctx, sp, nil); err != nil {
+		return convert("rename service principal", err)
+	}
+	if appObjectID == "" {
+		return nil
+	}
+	app := models.NewApplication()
+	app.SetDisplayName(&name)
+	_, err := c.applications().ByApplicationId(appObjectID).Patch(ctx, app, nil)
+	return convert("rename application", err)
+}
+
 // Application is the app registration behind an enterprise app.
 type Application struct {
 	ID          string `json:"id"`

@@ -19,6 +19,7 @@ type Graph interface {
 	ServicePrincipal(ctx context.Context, id string) (graph.ServicePrincipal, error)
 	FindServicePrincipals(ctx context.Context, filter string) ([]graph.ServicePrincipal, error)
 	SetTags(ctx context.Context, spID string, tags []string) error
+	RenameApp(ctx context.Context, spID, appObjectID, name string) error
 	ApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
 	DeleteApplication(ctx context.Context, id string) error
 	SyncTemplates(ctx context.Context, spID string) ([]graph.SyncTemplate, error)

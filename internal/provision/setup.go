@@ -47,6 +47,9 @@ type SetupConfig struct {
 	// NewApp ignores the app this config dir's state records (--new): setup looks for, or
 	// creates, an app named AppName and records that one instead. The other app stays as it is.
 	NewApp bool
+	// Rename renames the app this config dir's state records to AppName (--rename) when its
+	// name differs; without it a differing name is a question on a terminal and exit 2 without.
+	Rename bool
 }
 
 func (c SetupConfig) settings() Settings {
@@ -245,6 +248,20 @@ func (r *run) findOrCreateApp(ctx context.Context) error {
 				default:
 					r.Progress.emit(Event{Kind: EventWait, Message: "could not read the application object (" + shortErr(err) + "); continuing"})
 				}
+			}
+			if r.cfg.Rename && sp.DisplayName != r.cfg.AppName {
+				if r.cfg.DryRun {
+					return WillUpdate, fmt.Sprintf("rename %q to %q (found by %s: servicePrincipal %s)", sp.DisplayName, r.cfg.AppName, how, sp.ID), nil
+				}
+				old := sp.DisplayName
+				if err := r.Graph.RenameApp(ctx, sp.ID, r.res.ApplicationID, r.cfg.AppName); err != nil {
+					return "", "", authErr("rename the enterprise app", PermApplication, err)
+				}
+				r.sp.DisplayName, r.res.AppName = r.cfg.AppName, r.cfg.AppName
+				if err := r.persistApp(); err != nil {
+					return "", "", err
+				}
+				return Updated, fmt.Sprintf("renamed from %q (servicePrincipal %s, appId %s)", old, sp.ID, sp.AppID), nil
 			}
 			if err := r.persistApp(); err != nil {
 				return "", "", err

@@ -197,8 +197,9 @@ type AppNameChoice string
 
 // Answers to AskAppName.
 const (
-	KeepStateApp AppNameChoice = "keep"
-	SecondApp    AppNameChoice = "new"
+	KeepStateApp   AppNameChoice = "keep"
+	RenameStateApp AppNameChoice = "rename"
+	SecondApp      AppNameChoice = "new"
 )
 
 // AskAppName asks what a differing --app-name means.
@@ -208,6 +209,7 @@ func AskAppName(ctx context.Context, wio IO, stateName, flagName string) (AppNam
 		Title(fmt.Sprintf("--app-name %q differs from the app this config dir set up (%q)", flagName, stateName)).
 		Options(
 			huh.NewOption(fmt.Sprintf("Keep using %q", stateName), KeepStateApp),
+			huh.NewOption(fmt.Sprintf("Rename it to %q (as --rename does)", flagName), RenameStateApp),
 			huh.NewOption(fmt.Sprintf("Create a second app %q (as --new does)", flagName), SecondApp),
 		).Value(&c)))
 	return c, err

@@ -191,7 +191,9 @@ type App struct {
 	ApplicationID      string
 	AppID              string
 	ServicePrincipalID string // "" when the service principal was deleted
-	DisplayName        string
+	DisplayName        string // the service principal's (the enterprise app's), else the application's
+	// ApplicationName is the application object's displayName (App registrations).
+	ApplicationName string
 	TemplateID         string // applicationTemplateId; "" for an App-registrations app
 	Tags               []string
 	AppRoles           []AppRole
@@ -497,7 +499,7 @@ func (t *Tenant) Apps() []App {
 	defer t.mu.Unlock()
 	out := make([]App, 0, len(t.apps))
 	for _, a := range t.apps {
-		app := App{ApplicationID: a.id, AppID: a.appID, DisplayName: a.displayName, TemplateID: a.templateID, Secrets: map[string]string{}}
+		app := App{ApplicationID: a.id, AppID: a.appID, DisplayName: a.displayName, ApplicationName: a.displayName, TemplateID: a.templateID, Secrets: map[string]string{}}
 		if sp := a.sp; sp != nil {
 			app.ServicePrincipalID = sp.id
 			app.DisplayName = sp.displayName

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -177,9 +178,19 @@ func hAppPatch(t *Tenant, req *request, p params) *response {
 	if a == nil || !t.replicated(a.created) {
 		return t.errorResponse(req, notFound(p.appID))
 	}
-	body, e := req.bodyObject("application", "identifierUris", "web")
+	body, e := req.bodyObject("application", "identifierUris", "web", "displayName")
 	if e != nil {
 		return t.errorResponse(req, e)
+	}
+	// application.md: displayName is required and at most 256 characters; a rename is a
+	// PATCH of it (the portal's Properties → Name does the same).
+	var name string
+	setName, e := prop(body, "displayName", &name)
+	if e != nil {
+		return t.errorResponse(req, e)
+	}
+	if _, present := body["displayName"]; present && (!setName || strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > 256) {
+		return t.errorResponse(req, badRequest("Invalid value specified for property 'displayName' of resource 'Application'."))
 	}
 	var ids []string
 	setIDs, e := prop(body, "identifierUris", &ids)
@@ -216,6 +227,9 @@ func hAppPatch(t *Tenant, req *request, p params) *response {
 				return t.errorResponse(req, badRequest("Invalid value specified for property 'web.redirectUris' of resource 'Application': '%s' must use https.", r))
 			}
 		}
+	}
+	if setName {
+		a.displayName = name
 	}
 	if setIDs {
 		a.identifierURIs = slices.Clone(ids)
