@@ -25,6 +25,7 @@ type ssoOptions struct {
 	NewCertificate bool
 	CertOut        string
 	PrintCert      bool
+	Claims         []string
 }
 
 type ssoJSON struct {
@@ -85,12 +86,21 @@ exempted; keep an exempted Owner. See docs/sso.md.`,
 	fl.BoolVar(&opts.NewCertificate, "new-certificate", false, "Create and activate a new signing certificate even if the active one is fine")
 	fl.StringVar(&opts.CertOut, "cert-out", "", "Write the active signing certificate to FILE (PEM / Base64 .cer)")
 	fl.BoolVar(&opts.PrintCert, "print-cert", false, "Print the active signing certificate (PEM) on stdout")
+	fl.StringArrayVar(&opts.Claims, "claims", nil, "SAML claims as CLAIM=SOURCE[,CLAIM=SOURCE…] (e.g. nameidentifier=user.mail), or default for Entra's defaults; repeatable")
 	return cmd
 }
 
 func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
-	if opts.Disable && (opts.Identifier != "" || opts.ReplyURL != "" || opts.NewCertificate || opts.CertOut != "" || opts.PrintCert) {
-		return flagErrorf("--disable takes no --identifier, --reply-url, --new-certificate, --cert-out or --print-cert")
+	if opts.Disable && (opts.Identifier != "" || opts.ReplyURL != "" || opts.NewCertificate || opts.CertOut != "" || opts.PrintCert || len(opts.Claims) > 0) {
+		return flagErrorf("--disable takes no --identifier, --reply-url, --new-certificate, --cert-out, --print-cert or --claims")
+	}
+	var claims *provision.ClaimsSpec
+	if len(opts.Claims) > 0 {
+		spec, err := provision.ParseClaims(opts.Claims)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		claims = &spec
 	}
 	// The inputs are checked (and asked for) before any Graph call: the Invicti host comes
 	// from the state file.
@@ -120,8 +130,9 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	}
 	req.Identifier, req.ReplyURL = opts.Identifier, opts.ReplyURL
 	req.Disable, req.DryRun, req.NewCertificate = opts.Disable, opts.DryRun, opts.NewCertificate
+	req.Claims = claims
 	s.sp.Set("Configuring SAML single sign-on")
-	c := &provision.SSOConfigurator{Graph: s.conn.Client, Cloud: s.conn.Cloud, Now: f.Now}
+	c := &provision.SSOConfigurator{Graph: s.conn.Client, Claims: s.conn.Client, Cloud: s.conn.Cloud, Now: f.Now}
 	res, err := c.Run(ctx, req)
 	if err != nil {
 		return permissionHint(err, provision.PermApplication)
@@ -241,6 +252,9 @@ func printSSO(f *Factory, out ssoJSON) {
 		rows = append(rows, [2]string{"X.509 Certificate", cert})
 	}
 	rows = append(rows, [2]string{"Metadata URL", out.MetadataURL})
+	if out.Claims != nil {
+		rows = append(rows, [2]string{"Claims", out.Claims.String()})
+	}
 	p.KV(rows)
 	if out.CertificatePEM != "" {
 		p.Println()
@@ -248,6 +262,9 @@ func printSSO(f *Factory, out ssoJSON) {
 	}
 	if c := out.Certificate; c != nil && c.Expiring {
 		ui.Err(f.IO).Check(ui.SymWarn, fmt.Sprintf("the signing certificate expires in %d days", c.DaysLeft), "run `invicti-scim sso --new-certificate` and update it in Invicti")
+	}
+	if out.ClaimsApplied {
+		ui.Err(f.IO).Check(ui.SymWarn, "claims-mapping policy assigned", provision.ClaimsPortalWarning)
 	}
 	ui.Err(f.IO).Check(ui.SymWarn, "Invicti: SSO becomes mandatory", ssoMandatoryWarning)
 }
