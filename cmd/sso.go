@@ -52,7 +52,10 @@ SAML-based single sign-on for your application using the Microsoft Graph API" do
   3. a token-signing certificate is created (addTokenSigningCertificate, valid three years)
      unless an active one has 30 days or more left, and made the active one.
 
-Claims stay at Entra's defaults. Copy --identifier and --reply-url from Invicti: Settings →
+Claims stay at Entra's defaults unless --claims CLAIM=SOURCE[,…] names some (e.g.
+--claims nameidentifier=user.mail when UPNs are not e-mail addresses): a claims-mapping policy
+of the tool's is then assigned to the app, which supersedes the portal's Attributes & Claims;
+--claims default removes it. Copy --identifier and --reply-url from Invicti: Settings →
 SSO & provisioning (both must be https URLs on your Invicti host). The command then prints
 what Invicti's SSO page asks for: the SAML 2.0 Endpoint, the IdP Identifier and the X.509
 certificate (--cert-out FILE writes it as PEM, the "Certificate (Base64)" .cer format;
@@ -67,6 +70,7 @@ Enabling SSO in Invicti makes it mandatory for the whole organisation unless use
 exempted; keep an exempted Owner. See docs/sso.md.`,
 		Example: `  invicti-scim sso --identifier https://platform.invicti.com/saml/IDENTIFIER \
       --reply-url https://platform.invicti.com/saml/acs/ID --cert-out invicti-sso.cer
+  invicti-scim sso --identifier … --reply-url … --claims nameidentifier=user.mail
   invicti-scim sso --dry-run --identifier … --reply-url …
   invicti-scim sso --disable`,
 		Args: noArgs,
