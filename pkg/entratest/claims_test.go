@@ -43,3 +43,21 @@ func TestClaimsMappingPolicies(t *testing.T) {
 	c.with(noPolicy).post(sp+"/$ref", ref(p1)).expect(t, 403, "Authorization_RequestDenied")
 	c.with(noPolicy).post(pol, map[string]any{"displayName": "x", "definition": []string{good}}).expect(t, 403, "Authorization_RequestDenied")
 }
+
+// The sandbox keeps its tenant across processes: policies and their assignment survive.
+func TestClaimsPoliciesSnapshot(t *testing.T) {
+	tn, c := newTenant(t, Options{})
+	f := c.setup("Invicti")
+	tn.AssignForeignClaimsPolicy(f.spID, "Contoso claims")
+	snap, err := tn.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn2, _ := newTenant(t, Options{})
+	if err := tn2.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if as, total := tn2.ClaimsPolicies(f.spID); len(as) != 1 || as[0].DisplayName != "Contoso claims" || total != 1 {
+		t.Fatalf("restored: %+v, %d in the tenant", as, total)
+	}
+}
