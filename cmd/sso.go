@@ -200,7 +200,7 @@ func askSSOInput(ctx context.Context, f *Factory, opts *ssoOptions, host string)
 // of in the config dir, since Graph returns the certificate only when it creates it), or the
 // copy kept by an earlier run.
 func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) {
-	path := filepath.Join(dir, "sso-signing-"+strings.ToLower(c.Thumbprint)+".pem")
+	path := ssoCertPath(dir, c.Thumbprint)
 	if c.PEM != "" {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			_ = os.WriteFile(path, []byte(c.PEM), 0o600)
@@ -213,6 +213,11 @@ func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) 
 			HintText: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
 	}
 	return string(data), nil
+}
+
+// ssoCertPath is where the config dir keeps the certificate with this thumbprint.
+func ssoCertPath(dir, thumbprint string) string {
+	return filepath.Join(dir, "sso-signing-"+strings.ToLower(thumbprint)+".pem")
 }
 
 func printSSO(f *Factory, out ssoJSON) {
