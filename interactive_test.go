@@ -500,6 +500,7 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 		"Invicti client id", "Invicti client secret", "Enterprise app name",
 		"Give users or groups access to Invicti now?", "Who gets access?",
 		"Create the matching Invicti teams first?", "Apply this plan?", "Continue?", "Provision now?",
+		"Set up single sign-on (SAML) on the same app too?", // default No
 	} {
 		w.answer(prompt, "\r")
 	}
@@ -714,6 +715,7 @@ func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
 	w.send("\x01") // ctrl+a: select none
 	w.send("x")    // the first entry: alice
 	w.send("\r")
+	w.answer("Set up single sign-on (SAML) on the same app too?", "\r") // default No
 	w.expect("Setup complete")
 	if code := w.wait(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, w.scr.String())

@@ -197,6 +197,9 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu sso MODE [IDENTIFIER REPLY]  SSO mode ("" = unset) and, given, the app's only identifier and reply URL
 //	emu sso-certs N                  the app has N token-signing certificates
 //	emu age-cert DURATION            every signing certificate now expires after DURATION
+//	emu claims-policies N [TOTAL]    the app has N claims-mapping policies (and the tenant TOTAL)
+//	emu claims-def REGEXP            the app's one claims-mapping policy's definition matches
+//	emu foreign-claims NAME          assign a claims-mapping policy NAME made outside the tool
 //	emu invicti-email UPN EMAIL      the Invicti user's work e-mail ("" = none)
 func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 	e := ts.Value("emu").(*emulators)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,18 @@ func cmdEmuSSO(ts *testscript.TestScript, e *emulators, neg bool, args []string)
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)
 		e.tenant.AgeSigningCerts(spID, d)
+	case "claims-policies":
+		assigned, total := e.tenant.ClaimsPolicies(spID)
+		ok := strconv.Itoa(len(assigned)) == args[1] && (len(args) < 3 || strconv.Itoa(total) == args[2])
+		check(ok, "claims-mapping policies: %d assigned, %d in the tenant; want %v", len(assigned), total, args[1:])
+	case "claims-def":
+		assigned, _ := e.tenant.ClaimsPolicies(spID)
+		re, err := regexp.Compile(args[1])
+		ts.Check(err)
+		ok := len(assigned) == 1 && re.MatchString(assigned[0].Definition)
+		check(ok, "claims-mapping policy definition: %+v, want one matching %s", assigned, args[1])
+	case "foreign-claims":
+		e.tenant.AssignForeignClaimsPolicy(spID, args[1])
 	case "invicti-email":
 		found, email := false, ""
 		for _, u := range e.invicti.Users() {

@@ -48,6 +48,9 @@ type setupOptions struct {
 	// without a terminal).
 	CreateTeams, NoCreateTeams bool
 	provisionNowSet            bool
+	// SSOIdentifier and SSOReplyURL configure SAML single sign-on after provisioning
+	// (setup_sso.go): both or neither.
+	SSOIdentifier, SSOReplyURL string
 }
 
 func newSetupCmd(f *Factory) *cobra.Command {
@@ -116,6 +119,8 @@ Try it with no account: invicti-scim setup --sandbox`,
 	fs.BoolVar(&opts.Rename, "rename", false, "With --app-name: rename the app this config dir recorded to that name")
 	fs.BoolVar(&opts.CreateTeams, "create-teams", false, "Create an Invicti team (SCIM group) named like each --assign-group before users arrive")
 	fs.BoolVar(&opts.NoCreateTeams, "no-create-teams", false, "Do not offer to create Invicti teams for the assigned groups")
+	fs.StringVar(&opts.SSOIdentifier, "sso-identifier", "", "Also set up SAML single sign-on: Invicti's Identifier (Settings → SSO & provisioning); with --sso-reply-url")
+	fs.StringVar(&opts.SSOReplyURL, "sso-reply-url", "", "Also set up SAML single sign-on: Invicti's SAML 2.0 Service URL; with --sso-identifier")
 	return cmd
 }
 
@@ -154,6 +159,11 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if opts.ProvisionNow && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 && !opts.Sandbox {
 		return flagErrorf("--provision-now needs --assign-user or --assign-group: it provisions what setup assigns")
 	}
+	if (opts.SSOIdentifier == "") != (opts.SSOReplyURL == "") || opts.SSOIdentifier != "" && opts.DryRun {
+		if err := checkSetupSSOFlags(opts, ""); err != nil {
+			return err
+		}
+	}
 	// Check what setup will assign before it creates anything, so a typo cannot leave a new app
 	// behind with a failed assignment.
 	for _, v := range append(append([]string{}, opts.AssignUsers...), opts.AssignGroups...) {
@@ -191,6 +201,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	in, err := opts.invicti.resolveWith(ctx, f, &st, ask)
 	if err != nil {
+		return err
+	}
+	if err := checkSetupSSOFlags(opts, in.Endpoints.BaseURL); err != nil {
 		return err
 	}
 	// The unattended sandbox (no terminal, --yes or --dry-run) names its app itself, as before.
@@ -296,22 +309,36 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			mappingsAfterAssign(ctx, f, conn, res.ServicePrincipalID, res.JobID) // mappings_hook.go
 		}
 	}
+	var ssoErr error
+	if err == nil && !opts.DryRun {
+		// The wizard offers it after its provision-now step, so only when it assigned someone.
+		askSSO := wiz && len(opts.AssignUsers)+len(opts.AssignGroups) > 0
+		out.SSO, ssoErr = setupSSO(ctx, f, conn, opts, res.ServicePrincipalID, in.Endpoints.BaseURL, askSSO)
+	}
 	if opts.Sandbox {
 		out.Sandbox = sandboxReport(f)
 	}
 	if f.JSON() {
-		doc := setupJSON{setupOutcome: out, OK: err == nil}
+		jerr := err
+		if jerr == nil {
+			jerr = ssoErr
+		}
+		doc := setupJSON{setupOutcome: out, OK: jerr == nil}
 		if out.Extras != nil {
 			doc.Assign, doc.Provision = out.Extras.Assign, out.Extras.Provision
 		}
-		if err != nil {
-			doc.Error = &errorJSON{Message: f.IO.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.IO.Redactor.Redact(hintOf(err))}
+		if jerr != nil {
+			doc.Error = &errorJSON{Message: f.IO.Redactor.Redact(jerr.Error()), ExitCode: exitCode(jerr), Hint: f.IO.Redactor.Redact(hintOf(jerr))}
 		}
 		if perr := printJSON(f, doc); perr != nil {
 			return perr
 		}
 	} else {
 		printSetupSummary(f, out, opts, in.Credentials.ClientSecret, err)
+		if out.SSO != nil {
+			ui.Out(f.IO).Println()
+			printSSO(f, *out.SSO)
+		}
 	}
 	if x := out.Extras; x != nil {
 		if x.Assign != nil && !x.Assign.OK {
@@ -320,6 +347,10 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		if x.Provision != nil && !x.Provision.OK {
 			reportProvisionFailures(f, x.Provision)
 		}
+	}
+	if err == nil && ssoErr != nil {
+		// Provisioning is set up; only single sign-on failed: `invicti-scim sso` retries it.
+		return fmt.Errorf("provisioning is set up, but single sign-on is not (retry with `invicti-scim sso`): %w", ssoErr)
 	}
 	return err
 }
@@ -335,6 +366,7 @@ type setupOutcome struct {
 	Extras  *provision.AfterSetupResult `json:"-"`
 	Teams   []provision.TeamResult      `json:"teams,omitempty"`
 	Sandbox *sandboxJSON                `json:"sandbox,omitempty"`
+	SSO     *ssoJSON                    `json:"sso,omitempty"`
 }
 
 type setupJSON struct {

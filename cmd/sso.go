@@ -25,6 +25,7 @@ type ssoOptions struct {
 	NewCertificate bool
 	CertOut        string
 	PrintCert      bool
+	Claims         []string
 }
 
 type ssoJSON struct {
@@ -51,7 +52,10 @@ SAML-based single sign-on for your application using the Microsoft Graph API" do
   3. a token-signing certificate is created (addTokenSigningCertificate, valid three years)
      unless an active one has 30 days or more left, and made the active one.
 
-Claims stay at Entra's defaults. Copy --identifier and --reply-url from Invicti: Settings →
+Claims stay at Entra's defaults unless --claims CLAIM=SOURCE[,…] names some (e.g.
+--claims nameidentifier=user.mail when UPNs are not e-mail addresses): a claims-mapping policy
+of the tool's is then assigned to the app, which supersedes the portal's Attributes & Claims;
+--claims default removes it. Copy --identifier and --reply-url from Invicti: Settings →
 SSO & provisioning (both must be https URLs on your Invicti host). The command then prints
 what Invicti's SSO page asks for: the SAML 2.0 Endpoint, the IdP Identifier and the X.509
 certificate (--cert-out FILE writes it as PEM, the "Certificate (Base64)" .cer format;
@@ -66,6 +70,7 @@ Enabling SSO in Invicti makes it mandatory for the whole organisation unless use
 exempted; keep an exempted Owner. See docs/sso.md.`,
 		Example: `  invicti-scim sso --identifier https://platform.invicti.com/saml/IDENTIFIER \
       --reply-url https://platform.invicti.com/saml/acs/ID --cert-out invicti-sso.cer
+  invicti-scim sso --identifier … --reply-url … --claims nameidentifier=user.mail
   invicti-scim sso --dry-run --identifier … --reply-url …
   invicti-scim sso --disable`,
 		Args: noArgs,
@@ -85,12 +90,21 @@ exempted; keep an exempted Owner. See docs/sso.md.`,
 	fl.BoolVar(&opts.NewCertificate, "new-certificate", false, "Create and activate a new signing certificate even if the active one is fine")
 	fl.StringVar(&opts.CertOut, "cert-out", "", "Write the active signing certificate to FILE (PEM / Base64 .cer)")
 	fl.BoolVar(&opts.PrintCert, "print-cert", false, "Print the active signing certificate (PEM) on stdout")
+	fl.StringArrayVar(&opts.Claims, "claims", nil, "SAML claims as CLAIM=SOURCE[,CLAIM=SOURCE…] (e.g. nameidentifier=user.mail), or default for Entra's defaults; repeatable")
 	return cmd
 }
 
 func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
-	if opts.Disable && (opts.Identifier != "" || opts.ReplyURL != "" || opts.NewCertificate || opts.CertOut != "" || opts.PrintCert) {
-		return flagErrorf("--disable takes no --identifier, --reply-url, --new-certificate, --cert-out or --print-cert")
+	if opts.Disable && (opts.Identifier != "" || opts.ReplyURL != "" || opts.NewCertificate || opts.CertOut != "" || opts.PrintCert || len(opts.Claims) > 0) {
+		return flagErrorf("--disable takes no --identifier, --reply-url, --new-certificate, --cert-out, --print-cert or --claims")
+	}
+	var claims *provision.ClaimsSpec
+	if len(opts.Claims) > 0 {
+		spec, err := provision.ParseClaims(opts.Claims)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		claims = &spec
 	}
 	// The inputs are checked (and asked for) before any Graph call: the Invicti host comes
 	// from the state file.
@@ -120,8 +134,9 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	}
 	req.Identifier, req.ReplyURL = opts.Identifier, opts.ReplyURL
 	req.Disable, req.DryRun, req.NewCertificate = opts.Disable, opts.DryRun, opts.NewCertificate
+	req.Claims = claims
 	s.sp.Set("Configuring SAML single sign-on")
-	c := &provision.SSOConfigurator{Graph: s.conn.Client, Cloud: s.conn.Cloud, Now: f.Now}
+	c := &provision.SSOConfigurator{Graph: s.conn.Client, Claims: s.conn.Client, Cloud: s.conn.Cloud, Now: f.Now}
 	res, err := c.Run(ctx, req)
 	if err != nil {
 		return permissionHint(err, provision.PermApplication)
@@ -185,7 +200,7 @@ func askSSOInput(ctx context.Context, f *Factory, opts *ssoOptions, host string)
 // of in the config dir, since Graph returns the certificate only when it creates it), or the
 // copy kept by an earlier run.
 func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) {
-	path := filepath.Join(dir, "sso-signing-"+strings.ToLower(c.Thumbprint)+".pem")
+	path := ssoCertPath(dir, c.Thumbprint)
 	if c.PEM != "" {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			_ = os.WriteFile(path, []byte(c.PEM), 0o600)
@@ -198,6 +213,11 @@ func ssoCertificatePEM(dir string, c *provision.SSOCertificate) (string, error) 
 			HintText: "download \"Certificate (Base64)\" from the app's Single sign-on page in the Entra admin centre, or run `invicti-scim sso --new-certificate` (then update it in Invicti)"}
 	}
 	return string(data), nil
+}
+
+// ssoCertPath is where the config dir keeps the certificate with this thumbprint.
+func ssoCertPath(dir, thumbprint string) string {
+	return filepath.Join(dir, "sso-signing-"+strings.ToLower(thumbprint)+".pem")
 }
 
 func printSSO(f *Factory, out ssoJSON) {
@@ -241,6 +261,9 @@ func printSSO(f *Factory, out ssoJSON) {
 		rows = append(rows, [2]string{"X.509 Certificate", cert})
 	}
 	rows = append(rows, [2]string{"Metadata URL", out.MetadataURL})
+	if out.Claims != nil {
+		rows = append(rows, [2]string{"Claims", out.Claims.String()})
+	}
 	p.KV(rows)
 	if out.CertificatePEM != "" {
 		p.Println()
@@ -248,6 +271,9 @@ func printSSO(f *Factory, out ssoJSON) {
 	}
 	if c := out.Certificate; c != nil && c.Expiring {
 		ui.Err(f.IO).Check(ui.SymWarn, fmt.Sprintf("the signing certificate expires in %d days", c.DaysLeft), "run `invicti-scim sso --new-certificate` and update it in Invicti")
+	}
+	if out.ClaimsApplied {
+		ui.Err(f.IO).Check(ui.SymWarn, "claims-mapping policy assigned", provision.ClaimsPortalWarning)
 	}
 	ui.Err(f.IO).Check(ui.SymWarn, "Invicti: SSO becomes mandatory", ssoMandatoryWarning)
 }

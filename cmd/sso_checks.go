@@ -30,5 +30,8 @@ func ssoStatusLines(s *provision.SSOResult) (lines [][2]string) {
 	default:
 		lines = append(lines, [2]string{"SSO certificate", fmt.Sprintf("%s, expires %s (%d days)", c.Thumbprint, c.Expires.Format("2006-01-02"), c.DaysLeft)})
 	}
+	if s.Claims != nil {
+		lines = append(lines, [2]string{"SSO claims", s.Claims.String()})
+	}
 	return lines
 }

@@ -451,6 +451,9 @@ func ReadSSO(ctx context.Context, g SSOReadGraph, cloud graph.Cloud, now func() 
 		return nil, err
 	}
 	c := &SSOConfigurator{Graph: g, Cloud: cloud, Now: now}
+	if cg, ok := g.(ClaimsGraph); ok {
+		c.Claims = cg // the real client; test fakes without claims leave them unreported
+	}
 	return c.Read(ctx, req)
 }
 

@@ -40,8 +40,10 @@ const SSOCertSubject = "CN=invicti-scim SAML signing"
 // SSOConfigurator turns SAML single sign-on on or off for one app.
 type SSOConfigurator struct {
 	Graph SSOGraph
-	Cloud graph.Cloud
-	Now   func() time.Time
+	// Claims manages the claims-mapping policy; nil leaves claims alone and unreported.
+	Claims ClaimsGraph
+	Cloud  graph.Cloud
+	Now    func() time.Time
 }
 
 // SSORequest says what to configure.
@@ -59,6 +61,10 @@ type SSORequest struct {
 	// NewCertificate creates a certificate even when the active one is fine.
 	NewCertificate bool
 	DryRun         bool
+	// Claims is what --claims asks for (ParseClaims); nil keeps the claims as they are.
+	Claims *ClaimsSpec
+	// AppName names this tool's claims policy (ClaimsPolicyPrefix + AppName).
+	AppName string
 }
 
 // SSOStep is one step of the plan, with what happened (or would happen).
@@ -94,6 +100,12 @@ type SSOResult struct {
 	SAMLEndpoint  string `json:"samlEndpoint,omitempty"`
 	IDPIdentifier string `json:"idpIdentifier,omitempty"`
 	MetadataURL   string `json:"metadataUrl,omitempty"`
+	// Claims is the app's claims (a claims-mapping policy, or Entra's defaults); nil when
+	// not read.
+	Claims *ClaimsState `json:"claims,omitempty"`
+	// ClaimsApplied is true when this run assigned a claims-mapping policy (the caller then
+	// shows ClaimsPortalWarning).
+	ClaimsApplied bool `json:"-"`
 }
 
 // IDPEndpoints returns the tenant's SAML sign-on URL, its issuer and the app's federation
@@ -193,6 +205,9 @@ func (c *SSOConfigurator) Read(ctx context.Context, req SSORequest) (*SSOResult,
 	if res.Enabled {
 		res.SAMLEndpoint, res.IDPIdentifier, res.MetadataURL = IDPEndpoints(c.Cloud, req.TenantID, req.AppID)
 	}
+	if c.Claims != nil && res.Enabled {
+		res.Claims = ReadClaims(ctx, c.Claims, req.ServicePrincipalID)
+	}
 	return res, nil
 }
 
@@ -221,6 +236,13 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	}
 	if req.Disable {
 		return c.disable(ctx, req, sso, app, res, step)
+	}
+	var ours []graph.ClaimsPolicy
+	if req.Claims != nil {
+		// Before any write: a foreign policy stops the run with nothing changed.
+		if ours, err = c.claimsPrecheck(ctx, req); err != nil {
+			return nil, err
+		}
 	}
 
 	// 1. The SSO mode.
@@ -285,6 +307,14 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 		}
 		res.Certificate = c.certInfo(*active)
 	}
+	// 5. Claims: a claims-mapping policy when --claims asks for one.
+	if req.Claims != nil {
+		if err := c.applyClaims(ctx, req, ours, res, step); err != nil {
+			return res, err
+		}
+	} else if c.Claims != nil {
+		res.Claims = ReadClaims(ctx, c.Claims, req.ServicePrincipalID)
+	}
 	res.Enabled, res.Mode = true, "saml"
 	if req.DryRun && sso.Mode != "saml" {
 		res.Enabled, res.Mode = false, sso.Mode
@@ -335,7 +365,7 @@ type AppReader interface {
 func NewSSORequest(ctx context.Context, g AppReader, st state.State, spID string) (SSORequest, error) {
 	req := SSORequest{ServicePrincipalID: spID, TenantID: st.Tenant}
 	if a := st.App; a != nil && a.ServicePrincipalID == spID && a.ApplicationID != "" {
-		req.ApplicationID, req.AppID = a.ApplicationID, a.AppID
+		req.ApplicationID, req.AppID, req.AppName = a.ApplicationID, a.AppID, a.DisplayName
 	} else {
 		sp, err := g.ServicePrincipal(ctx, spID)
 		if err != nil {
@@ -345,7 +375,10 @@ func NewSSORequest(ctx context.Context, g AppReader, st state.State, spID string
 		if err != nil {
 			return req, err
 		}
-		req.ApplicationID, req.AppID = app.ID, sp.AppID
+		req.ApplicationID, req.AppID, req.AppName = app.ID, sp.AppID, sp.DisplayName
+	}
+	if req.AppName == "" {
+		req.AppName = req.AppID
 	}
 	if req.TenantID == "" {
 		return req, errors.New("the tenant id is unknown (no state from setup): run `invicti-scim setup` or `invicti-scim doctor` first")

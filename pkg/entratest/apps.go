@@ -43,6 +43,7 @@ type servicePrincipal struct {
 	ssoMode                            *string   // preferredSingleSignOnMode (sso.go)
 	signingThumbprint                  string    // preferredTokenSigningKeyThumbprint
 	keyCreds                           []keyCred // token-signing certificates
+	claimsPolicyIDs                    []string  // assigned claims-mapping policies (claims.go)
 }
 
 type secret struct{ key, value string }

@@ -58,6 +58,8 @@ var DefaultScopes = []string{
 	"GroupMember.Read.All",
 	"AuditLog.Read.All",
 	"Directory.Read.All",
+	"Policy.Read.All",
+	"Policy.ReadWrite.ApplicationConfiguration",
 }
 
 // Domain is the default verified domain of every emulated tenant.
@@ -129,6 +131,7 @@ type Tenant struct {
 	users        []*User
 	groups       []*Group
 	apps         []*application
+	claims       []*claimsPolicy // claims-mapping policies (claims.go)
 	logs         []*provLog
 	requests     []*Request
 	faults       []*faultState

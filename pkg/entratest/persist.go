@@ -18,12 +18,18 @@ type tenantSnapshot struct {
 	Users        []User               `json:"users"`
 	Groups       []Group              `json:"groups"`
 	Apps         []appSnapshot        `json:"apps"`
+	Claims       []claimsSnapshot     `json:"claimsMappingPolicies,omitempty"`
 	Logs         []logSnapshot        `json:"logs"`
 	Provisioned  int                  `json:"provisioned"`
 	RoleObjIDs   map[string]string    `json:"roleObjectIds"`
 }
 
 type roleSnapshot struct{ ID, DisplayName, Value string }
+
+type claimsSnapshot struct {
+	ID, DisplayName string
+	Definition      []string
+}
 
 type appSnapshot struct {
 	ID, AppID, DisplayName, TemplateID string
@@ -46,6 +52,7 @@ type spSnapshot struct {
 	SSOMode                            *string   `json:",omitempty"`
 	SigningThumbprint                  string    `json:",omitempty"`
 	KeyCreds                           []keyCred `json:",omitempty"`
+	ClaimsPolicyIDs                    []string  `json:",omitempty"`
 }
 
 type jobSnapshot struct {
@@ -136,13 +143,16 @@ func (t *Tenant) Snapshot() ([]byte, error) {
 	for _, g := range t.groups {
 		s.Groups = append(s.Groups, copyGroup(g))
 	}
+	for _, c := range t.claims {
+		s.Claims = append(s.Claims, claimsSnapshot{ID: c.id, DisplayName: c.displayName, Definition: c.definition})
+	}
 	for _, a := range t.apps {
 		as := appSnapshot{ID: a.id, AppID: a.appID, DisplayName: a.displayName, TemplateID: a.templateID, Roles: rolesOut(a.roles), Created: a.created,
 			IdentifierURIs: a.identifierURIs, RedirectURIs: a.redirectURIs}
 		if sp := a.sp; sp != nil {
 			ss := &spSnapshot{ID: sp.id, AppID: sp.appID, DisplayName: sp.displayName, TemplateID: sp.templateID, Tags: sp.tags,
 				Notes: sp.notes, Roles: rolesOut(sp.roles), AssignmentRequired: sp.assignmentRequired, Created: sp.created,
-				SSOMode: sp.ssoMode, SigningThumbprint: sp.signingThumbprint, KeyCreds: sp.keyCreds}
+				SSOMode: sp.ssoMode, SigningThumbprint: sp.signingThumbprint, KeyCreds: sp.keyCreds, ClaimsPolicyIDs: sp.claimsPolicyIDs}
 			for _, sec := range sp.secrets {
 				ss.Secrets = append(ss.Secrets, [2]string{sec.key, sec.value})
 			}
@@ -202,7 +212,10 @@ func (t *Tenant) Restore(data []byte) error {
 	for k, v := range s.RoleObjIDs {
 		t.roleObjIDs[k] = v
 	}
-	t.users, t.groups, t.apps, t.logs = nil, nil, nil, nil
+	t.users, t.groups, t.apps, t.logs, t.claims = nil, nil, nil, nil, nil
+	for _, c := range s.Claims {
+		t.claims = append(t.claims, &claimsPolicy{id: c.ID, displayName: c.DisplayName, definition: c.Definition})
+	}
 	t.tokens = map[string]*principal{}
 	for i := range s.Users {
 		u := s.Users[i]
@@ -218,7 +231,7 @@ func (t *Tenant) Restore(data []byte) error {
 		if ss := as.SP; ss != nil {
 			sp := &servicePrincipal{id: ss.ID, appID: ss.AppID, displayName: ss.DisplayName, templateID: ss.TemplateID, app: a, tags: ss.Tags,
 				notes: ss.Notes, roles: rolesIn(ss.Roles), assignmentRequired: ss.AssignmentRequired, created: ss.Created,
-				ssoMode: ss.SSOMode, signingThumbprint: ss.SigningThumbprint, keyCreds: ss.KeyCreds}
+				ssoMode: ss.SSOMode, signingThumbprint: ss.SigningThumbprint, keyCreds: ss.KeyCreds, claimsPolicyIDs: ss.ClaimsPolicyIDs}
 			for _, kv := range ss.Secrets {
 				sp.secrets = append(sp.secrets, secret{key: kv[0], value: kv[1]})
 			}

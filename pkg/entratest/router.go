@@ -11,6 +11,7 @@ type handlerFunc func(t *Tenant, req *request, p params) *response
 // routeSpec describes one method on one route.
 type routeSpec struct {
 	perms    []string // any one of these scopes/app roles is required
+	also     []string // and, when set, any one of these as well (Graph's "A and B" permission rows)
 	sync     bool     // synchronization endpoint: a missing scope gives 401 UnknownError (Graph quirk)
 	write    bool     // delegated callers also need an application administrator directory role
 	unlocked bool     // the handler takes t.mu itself (it calls the SCIM target)
@@ -19,7 +20,7 @@ type routeSpec struct {
 }
 
 type params struct {
-	tplID, appID, spID, jobID, assignID, userKey, groupID string
+	tplID, appID, spID, jobID, assignID, userKey, groupID, policyID string
 	// beta: the request came under /beta. Only the one beta call the tool makes is served.
 	beta bool
 }
@@ -142,6 +143,8 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 			}, p, tooLong(4)
 		case eq(s[2], "synchronization"):
 			return t.routeSync(s, p)
+		case eq(s[2], "claimsMappingPolicies"):
+			return routeSPClaims(s, p)
 		case eq(s[2], "addTokenSigningCertificate"):
 			// serviceprincipal-addtokensigningcertificate.md: Application.ReadWrite.All.
 			return methods{"POST": {perms: permAppWrite, write: true, fn: hAddTokenSigningCertificate}}, p, tooLong(3)
@@ -179,6 +182,9 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 			return methods{"GET": {perms: permMemberOf, meOnly: true, fn: hMeMemberOf}}, p, tooLong(2)
 		}
 		return nil, p, segmentNotFound(s[1])
+
+	case eq(s[0], "policies"):
+		return routePolicies(s, p)
 
 	case eq(s[0], "organization"):
 		return methods{"GET": {perms: permOrg, fn: hOrganization}}, p, tooLong(1)
@@ -323,7 +329,7 @@ func (t *Tenant) dispatch(req *request) *response {
 	if spec.meOnly && req.principal.AppOnly {
 		return t.errorResponse(req, meOnlyDelegated())
 	}
-	if !req.principal.hasAny(spec.perms) {
+	if !req.principal.hasAny(spec.perms) || len(spec.also) > 0 && !req.principal.hasAny(spec.also) {
 		if spec.sync {
 			return t.errorResponse(req, newErr(http.StatusUnauthorized, "UnknownError", ""))
 		}
