@@ -64,11 +64,15 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 				}
 				printOutcomesTo(f, pr, m, outs, false)
 				if n > 0 {
-					ok, err := wizard.Confirm(ctx, f.wizardIO(), fmt.Sprintf("Apply these %s?", plural(n, "change")), "Nothing has been changed yet.", false)
+					question := fmt.Sprintf("Apply these %s?", plural(n, "change"))
+					if n == 1 {
+						question = "Apply this change?"
+					}
+					ok, err := wizard.Confirm(ctx, f.wizardIO(), question, "Nothing has been changed yet.", additiveOnly(outs, opts.Prune))
 					if err != nil || !ok {
 						reconcile.Close(outs)
 						if err == nil {
-							err = wizard.ErrCancelled
+							err = declined(f)
 						}
 						return err
 					}

@@ -212,7 +212,7 @@ func confirmRemoval(ctx context.Context, f *Factory, changes []provision.AssignI
 		return err
 	}
 	if !ok {
-		return wizard.ErrCancelled
+		return declined(f)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/signin"
+	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
 
@@ -26,7 +27,8 @@ const (
 
 // exitCodesHelp is the exit-code table, printed once by `invicti-scim help exit-codes`.
 const exitCodesHelp = `Exit codes:
-  0    success (also --dry-run and "nothing to do")
+  0    success (also --dry-run, "nothing to do", and No at a confirmation:
+       "Nothing changed")
   1    the operation failed (Graph or Invicti error, provisioning failure, timeout)
   2    usage error: a bad flag or value, or missing input when not interactive
   3    connection test failed (Invicti directly, or Entra's Test Connection)
@@ -66,6 +68,25 @@ type silentError struct{ code int }
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func silent(code int) error { return &silentError{code: code} }
+
+// declined is what a command returns when the admin answered No to its confirmation: nothing
+// was changed, which is a success (exit 0), not an interruption (130 is Ctrl-C or Esc). It
+// says so on stderr, and with -o json prints {"ok":true,"changed":false,"declined":true}.
+func declined(f *Factory) error {
+	if f.JSON() {
+		if err := printJSON(f, declinedJSON{OK: true, Declined: true}); err != nil {
+			return err
+		}
+	}
+	ui.Err(f.IO).Println("Nothing changed: you declined.")
+	return silent(ExitOK)
+}
+
+type declinedJSON struct {
+	OK       bool `json:"ok"`
+	Changed  bool `json:"changed"`
+	Declined bool `json:"declined"`
+}
 
 // AuthError is a Graph sign-in problem detected before any call (no usable sign-in method);
 // internal/signin returns it.

@@ -96,7 +96,7 @@ func runJob(ctx context.Context, f *Factory, opts *jobOptions, action string) er
 	res, err := provision.ControlJob(ctx, s.conn.Client, req)
 	s.sp.Stop()
 	if errors.Is(err, provision.ErrDeclined) {
-		return wizard.ErrCancelled
+		return declined(f)
 	}
 	if err != nil {
 		return err

@@ -324,6 +324,22 @@ func outcomeErr(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome
 	return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d tenants failed: %s", n, len(outs), strings.Join(names, ", "))}
 }
 
+// additiveOnly reports whether apply would delete nothing (deletes run only with --prune), so
+// its confirmation may default to Yes, as setup's does for a plan that only adds.
+func additiveOnly(outs []reconcile.TenantOutcome, prune bool) bool {
+	for _, o := range outs {
+		if o.Plan == nil {
+			continue
+		}
+		for _, c := range o.Plan.Changes {
+			if c.Action == "delete" && (prune || !c.Prune) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func pendingChanges(outs []reconcile.TenantOutcome) int {
 	n := 0
 	for _, o := range outs {

@@ -245,7 +245,7 @@ func runMappingsChange(ctx context.Context, f *Factory, opts *mappingsOptions, a
 				return err
 			}
 			if !ok {
-				return wizard.ErrCancelled
+				return declined(f)
 			}
 		}
 		s.sp.Set("Saving the mappings")
@@ -357,7 +357,7 @@ func runMappingsCheck(ctx context.Context, f *Factory, opts *mappingsOptions) er
 				return err
 			}
 			if !ok {
-				return wizard.ErrCancelled
+				return declined(f)
 			}
 		}
 		s.sp.Set("Saving the mappings")

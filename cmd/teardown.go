@@ -102,7 +102,7 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	res, err := provision.Teardown(ctx, s.conn.Client, req)
 	sp.Stop()
 	if errors.Is(err, provision.ErrDeclined) {
-		return wizard.ErrCancelled
+		return declined(f)
 	}
 	if err != nil {
 		return err
