@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -168,10 +169,20 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 			return fmt.Errorf("--env-file %s: %w", opts.EnvFile, err)
 		}
 	}
+	// The sandbox's tokens and secrets reach a shell only through the env file (docs/sandbox.md):
+	// every later print of them is redacted, and the JSON document masks them by name.
+	for _, e := range s.EnvVars() {
+		if sandboxSecretVar(e.Key) {
+			f.IO.Redactor.Add(e.Value)
+		}
+	}
 	if f.JSON() {
 		env := map[string]string{}
 		for _, e := range s.EnvVars() {
 			env[e.Key] = e.Value
+			if sandboxSecretVar(e.Key) {
+				env[e.Key] = safetext.Mask
+			}
 		}
 		doc := map[string]any{"ok": true, "graphUrl": s.GraphURL, "invictiUrl": s.InvictiURL, "tenantId": s.Tenant.TenantID(),
 			"restored": s.Restored, "env": env}
@@ -296,4 +307,10 @@ run "invicti-scim setup" in one terminal, and this in another while setup waits.
 			return nil
 		},
 	}
+}
+
+// sandboxSecretVar reports whether an env-file variable holds a secret or a token (the
+// client secret, the next secret, the Graph token, and each extra tenant's).
+func sandboxSecretVar(key string) bool {
+	return strings.HasSuffix(key, "_SECRET") || strings.HasSuffix(key, "_TOKEN")
 }
