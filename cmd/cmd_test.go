@@ -130,3 +130,15 @@ func TestJSONErrorIsOneDocument(t *testing.T) {
 		t.Fatalf("stdout %q", s)
 	}
 }
+
+// The empty-logs line says how far back it looked even when --since was not given.
+func TestHumanAgo(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour: "1d", 49 * time.Hour: "2d1h", 90 * time.Minute: "1h30m", 2 * time.Hour: "2h",
+		5 * time.Minute: "5m", 30*time.Second + 10*time.Minute: "11m",
+	} {
+		if got := humanAgo(d); got != want {
+			t.Errorf("humanAgo(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

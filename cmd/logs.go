@@ -133,7 +133,7 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	}
 	p := ui.Out(f.IO)
 	if len(out) == 0 {
-		p.Println("No provisioning log entries for this app in the last " + opts.Since + ".")
+		p.Println("No provisioning log entries for this app since " + from.UTC().Format(time.RFC3339) + " (" + humanAgo(f.Now().Sub(from)) + " ago).")
 		return nil
 	}
 	var rows [][]string
@@ -146,4 +146,24 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	}
 	p.Table([]string{"TIME (UTC)", "USER", "ACTION", "STATUS", "REASON"}, rows)
 	return nil
+}
+
+// humanAgo is a window's length in the largest whole unit that reads naturally: "90m" is
+// "1h30m", "49h" is "2d1h".
+func humanAgo(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if days := d / (24 * time.Hour); days > 0 {
+		if h := (d % (24 * time.Hour)) / time.Hour; h > 0 {
+			return fmt.Sprintf("%dd%dh", days, h)
+		}
+		return fmt.Sprintf("%dd", days)
+	}
+	h, m := d/time.Hour, (d%time.Hour)/time.Minute
+	switch {
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	case h > 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dm", m)
 }

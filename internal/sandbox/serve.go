@@ -322,7 +322,11 @@ func (s *Served) EnvVars() []EnvVar {
 // WriteEnvFile writes KEY=VALUE lines (shell-safe single quotes) with mode 0600.
 func (s *Served) WriteEnvFile(path string) error {
 	var b strings.Builder
-	b.WriteString("# invicti-scim sandbox: load with  set -a; . " + path + "; set +a\n")
+	src := path
+	if !filepath.IsAbs(src) && !strings.HasPrefix(src, "./") && !strings.HasPrefix(src, "../") {
+		src = "./" + src // POSIX sh and zsh look a bare name up on $PATH
+	}
+	b.WriteString("# invicti-scim sandbox: load with  set -a; . " + src + "; set +a\n")
 	b.WriteString("# Sandbox-only values: the emulated tenant and Invicti on this machine.\n")
 	for _, e := range s.EnvVars() {
 		b.WriteString(e.Key + "='" + strings.ReplaceAll(e.Value, "'", `'\''`) + "'\n")
