@@ -25,7 +25,7 @@ type graphFlags struct {
 
 func (fl *graphFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&fl.Auth, "auth", "", "Graph sign-in: browser, device-code, azure-cli, environment or token (default: token when INVICTI_SCIM_GRAPH_TOKEN is set, else environment when AZURE_* are set, else the saved `auth login` session, else browser on a terminal)")
+	fs.StringVar(&fl.Auth, "auth", "", "Graph sign-in: browser, device-code, azure-cli, environment or token (default: token when INVICTI_SCIM_GRAPH_TOKEN is set, else environment when AZURE_* are set, else the session saved by auth login, else browser on a terminal)")
 	fs.StringVar(&fl.Tenant, "tenant", "", "Entra tenant id or domain to sign in to")
 	fs.StringVar(&fl.GraphClientID, "graph-client-id", "", "Public client id for browser and device-code sign-in (default: Microsoft Graph Command Line Tools, "+signin.DefaultPublicClientID+")")
 	fs.StringVar(&fl.Cloud, "cloud", "global", "Microsoft cloud: global, usgov or china")

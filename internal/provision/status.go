@@ -143,7 +143,7 @@ func ExplainQuarantine(q *graph.Quarantine) *QuarantineView {
 	if q == nil {
 		return nil
 	}
-	v := &QuarantineView{Reason: q.Reason, Since: q.CurrentBegan, NextAttempt: q.NextAttempt}
+	v := &QuarantineView{Reason: q.Reason, Since: setTime(q.CurrentBegan), NextAttempt: setTime(q.NextAttempt)}
 	if q.Error != nil {
 		v.Error = strings.TrimSpace(q.Error.Code + ": " + q.Error.Message)
 	}
@@ -237,7 +237,7 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 
 func jobView(j *graph.Job) *JobView {
 	v := &JobView{ID: j.ID, ScheduleState: j.Schedule.State, StatusCode: j.Status.Code, Interval: j.Schedule.Interval,
-		SteadyState: j.Status.SteadyStateLastAchievedTime, SuccessiveFailures: j.Status.CountSuccessiveCompleteFailures}
+		SteadyState: setTime(j.Status.SteadyStateLastAchievedTime), SuccessiveFailures: j.Status.CountSuccessiveCompleteFailures}
 	v.LastExecution = execView(j.Status.LastExecution)
 	v.LastSuccessfulExecution = execView(j.Status.LastSuccessfulExecution)
 	if len(j.Status.SynchronizedEntryCountByType) > 0 {
@@ -253,7 +253,7 @@ func execView(e *graph.TaskExecution) *ExecutionView {
 	if e == nil {
 		return nil
 	}
-	v := &ExecutionView{State: e.State, Began: e.TimeBegan, Ended: e.TimeEnded, Imported: e.CountImported, Exported: e.CountExported, Escrowed: e.CountEscrowed}
+	v := &ExecutionView{State: e.State, Began: setTime(e.TimeBegan), Ended: setTime(e.TimeEnded), Imported: e.CountImported, Exported: e.CountExported, Escrowed: e.CountEscrowed}
 	if e.Error != nil {
 		v.Error = strings.TrimSpace(e.Error.Code + ": " + e.Error.Message)
 	}
@@ -372,4 +372,14 @@ func ReadStatus(ctx context.Context, g StatusReportGraph, cloud graph.Cloud, req
 		}
 	}
 	return rep, nil
+}
+
+// setTime is t, or nil when Graph sent its "never" value: a job that never reached steady state
+// answers steadyStateLastAchievedTime "0001-01-01T00:00:00Z", which status must leave out, not
+// print as a date.
+func setTime(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t
 }
