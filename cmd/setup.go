@@ -95,7 +95,14 @@ Try it with no account: invicti-scim setup --sandbox`,
 			defer cancel()
 			opts.emailsSet, opts.thresholdSet = cmd.Flags().Changed("notify-email"), cmd.Flags().Changed("deletion-threshold")
 			opts.provisionNowSet = cmd.Flags().Changed("provision-now")
-			return runSetup(ctx, f, opts, cmd.Flags().Changed("config-dir") || f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "", cmd.Flags().Changed("app-name"))
+			// With --sandbox only --config-dir chooses the config dir: INVICTI_SCIM_CONFIG_DIR in the
+			// environment belongs to a real tenant or to a running sandbox (a loaded sandbox.env),
+			// and a one-shot sandbox must write into neither.
+			configDirSet := cmd.Flags().Changed("config-dir") || (!opts.Sandbox && f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "")
+			if opts.Sandbox && !cmd.Flags().Changed("config-dir") && f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "" && !f.JSON() {
+				ui.Err(f.IO).Println("Note: INVICTI_SCIM_CONFIG_DIR is ignored with --sandbox: this run keeps its state in a temporary directory (pass --config-dir to keep it).")
+			}
+			return runSetup(ctx, f, opts, configDirSet, cmd.Flags().Changed("app-name"))
 		},
 	}
 	opts.invicti.register(cmd)
