@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -417,7 +418,11 @@ type wizardRun struct {
 func startWizard(t *testing.T, cols uint16, env []string, args ...string) *wizardRun {
 	t.Helper()
 	c := exec.Command(binary(t), args...)
-	c.Env = append(os.Environ(), "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+	configDir := "INVICTI_SCIM_CONFIG_DIR=" + t.TempDir()
+	if slices.Contains(args, "--sandbox") {
+		configDir = "INVICTI_SCIM_CONFIG_DIR=" // --sandbox keeps its state in a temporary directory
+	}
+	c.Env = append(os.Environ(), configDir, "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
 		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
 	c.Env = append(c.Env, env...)
 	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: cols})

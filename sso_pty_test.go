@@ -15,7 +15,7 @@ import (
 func TestSandboxWizardSSO(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	w := startWizard(t, 100, []string{"INVICTI_SCIM_CONFIG_DIR=" + dir}, "setup", "--sandbox")
+	w := startWizard(t, 100, nil, "setup", "--sandbox", "--config-dir", dir)
 	for _, prompt := range []string{
 		"Invicti Platform region", "Invicti base URL", "Do you have the SCIM client credentials?",
 		"Invicti client id", "Invicti client secret", "Enterprise app name",

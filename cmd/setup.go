@@ -100,7 +100,7 @@ Try it with no account: invicti-scim setup --sandbox`,
 			// and a one-shot sandbox must write into neither.
 			configDirSet := cmd.Flags().Changed("config-dir") || (!opts.Sandbox && f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "")
 			if opts.Sandbox && !cmd.Flags().Changed("config-dir") && f.Getenv("INVICTI_SCIM_CONFIG_DIR") != "" && !f.JSON() {
-				ui.Err(f.IO).Println("Note: INVICTI_SCIM_CONFIG_DIR is ignored with --sandbox: this run keeps its state in a temporary directory (pass --config-dir to keep it).")
+				ui.Err(f.IO).Paragraph("", "Note: INVICTI_SCIM_CONFIG_DIR is ignored with --sandbox: this run keeps its state in a temporary directory (pass --config-dir to keep it).")
 			}
 			return runSetup(ctx, f, opts, configDirSet, cmd.Flags().Changed("app-name"))
 		},

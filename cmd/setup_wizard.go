@@ -31,18 +31,14 @@ func setupWizardIO(f *Factory) wizard.IO {
 func printWelcome(f *Factory, sandbox bool) {
 	p := ui.Err(f.IO)
 	p.Heading("Connect Microsoft Entra ID to Invicti Platform (SCIM provisioning)")
-	p.Println("This wizard creates the Entra enterprise app that provisions users and groups")
-	p.Println("into Invicti, checks each value as you give it, and can give the first people")
-	p.Println("access. Nothing is changed until you confirm the plan. You need:")
-	p.Println("  • Invicti: an Owner (or System rights) account, Invicti Ultimate with API")
-	p.Println("    access, and SCIM client credentials (the wizard can show you how).")
-	p.Println("  • Entra: the Application Administrator or Cloud Application Administrator")
-	p.Println("    role (or the Graph permissions in docs/permissions.md).")
-	p.Println("Invicti's guides, Set up SCIM provisioning and Configure your SCIM directory:")
+	p.Paragraph("", "This wizard creates the Entra enterprise app that provisions users and groups into Invicti, checks each value as you give it, and can give the first people access. Nothing is changed until you confirm the plan. You need:")
+	p.Paragraph("    ", "  • Invicti: an Owner (or System rights) account, Invicti Ultimate with API access, and SCIM client credentials (the wizard can show you how).")
+	p.Paragraph("    ", "  • Entra: the Application Administrator or Cloud Application Administrator role (or the Graph permissions in docs/permissions.md).")
+	p.Paragraph("", "Invicti's guides, Set up SCIM provisioning and Configure your SCIM directory:")
 	p.Println("  " + wizard.SetUpSCIMURL)
 	p.Println("  " + wizard.ConfigureDirectoryURL)
 	if sandbox {
-		p.Println("Sandbox: each answer is pre-filled with the emulators' values; Enter accepts.")
+		p.Paragraph("", "Sandbox: each answer is pre-filled with the emulators' values; Enter accepts.")
 	}
 	p.Println()
 }

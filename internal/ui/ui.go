@@ -84,11 +84,29 @@ func (p *Printer) line(s string) string { return p.R.Line(s) }
 // Println prints a line.
 func (p *Printer) Println(a ...any) { fmt.Fprint(p.W, p.text(fmt.Sprintln(a...))) }
 
+// Paragraph prints s word-wrapped to the printer's width (unwrapped when the width is unknown),
+// every line after the first indented by hang: prose pre-wrapped at 80 columns breaks
+// mid-word on a narrower terminal. A word longer than the width (a URL) is kept whole, so it
+// stays copyable.
+func (p *Printer) Paragraph(hang, s string) {
+	s = p.line(s)
+	if p.Width > 0 && p.Width > len(hang)+20 {
+		s = strings.ReplaceAll(ansi.Wordwrap(s, p.Width-len(hang), ""), "\n", "\n"+hang)
+	}
+	fmt.Fprintln(p.W, s)
+}
+
 // Printf prints formatted text.
 func (p *Printer) Printf(format string, a ...any) { fmt.Fprint(p.W, p.text(fmt.Sprintf(format, a...))) }
 
 // Heading prints a bold heading line.
-func (p *Printer) Heading(s string) { fmt.Fprintln(p.W, p.T.Heading.Render(p.line(s))) }
+func (p *Printer) Heading(s string) {
+	s = p.line(s)
+	if p.Width > 20 {
+		s = ansi.Wordwrap(s, p.Width, "")
+	}
+	fmt.Fprintln(p.W, p.T.Heading.Render(s))
+}
 
 // Check prints one checklist line: symbol, title, and a muted detail.
 func (p *Printer) Check(sym, title, detail string) {
