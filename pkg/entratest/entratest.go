@@ -197,12 +197,12 @@ type App struct {
 	DisplayName        string // the service principal's (the enterprise app's), else the application's
 	// ApplicationName is the application object's displayName (App registrations).
 	ApplicationName string
-	TemplateID         string // applicationTemplateId; "" for an App-registrations app
-	Tags               []string
-	AppRoles           []AppRole
-	Jobs               []Job
-	Secrets            map[string]string // unmasked
-	Assignments        []Assignment
+	TemplateID      string // applicationTemplateId; "" for an App-registrations app
+	Tags            []string
+	AppRoles        []AppRole
+	Jobs            []Job
+	Secrets         map[string]string // unmasked
+	Assignments     []Assignment
 }
 
 // AppRole is an app role of a service principal.
