@@ -596,6 +596,28 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	if runErr != nil {
 		return
 	}
+	// What was assigned and provisioned comes first, then the summary of what exists: the
+	// record reads in the order things happened, and "Setup complete" is not followed by more
+	// progress.
+	if x := res.Extras; x != nil {
+		printAssignTable(p, x.Assign)
+		if x.Provision != nil {
+			p.Println()
+			printProvisionResults(p, x.Provision)
+		}
+		for _, m := range x.Members {
+			if m.Verified.Found {
+				state := "active"
+				if !m.Verified.Active {
+					state = "inactive"
+				}
+				p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
+			} else {
+				p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
+			}
+		}
+		p.Println()
+	}
 	title := "Setup complete"
 	if res.DryRun {
 		title = "Dry run: nothing was changed"
@@ -625,25 +647,6 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		rows = append(rows, [2]string{"Invicti teams", strings.Join(names, ", ")})
 	}
 	p.KV(rows)
-	if x := res.Extras; x != nil {
-		p.Println()
-		printAssignTable(p, x.Assign)
-		if x.Provision != nil {
-			p.Println()
-			printProvisionResults(p, x.Provision)
-		}
-		for _, m := range x.Members {
-			if m.Verified.Found {
-				state := "active"
-				if !m.Verified.Active {
-					state = "inactive"
-				}
-				p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
-			} else {
-				p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
-			}
-		}
-	}
 	if s := res.Sandbox; s != nil {
 		p.Println()
 		p.Heading("In the emulated Invicti now")
