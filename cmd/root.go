@@ -256,7 +256,40 @@ Environment:
 		Long:  exitCodesHelp,
 	})
 	root.SetUsageFunc(wrappedUsage(f.IO.Width()))
+	root.SetHelpCommand(newHelpCmd())
 	return root
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic is a usage error (exit 2,
+// naming the topic and where the list is) instead of the root's usage with exit 0: a script
+// that asks for help on a misspelt command should not read success.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command or topic (help exit-codes)",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					names = append(names, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 && cmd == c.Root() {
+				return flagErrorf("unknown help topic %q: `invicti-scim help` lists the commands and topics", strings.Join(args, " "))
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // wrappedUsage prints cobra's usage text (the same sections as its defaultUsageFunc) with flag
