@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
 // RecordFile is the sign-in record's name in the config dir.
@@ -150,25 +151,7 @@ func (s RecordStore) Save(r *Record) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("save the sign-in record: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".signin-*.json")
-	if err != nil {
-		return fmt.Errorf("save the sign-in record: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file 0600 already; Chmod says so for umasks and filesystems that
-	// ignore the create mode.
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save the sign-in record: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save the sign-in record: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save the sign-in record: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
+	if err := state.WriteFileAtomic(s.Path(), ".signin-*.json", append(b, '\n')); err != nil {
 		return fmt.Errorf("save the sign-in record: %w", err)
 	}
 	return nil

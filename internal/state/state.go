@@ -133,30 +133,38 @@ func (s Store) Save(st State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".state-*.json")
-	if err != nil {
+	if err := WriteFileAtomic(s.Path(), ".state-*.json", append(data, '\n')); err != nil {
 		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path with mode 0600 through a temporary file (named by
+// pattern, as os.CreateTemp takes it) in the same directory, synced and renamed over path: a
+// crash leaves the old file or the new one, never half of either. CreateTemp makes the file
+// 0600 already; Chmod says so for umasks and filesystems that ignore the create mode.
+func WriteFileAtomic(path, pattern string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), pattern)
+	if err != nil {
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }
 
 // MaxStateBytes bounds the state file: it holds a handful of ids and URLs (under 2 KiB), so
