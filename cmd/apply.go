@@ -43,7 +43,7 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			}
 			ask := !opts.Yes && f.CanPrompt()
 			if !opts.Yes && !ask {
-				return flagErrorf("apply changes the tenant: pass --yes to apply without a terminal to confirm on (run plan -f %s first to review)", opts.File)
+				return flagErrorf("apply changes the tenant and there is no terminal to confirm on: pass --yes (run plan -f %s first to review)", opts.File)
 			}
 			sp := ui.NewSpinner(f.IO)
 			defer sp.Stop()
