@@ -555,7 +555,8 @@ func (p *parser) ref(n *yaml.Node, field, what, example string) *Ref {
 		count++
 		if s, ok := p.str(en, field+".env"); ok {
 			if !envNameRE.MatchString(s) {
-				p.add(en, field+".env", "%q is not an environment variable name (letters, digits and _)", s)
+				// Not echoed: what stands here by mistake is usually the secret itself.
+				p.add(en, field+".env", "not an environment variable name (letters, digits and _): write the name of the variable that holds the %s, never the %s itself", what, what)
 			}
 			r.Env = s
 		}

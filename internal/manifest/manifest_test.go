@@ -108,7 +108,7 @@ func TestBadManifests(t *testing.T) {
 		{"unknown key", base + "asignments:\n  users: [a@b.c]\n", "m.yaml:5: asignments: unknown key", true},
 		{"region and url", "invicti:\n  region: eu\n  url: https://x.example\n  clientId: abc\n  clientSecret: {env: S}\n", "m.yaml:2: invicti: give region or url, not both", true},
 		{"two refs", "invicti:\n  region: eu\n  clientId: abc\n  clientSecret: {env: S, file: f}\n", "invicti.clientSecret: give exactly one of env, file or stdin", true},
-		{"bad env name", "invicti:\n  region: eu\n  clientId: abc\n  clientSecret: {env: 'A-B'}\n", `invicti.clientSecret.env: "A-B" is not an environment variable name`, true},
+		{"bad env name", "invicti:\n  region: eu\n  clientId: abc\n  clientSecret: {env: 'A-B'}\n", `invicti.clientSecret.env: not an environment variable name (letters, digits and _): write the name of the variable that holds the client secret, never the client secret itself`, true},
 		{"users not a list", base + "assignments:\n  users: alice@contoso.example\n", "m.yaml:6: assignments.users: expected a list", true},
 		{"bad email", base + "notifications:\n  emails: [not-an-address]\n", `m.yaml:6: notifications.emails[0]: "not-an-address" is not a plain e-mail address`, false},
 		{"negative threshold", base + "notifications:\n  deletionThreshold: -1\n", "notifications.deletionThreshold: expected 0", true},
