@@ -67,6 +67,7 @@ func AskAccess(ctx context.Context, wio IO, step AccessStep) (Access, error) {
 				Filterable(true).
 				Height(min(len(opts)+4, 14)).
 				Value(&picked)
+			wio.sayAccessible("Nothing ticked: you can search the directory by name next.", multiSelectHowTo)
 			if err := run(ctx, wio, huh.NewGroup(ms)); err != nil {
 				return out, err
 			}
@@ -151,6 +152,7 @@ func PickProvision(ctx context.Context, wio IO, candidates []string) ([]string, 
 	for _, c := range candidates {
 		opts = append(opts, huh.NewOption(c, c).Selected(true))
 	}
+	wio.sayAccessible("Entra provisions these on demand now and Invicti is asked for each; untick to wait for the first cycle (20–40 minutes).", multiSelectHowTo)
 	err := run(ctx, wio, huh.NewGroup(huh.NewMultiSelect[string]().
 		Title("Provision now?").
 		Description("Entra provisions these on demand now and Invicti is asked for each; untick to wait for the first cycle (20–40 minutes).").

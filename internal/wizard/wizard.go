@@ -149,15 +149,34 @@ func AskText(ctx context.Context, wio IO, title, description, def string, valida
 // there an empty answer means the default, and the description says so.
 
 // withDefault adds "Enter accepts …" to a description in accessible mode (hidden: a secret).
+// huh's accessible mode prints a field's title but not its description, so there the
+// description is also said as a line of its own, right before the form that asks.
 func (w IO) withDefault(desc, def string, hidden bool) string {
-	if !w.Accessible || def == "" {
+	if !w.Accessible {
 		return desc
 	}
-	if hidden {
-		return desc + " An empty answer keeps the pre-filled value."
+	switch {
+	case def == "":
+	case hidden:
+		desc += " An empty answer keeps the pre-filled value."
+	default:
+		desc += " An empty answer keeps " + def + "."
 	}
-	return desc + " An empty answer keeps " + def + "."
+	w.sayAccessible(desc)
+	return desc
 }
+
+// sayAccessible prints lines in accessible mode only (what a screen reader would otherwise
+// miss); nowhere to print is nothing to do.
+func (w IO) sayAccessible(lines ...string) {
+	if w.Accessible && (w.Say != nil || w.Out != nil) {
+		w.say(lines...)
+	}
+}
+
+// multiSelectHowTo is said before a multi-select in accessible mode, where huh reads numbers:
+// an empty answer there is refused, not "keep the ticks".
+const multiSelectHowTo = "Type the number of an entry to tick or untick it, one per line; type 0 when done (the ticked entries are kept)."
 
 // orDefault accepts an empty answer when there is a default (accessible mode).
 func (w IO) orDefault(def string, validate func(string) error) func(string) error {
