@@ -249,6 +249,8 @@ func TestAssignRemoveConfirmInPTY(t *testing.T) {
 		}
 		if answer == "y" {
 			scr.waitFor(t, "removed", at) // the table, before the pty closes
+		} else {
+			scr.waitFor(t, "Nothing changed", at) // before the pty closes
 		}
 		err = c.Wait()
 		f.Close()

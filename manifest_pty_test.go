@@ -50,6 +50,8 @@ func TestApplyConfirmInPTY(t *testing.T) {
 		}
 		if answer == "y" {
 			scr.waitFor(t, "Applied", at)
+		} else {
+			scr.waitFor(t, "Nothing changed", at) // before the pty closes
 		}
 		err = c.Wait()
 		f.Close()
