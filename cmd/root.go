@@ -182,7 +182,7 @@ Environment:
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagParseError(err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagParseError(c, err) })
 	// No SetVersionTemplate or SetUsageTemplate: a cobra template executes text/template, whose
 	// reflection (MethodByName) keeps every exported method of every reachable type in the
 	// binary: with the Graph SDK's models that is +26 MiB (docs/performance.md). cobra's
@@ -351,11 +351,12 @@ func wrappedUsage(width int) func(*cobra.Command) error {
 // flagParseError is the usage error for a flag cobra could not parse. --client-secret is the
 // likeliest mistake of all: a secret on the command line ends up in shell history and process
 // lists, so it is not a flag, and the error says where the secret goes instead.
-func flagParseError(err error) error {
+func flagParseError(c *cobra.Command, err error) error {
 	if strings.HasPrefix(err.Error(), "unknown flag: --client-secret") && !strings.HasPrefix(err.Error(), "unknown flag: --client-secret-") {
 		return flagErrorf("unknown flag: --client-secret: a secret on the command line leaks into shell history and process lists, so pass it with env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin (e.g. from a password manager), --client-secret-file FILE or --credentials-file FILE, or let the tool prompt on a terminal")
 	}
-	return &FlagError{Err: err}
+	// pflag's own messages name the flag but not where the list is (as gh does: "Run … --help").
+	return &FlagError{Err: &provision.HintedError{Err: err, HintText: "`" + c.CommandPath() + " --help` lists its flags"}}
 }
 
 // writingCommand reports whether a command changes the tenant or the state file; those run
