@@ -63,7 +63,7 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	err := root.ExecuteContext(ctx)
 	f.cleanup()
 	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
-		err = fmt.Errorf("%w (state is saved; run the same command again to resume)", context.Canceled)
+		err = fmt.Errorf("%w (%s)", context.Canceled, f.againAdvice())
 	}
 	err = explainDeadline(f, err)
 	// Whatever path an expired Graph token took, it reads (and hints) as a sign-in problem.
@@ -77,6 +77,15 @@ func run(ctx context.Context, f *Factory, args []string) int {
 		printError(f, err, code)
 	}
 	return code
+}
+
+// againAdvice is what to do after a command was cut short: a command that writes saved its
+// state and resumes; a read-only one just runs again.
+func (f *Factory) againAdvice() string {
+	if f.writes {
+		return "state is saved, run the same command again to resume"
+	}
+	return "nothing was changed, run the same command again"
 }
 
 // errorDoc is the one JSON document of a command that failed before printing its own.
@@ -111,9 +120,9 @@ func explainDeadline(f *Factory, err error) error {
 		return err
 	}
 	if f.timedOut != nil && f.timedOut() {
-		return fmt.Errorf("timed out after %s (--timeout); state is saved, run the same command again to resume: %w", f.Timeout, err)
+		return fmt.Errorf("timed out after %s (--timeout); %s: %w", f.Timeout, f.againAdvice(), err)
 	}
-	return fmt.Errorf("no answer within %s (--request-timeout); state is saved, run the same command again to resume: %w", f.requestTimeout(), err)
+	return fmt.Errorf("no answer within %s (--request-timeout); %s: %w", f.requestTimeout(), f.againAdvice(), err)
 }
 
 func printError(f *Factory, err error, code int) {
