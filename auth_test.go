@@ -93,6 +93,8 @@ func TestSetupSaysWhoSignedIn(t *testing.T) {
 		t.Fatalf("setup --dry-run did not finish:\n%s", scr.String())
 	}
 	at := scr.waitFor(t, "Signed in to Contoso (emulated) (tenant "+ten.TenantID()+") as "+entratest.DefaultAdminUPN, 0)
+	// doctor's permission check runs before the plan (the emulated admin has every scope).
+	at = scr.waitFor(t, "Permissions — the account has what setup, assign and provision need", at)
 	scr.waitFor(t, "Dry run", at)
 	if n := len(regexp.MustCompile(`Signed in to `).FindAllString(scr.String(), -1)); n != 1 {
 		t.Errorf("the sign-in line appears %d times, want once:\n%s", n, scr.String())

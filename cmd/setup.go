@@ -236,6 +236,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 		who = signedIn{TenantID: id.TenantID, TenantName: id.TenantName, Account: id.Account}
+		printPreflight(f, provision.RunPreflight(ctx, conn.Client, "setup", "assign", "provision"))
 	}
 
 	if wiz && len(opts.AssignUsers) == 0 && len(opts.AssignGroups) == 0 {
@@ -692,4 +693,25 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printPreflight says, before the plan, what the signed-in account lacks for setup and the
+// wizard's assign and provision steps (doctor's check). It warns rather than stops: the admin
+// may have a reason, and Graph has the last word.
+func printPreflight(f *Factory, p provision.Preflight) {
+	e := ui.Err(f.IO)
+	switch {
+	case !p.Determined:
+		e.Check(ui.SymWarn, "Permissions not checked", "the token's claims cannot be read; `invicti-scim doctor` checks by calling Graph")
+		return
+	case len(p.Missing) == 0 && !p.NoRole:
+		e.Check(ui.SymOK, "Permissions", "the account has what setup, assign and provision need")
+		return
+	}
+	if len(p.Missing) > 0 {
+		e.Check(ui.SymWarn, "Missing Graph permissions", strings.Join(p.Missing, ", ")+": grant and consent them, or setup stops with exit 4 at the first call that needs one (docs/permissions.md)")
+	}
+	if p.NoRole {
+		e.Check(ui.SymWarn, "No directory role", "none of Application Administrator, Cloud Application Administrator, Global Administrator: ask a Privileged Role Administrator to assign (or activate in PIM) one of them")
+	}
 }
