@@ -256,7 +256,11 @@ Environment:
 	// which `help exit-codes` prints (a help topic, as gh's `gh help environment`).
 	for _, c := range root.Commands() {
 		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
-			c.Long += "\n\n" + exitCodesLink
+			link := exitCodesLink
+			if c.Name() == "plan" {
+				link = strings.Replace(link, "4 sign-in or permission,\n", "4 sign-in or permission,\n5 changes pending (--exit-code), ", 1)
+			}
+			c.Long += "\n\n" + link
 		}
 	}
 	root.AddCommand(&cobra.Command{
