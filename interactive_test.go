@@ -73,6 +73,7 @@ func (s *screen) waitFor(t *testing.T, want string, from int) int {
 // answering its prompts with keystrokes: region (on-premises), URL, "type them", client id,
 // secret, app name, skip the access step, then the plan.
 func TestWizardInPTY(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
@@ -116,6 +117,7 @@ func TestWizardInPTY(t *testing.T) {
 // TestInterruptThenResume: Ctrl-C (SIGINT) in the middle of setup exits 130 with a resumable
 // state; running the same command again completes with exactly one app and one job.
 func TestInterruptThenResume(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv := scimtest.New(scimtest.Options{})
 	defer inv.Close()
 	inv.AddClient(testClientID, testSecret)
@@ -601,6 +603,7 @@ func bracketedPaste(s string) string { return "\x1b[200~" + s + "\x1b[201~" }
 // takes credentials.clientId and credentials.clientSecret from it, checks them at once, and
 // setup saves them.
 func TestWizardPastedJSON(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv, ten, env := wizardTenant(t)
 	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--app-name", "Invicti Paste")
 	w.expect("Do you have the SCIM client credentials?")
@@ -653,6 +656,7 @@ const wizardSetUpSCIM = "https://docs.invicti.com/ip/set-up-scim-provisioning"
 // typed; the wizard says why, offers to correct the secret (the failing value) and asks only
 // for it, not for the client id again.
 func TestWizardCheckCorrectedInPlace(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv, ten, env := wizardTenant(t)
 	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--app-name", "Invicti Fix")
 	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B") // "Yes, type them"
@@ -686,6 +690,7 @@ func TestWizardCheckCorrectedInPlace(t *testing.T) {
 // Invicti Users group; the wizard creates the Invicti team before anyone is provisioned and
 // pauses for its roles; then alice alone is provisioned on demand and found in Invicti.
 func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv, ten, env := wizardTenant(t)
 	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti Pick")
 	// The secret comes from the credentials step; the client id from its flag.
@@ -757,6 +762,7 @@ func TestWizardDeclinePlan(t *testing.T) {
 // wizard lists them (id, created date, whether they have a provisioning job) instead of failing;
 // picking one configures it, with nothing new created.
 func TestWizardPicksAnExistingApp(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
 	inv, ten, env := wizardTenant(t)
 	other := ten.AddApp("Invicti SCIM")
 	w := startWizard(t, 80, append(env, "INVICTI_SCIM_CLIENT_SECRET="+testSecret), "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti SCIM")
