@@ -191,7 +191,7 @@ Environment:
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagParseError(c, err) })
+	root.SetFlagErrorFunc(flagParseError)
 	// No SetVersionTemplate or SetUsageTemplate: a cobra template executes text/template, whose
 	// reflection (MethodByName) keeps every exported method of every reachable type in the
 	// binary: with the Graph SDK's models that is +26 MiB (docs/performance.md). cobra's
