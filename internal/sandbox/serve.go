@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
 )
@@ -366,26 +367,8 @@ func readSmall(path string) ([]byte, error) {
 	return b, nil
 }
 
-// writeFile replaces path atomically with mode 0600.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// writeFile replaces path atomically with mode 0600 (the sandbox's state and env files).
+func writeFile(path string, data []byte) error { return state.WriteFileAtomic(path, ".tmp-*", data) }
 
 // Faults are the sandbox's rehearsal switches for Entra's provisioning-settings quirks
 // (entratest.Knobs; docs/setup.md gives the evidence for each).
