@@ -283,24 +283,8 @@ func signedIn(out *DoctorReport, claims graph.Claims, st state.State, req Doctor
 			Fix: "sign in to the tenant setup used, or use a separate --config-dir per tenant"})
 	}
 	add(DoctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)%s", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], req.AuthMode, tokenLeft(claims.ExpiresAt(), now))})
-	for _, cp := range commandPermissions {
-		n := PermNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
-		for _, p := range cp.perms {
-			if !hasPerm(out.Scopes, p) {
-				n.Missing = append(n.Missing, p)
-			}
-		}
-		n.Satisfied = len(n.Missing) == 0
-		out.Permissions = append(out.Permissions, n)
-	}
-	var missing []string
-	for _, n := range out.Permissions {
-		for _, m := range n.Missing {
-			if !slices.Contains(missing, m) {
-				missing = append(missing, m)
-			}
-		}
-	}
+	out.Permissions = permNeeds(out.Scopes)
+	missing := missingOf(out.Permissions)
 	if len(missing) == 0 {
 		add(DoctorCheck{Name: "Graph permissions", OK: true, Detail: strings.Join(out.Scopes, " ")})
 	} else {
@@ -308,12 +292,7 @@ func signedIn(out *DoctorReport, claims graph.Claims, st state.State, req Doctor
 			Fix: "grant (and consent) " + strings.Join(missing, ", ") + " to the signing-in app; Graph reports a missing permission as 401 UnknownError on provisioning calls"})
 	}
 	if out.Delegated {
-		var held []string
-		for _, w := range claims.WIDs {
-			if name, ok := adminRoles[w]; ok {
-				held = append(held, name)
-			}
-		}
+		held := heldAdminRoles(claims.WIDs)
 		out.Roles = held
 		if len(held) > 0 {
 			add(DoctorCheck{Name: "Directory role", OK: true, Detail: strings.Join(held, ", ")})
@@ -322,6 +301,51 @@ func signedIn(out *DoctorReport, claims graph.Claims, st state.State, req Doctor
 				Fix: "ask a Privileged Role Administrator to assign (or activate in PIM) Application Administrator or Cloud Application Administrator"})
 		}
 	}
+}
+
+// permNeeds is doctor's permission table: for each command (or only those named), what it
+// needs and which of it the token's scopes lack.
+func permNeeds(scopes []string, commands ...string) []PermNeed {
+	var out []PermNeed
+	for _, cp := range commandPermissions {
+		if len(commands) > 0 && !slices.Contains(commands, cp.cmd) {
+			continue
+		}
+		n := PermNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
+		for _, p := range cp.perms {
+			if !hasPerm(scopes, p) {
+				n.Missing = append(n.Missing, p)
+			}
+		}
+		n.Satisfied = len(n.Missing) == 0
+		out = append(out, n)
+	}
+	return out
+}
+
+// missingOf lists every missing permission of a table once, in table order.
+func missingOf(needs []PermNeed) []string {
+	var missing []string
+	for _, n := range needs {
+		for _, m := range n.Missing {
+			if !slices.Contains(missing, m) {
+				missing = append(missing, m)
+			}
+		}
+	}
+	return missing
+}
+
+// heldAdminRoles names the directory roles among a token's wids that can configure
+// provisioning (adminRoles), in the token's order.
+func heldAdminRoles(wids []string) []string {
+	var held []string
+	for _, w := range wids {
+		if name, ok := adminRoles[w]; ok {
+			held = append(held, name)
+		}
+	}
+	return held
 }
 
 // tokenLeft says how long the token stays valid, so an admin knows whether a long run will

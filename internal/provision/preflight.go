@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"slices"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 )
@@ -34,24 +33,7 @@ func RunPreflight(ctx context.Context, g TokenClaimer, commands ...string) Prefl
 		return Preflight{}
 	}
 	p := Preflight{Determined: true, Delegated: claims.Delegated()}
-	scopes := claims.Scopes()
-	for _, cp := range commandPermissions {
-		if !slices.Contains(commands, cp.cmd) {
-			continue
-		}
-		for _, perm := range cp.perms {
-			if !hasPerm(scopes, perm) && !slices.Contains(p.Missing, perm) {
-				p.Missing = append(p.Missing, perm)
-			}
-		}
-	}
-	if p.Delegated {
-		p.NoRole = true
-		for _, w := range claims.WIDs {
-			if _, ok := adminRoles[w]; ok {
-				p.NoRole = false
-			}
-		}
-	}
+	p.Missing = missingOf(permNeeds(claims.Scopes(), commands...))
+	p.NoRole = p.Delegated && len(heldAdminRoles(claims.WIDs)) == 0
 	return p
 }
