@@ -133,7 +133,7 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 	}
 	p := ui.Out(f.IO)
 	if len(out) == 0 {
-		p.Println("No provisioning log entries for this app since " + from.UTC().Format(time.RFC3339) + " (" + humanAgo(f.Now().Sub(from)) + " ago).")
+		p.Println("No provisioning log entries for this app since " + ago(&from, f.Now()) + ".")
 		return nil
 	}
 	var rows [][]string

@@ -116,6 +116,8 @@ func firstProblem(l *layerJSON) string {
 	return "failed"
 }
 
+// ago writes a past time as RFC 3339 and how long ago, to the minute ("… (1d2h ago)"); "-" for
+// none. status and logs both use it.
 func ago(t *time.Time, now time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
@@ -124,7 +126,7 @@ func ago(t *time.Time, now time.Time) string {
 	if d < time.Minute {
 		return t.UTC().Format(time.RFC3339) + " (just now)"
 	}
-	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), d)
+	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(time.RFC3339), humanAgo(d))
 }
 
 func printStatus(f *Factory, s statusJSON) {
