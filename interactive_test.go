@@ -235,38 +235,48 @@ func TestAssignRemoveConfirmInPTY(t *testing.T) {
 	assigned := func() int { return len(ten.Apps()[0].Assignments) }
 
 	for _, answer := range []string{"n", "y"} {
-		c := exec.Command(bin, "assign", "--user", "alice@contoso.example", "--remove")
-		c.Env = env
-		f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 160})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scr := &screen{}
-		go func() { _, _ = io.Copy(scr, f) }()
-		at := scr.waitFor(t, "deprovisions", 0)
-		scr.waitFor(t, "Remove these assignments?", at)
-		time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
-		if _, err := f.Write([]byte(answer)); err != nil {
-			t.Fatal(err)
-		}
-		if answer == "y" {
-			scr.waitFor(t, "removed", at) // the table, before the pty closes
-		} else {
-			scr.waitFor(t, "Nothing changed", at) // before the pty closes
-		}
-		err = c.Wait()
-		f.Close()
+		scr, err := answerConfirm(t, bin, env, []string{"assign", "--user", "alice@contoso.example", "--remove"},
+			"deprovisions", "Remove these assignments?", answer, "removed")
 		switch answer {
 		case "n":
-			if err != nil || !strings.Contains(scr.String(), "Nothing changed") || assigned() != 1 {
-				t.Fatalf("declined: err %v, %d assignments\n%s", err, assigned(), scr.String())
+			if err != nil || !strings.Contains(scr, "Nothing changed") || assigned() != 1 {
+				t.Fatalf("declined: err %v, %d assignments\n%s", err, assigned(), scr)
 			}
 		case "y":
 			if err != nil || assigned() != 0 {
-				t.Fatalf("confirmed: err %v, %d assignments\n%s", err, assigned(), scr.String())
+				t.Fatalf("confirmed: err %v, %d assignments\n%s", err, assigned(), scr)
 			}
 		}
 	}
+}
+
+// answerConfirm runs the binary on a terminal, waits for marker and then the question, answers
+// "y" or "n", and waits for what follows (done for yes, "Nothing changed" for no) before the
+// process ends, so the screen holds the last line. It returns the screen and Wait's error.
+func answerConfirm(t *testing.T, bin string, env, args []string, marker, question, answer, done string) (string, error) {
+	t.Helper()
+	c := exec.Command(bin, args...)
+	c.Env = env
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	at := scr.waitFor(t, marker, 0)
+	scr.waitFor(t, question, at)
+	time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
+	if _, err := f.Write([]byte(answer)); err != nil {
+		t.Fatal(err)
+	}
+	if answer == "y" {
+		scr.waitFor(t, done, at)
+	} else {
+		scr.waitFor(t, "Nothing changed", at)
+	}
+	err = c.Wait()
+	return scr.String(), err
 }
 
 // TestGuidedStepContinuesInTheSameRun: when Graph takes neither writer, the interactive guided

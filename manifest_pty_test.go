@@ -1,15 +1,10 @@
 package main
 
 import (
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creack/pty"
 
 	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 	"github.com/invicti-scim/invicti-scim/pkg/scimtest"
@@ -34,35 +29,15 @@ func TestApplyConfirmInPTY(t *testing.T) {
 		"INVICTI_SCIM_CONFIG_DIR="+filepath.Join(dir, "config"), "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color", "NO_COLOR=1")
 	bin := binary(t)
 	for _, answer := range []string{"n", "y"} {
-		c := exec.Command(bin, "apply", "-f", file)
-		c.Env = env
-		f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 160})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scr := &screen{}
-		go func() { _, _ = io.Copy(scr, f) }()
-		at := scr.waitFor(t, "+ create alice@contoso.example", 0)
-		scr.waitFor(t, "Apply th", at)
-		time.Sleep(150 * time.Millisecond) // huh moves focus asynchronously
-		if _, err := f.Write([]byte(answer)); err != nil {
-			t.Fatal(err)
-		}
-		if answer == "y" {
-			scr.waitFor(t, "Applied", at)
-		} else {
-			scr.waitFor(t, "Nothing changed", at) // before the pty closes
-		}
-		err = c.Wait()
-		f.Close()
+		scr, err := answerConfirm(t, bin, env, []string{"apply", "-f", file}, "+ create alice@contoso.example", "Apply th", answer, "Applied")
 		switch answer {
 		case "n":
-			if err != nil || !strings.Contains(scr.String(), "Nothing changed") || len(ten.Apps()) != 0 || len(ten.Writes()) != 0 {
-				t.Fatalf("declined: err %v, %d apps, %d writes\n%s", err, len(ten.Apps()), len(ten.Writes()), scr.String())
+			if err != nil || !strings.Contains(scr, "Nothing changed") || len(ten.Apps()) != 0 || len(ten.Writes()) != 0 {
+				t.Fatalf("declined: err %v, %d apps, %d writes\n%s", err, len(ten.Apps()), len(ten.Writes()), scr)
 			}
 		case "y":
 			if err != nil || len(ten.Apps()) != 1 || len(ten.Apps()[0].Assignments) != 1 {
-				t.Fatalf("confirmed: err %v, %d apps\n%s", err, len(ten.Apps()), scr.String())
+				t.Fatalf("confirmed: err %v, %d apps\n%s", err, len(ten.Apps()), scr)
 			}
 		}
 	}
