@@ -230,7 +230,7 @@ func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 	p.Println()
 	if opts.EnvFile != "" {
 		p.Println("Point every command at it:")
-		p.Println("  set -a; . " + sourcePath(opts.EnvFile) + "; set +a")
+		p.Println("  set -a; . " + sandbox.SourcePath(opts.EnvFile) + "; set +a")
 	} else {
 		// Tokens and secrets never reach a terminal, not even the sandbox's: --env-file
 		// carries them to the shell.
@@ -313,13 +313,4 @@ run "invicti-scim setup" in one terminal, and this in another while setup waits.
 // client secret, the next secret, the Graph token, and each extra tenant's).
 func sandboxSecretVar(key string) bool {
 	return strings.HasSuffix(key, "_SECRET") || strings.HasSuffix(key, "_TOKEN")
-}
-
-// sourcePath is path as the shell's "." needs it: POSIX sh (dash) and zsh look a bare name up
-// on $PATH, not in the working directory, so a relative path gets "./".
-func sourcePath(path string) string {
-	if filepath.IsAbs(path) || strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") {
-		return path
-	}
-	return "./" + path
 }

@@ -323,11 +323,7 @@ func (s *Served) EnvVars() []EnvVar {
 // WriteEnvFile writes KEY=VALUE lines (shell-safe single quotes) with mode 0600.
 func (s *Served) WriteEnvFile(path string) error {
 	var b strings.Builder
-	src := path
-	if !filepath.IsAbs(src) && !strings.HasPrefix(src, "./") && !strings.HasPrefix(src, "../") {
-		src = "./" + src // POSIX sh and zsh look a bare name up on $PATH
-	}
-	b.WriteString("# invicti-scim sandbox: load with  set -a; . " + src + "; set +a\n")
+	b.WriteString("# invicti-scim sandbox: load with  set -a; . " + SourcePath(path) + "; set +a\n")
 	b.WriteString("# Sandbox-only values: the emulated tenant and Invicti on this machine.\n")
 	for _, e := range s.EnvVars() {
 		b.WriteString(e.Key + "='" + strings.ReplaceAll(e.Value, "'", `'\''`) + "'\n")
@@ -365,6 +361,15 @@ func readSmall(path string) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// SourcePath is path as the shell's "." needs it: POSIX sh (dash) and zsh look a bare name up
+// on $PATH, not in the working directory, so a relative path gets "./".
+func SourcePath(path string) string {
+	if filepath.IsAbs(path) || strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../") {
+		return path
+	}
+	return "./" + path
 }
 
 // writeFile replaces path atomically with mode 0600 (the sandbox's state and env files).
