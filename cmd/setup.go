@@ -281,8 +281,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 		if !ok {
-			ui.Err(f.IO).Println("Nothing changed: you declined the plan.")
-			return nil
+			return declined(f)
 		}
 	}
 
