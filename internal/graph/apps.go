@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/applicationtemplates"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
@@ -43,19 +43,23 @@ var spSelect = []string{"id", "appId", "displayName", "applicationTemplateId", "
 
 // Instantiate creates an enterprise app from an application template.
 func (c *Client) Instantiate(ctx context.Context, templateID, displayName string) (CreatedApp, error) {
-	body := applicationtemplates.NewItemInstantiatePostRequestBody()
-	body.SetDisplayName(&displayName)
-	res, err := c.tmpl.ByApplicationTemplateId(templateID).Instantiate().Post(ctx, body, nil)
-	if err != nil {
-		return CreatedApp{}, convert("instantiate application template", err)
+	var res struct {
+		Application struct {
+			ID    string `json:"id"`
+			AppID string `json:"appId"`
+		} `json:"application"`
+		ServicePrincipal *spWire `json:"servicePrincipal"`
 	}
-	out := CreatedApp{}
-	if app := res.GetApplication(); app != nil {
-		out.ApplicationID = str(app.GetId())
-		out.AppID = str(app.GetAppId())
+	body := struct {
+		DisplayName string `json:"displayName"`
+	}{displayName}
+	ri := at(abs.POST, c.applicationTemplates().ByApplicationTemplateId(templateID).Instantiate().BaseRequestBuilder)
+	if err := c.send(ctx, "instantiate application template", ri, body, &res); err != nil {
+		return CreatedApp{}, err
 	}
-	if sp := res.GetServicePrincipal(); sp != nil {
-		out.ServicePrincipal = spFromModel(sp)
+	out := CreatedApp{ApplicationID: res.Application.ID, AppID: res.Application.AppID}
+	if res.ServicePrincipal != nil {
+		out.ServicePrincipal = res.ServicePrincipal.servicePrincipal()
 		if out.AppID == "" {
 			out.AppID = out.ServicePrincipal.AppID
 		}
@@ -68,11 +72,16 @@ func (c *Client) ServicePrincipal(ctx context.Context, id string) (ServicePrinci
 	cfg := &serviceprincipals.ServicePrincipalItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ServicePrincipalItemRequestBuilderGetQueryParameters{Select: spSelect},
 	}
-	sp, err := c.sp.ByServicePrincipalId(id).Get(ctx, cfg)
+	op := "get service principal " + id
+	ri, err := c.servicePrincipals().ByServicePrincipalId(id).ToGetRequestInformation(ctx, cfg)
 	if err != nil {
-		return ServicePrincipal{}, convert("get service principal "+id, err)
+		return ServicePrincipal{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return spFromModel(sp), nil
+	var sp spWire
+	if err := c.send(ctx, op, ri, nil, &sp); err != nil {
+		return ServicePrincipal{}, err
+	}
+	return sp.servicePrincipal(), nil
 }
 
 // FindServicePrincipals lists every service principal matching an OData filter, following
@@ -81,27 +90,34 @@ func (c *Client) ServicePrincipal(ctx context.Context, id string) (ServicePrinci
 // builder (WithUrl), so errors convert the same way as on the first; the link is re-rooted on
 // the client's own Graph URL (sameHost), so a nextLink naming another host never gets the token.
 func (c *Client) FindServicePrincipals(ctx context.Context, filter string) ([]ServicePrincipal, error) {
+	const op = "find service principals"
 	top := int32(50)
 	cfg := &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &filter, Select: spSelect, Top: &top},
 	}
-	res, err := c.sp.Get(ctx, cfg)
+	ri, err := c.servicePrincipals().ToGetRequestInformation(ctx, cfg)
 	var out []ServicePrincipal
 	for pages := 1; ; pages++ {
 		if err != nil {
-			return nil, convert("find service principals", err)
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		for _, sp := range res.GetValue() {
-			out = append(out, spFromModel(sp))
+		var res struct {
+			Value    []spWire `json:"value"`
+			NextLink string   `json:"@odata.nextLink"`
 		}
-		next := res.GetOdataNextLink()
-		if next == nil || *next == "" {
+		if err := c.send(ctx, op, ri, nil, &res); err != nil {
+			return nil, err
+		}
+		for _, sp := range res.Value {
+			out = append(out, sp.servicePrincipal())
+		}
+		if res.NextLink == "" {
 			return out, nil
 		}
 		if pages >= maxPages {
-			return nil, fmt.Errorf("find service principals: more than %d pages of %d; narrow the filter %q", maxPages, top, filter)
+			return nil, fmt.Errorf("%s: more than %d pages of %d; narrow the filter %q", op, maxPages, top, filter)
 		}
-		res, err = c.sp.WithUrl(c.sameHost(*next)).Get(ctx, nil)
+		ri, err = c.servicePrincipals().WithUrl(c.sameHost(res.NextLink)).ToGetRequestInformation(ctx, nil)
 	}
 }
 
@@ -111,10 +127,18 @@ const maxPages = 1000
 
 // SetTags replaces the service principal's tags.
 func (c *Client) SetTags(ctx context.Context, spID string, tags []string) error {
-	sp := models.NewServicePrincipal()
-	sp.SetTags(tags)
-	_, err := c.sp.ByServicePrincipalId(spID).Patch(ctx, sp, nil)
-	return convert("tag service principal", err)
+	if tags == nil {
+		tags = []string{}
+	}
+	body := struct {
+		Tags []string `json:"tags"`
+	}{tags}
+	return c.send(ctx, "tag service principal", at(abs.PATCH, c.servicePrincipals().ByServicePrincipalId(spID).BaseRequestBuilder), body, nil)
+}
+
+// displayNamePatch is the body of a rename.
+type displayNamePatch struct {
+	DisplayName string `json:"displayName"`
 }
 
 // RenameApp gives the enterprise app a new display name: the service principal's (what
@@ -122,18 +146,14 @@ func (c *Client) SetTags(ctx context.Context, spID string, tags []string) error 
 // registrations lists). Both are plain PATCHes of displayName (docs/graph-sources.md,
 // "Renaming the app"); the portal's Properties blade edits the same two.
 func (c *Client) RenameApp(ctx context.Context, spID, appObjectID, name string) error {
-	sp := models.NewServicePrincipal()
-	sp.SetDisplayName(&name)
-	if _, err := c.sp.ByServicePrincipalId(spID).Patch(ctx, sp, nil); err != nil {
-		return convert("rename service principal", err)
+	body := displayNamePatch{name}
+	if err := c.send(ctx, "rename service principal", at(abs.PATCH, c.servicePrincipals().ByServicePrincipalId(spID).BaseRequestBuilder), body, nil); err != nil {
+		return err
 	}
 	if appObjectID == "" {
 		return nil
 	}
-	app := models.NewApplication()
-	app.SetDisplayName(&name)
-	_, err := c.applications().ByApplicationId(appObjectID).Patch(ctx, app, nil)
-	return convert("rename application", err)
+	return c.send(ctx, "rename application", at(abs.PATCH, c.applications().ByApplicationId(appObjectID).BaseRequestBuilder), body, nil)
 }
 
 // Application is the app registration behind an enterprise app.
@@ -175,26 +195,59 @@ func (c *Client) DeleteApplication(ctx context.Context, id string) error {
 	return c.raw(ctx, "delete application "+id, http.MethodDelete, "/applications/"+PathEscape(id), nil, nil, nil)
 }
 
-func spFromModel(sp models.ServicePrincipalable) ServicePrincipal {
+// spWire is a service principal as Graph sends it (the fields spSelect and the SSO read ask
+// for). isEnabled and appRoleAssignmentRequired are pointers because Graph may leave them out.
+type spWire struct {
+	ID                                 string          `json:"id"`
+	AppID                              string          `json:"appId"`
+	DisplayName                        string          `json:"displayName"`
+	ApplicationTemplateID              string          `json:"applicationTemplateId"`
+	Tags                               []string        `json:"tags"`
+	AppRoles                           []appRoleWire   `json:"appRoles"`
+	AppRoleAssignmentRequired          *bool           `json:"appRoleAssignmentRequired"`
+	PreferredSingleSignOnMode          string          `json:"preferredSingleSignOnMode"`
+	PreferredTokenSigningKeyThumbprint string          `json:"preferredTokenSigningKeyThumbprint"`
+	KeyCredentials                     []keyCredential `json:"keyCredentials"`
+}
+
+type appRoleWire struct {
+	ID                 string   `json:"id"`
+	DisplayName        string   `json:"displayName"`
+	Value              string   `json:"value"`
+	AllowedMemberTypes []string `json:"allowedMemberTypes"`
+	IsEnabled          *bool    `json:"isEnabled"`
+}
+
+// keyCredential is one of a service principal's keyCredentials (Graph's keyCredential
+// resource: customKeyIdentifier is Edm.Binary, standard base64, which encoding/json decodes
+// into []byte).
+type keyCredential struct {
+	KeyID               string     `json:"keyId"`
+	DisplayName         string     `json:"displayName"`
+	Type                string     `json:"type"`
+	Usage               string     `json:"usage"`
+	CustomKeyIdentifier []byte     `json:"customKeyIdentifier"`
+	StartDateTime       *time.Time `json:"startDateTime"`
+	EndDateTime         *time.Time `json:"endDateTime"`
+}
+
+func (sp spWire) servicePrincipal() ServicePrincipal {
 	out := ServicePrincipal{
-		ID:                        str(sp.GetId()),
-		AppID:                     str(sp.GetAppId()),
-		DisplayName:               str(sp.GetDisplayName()),
-		ApplicationTemplateID:     str(sp.GetApplicationTemplateId()),
-		Tags:                      sp.GetTags(),
-		AppRoleAssignmentRequired: boolean(sp.GetAppRoleAssignmentRequired()),
+		ID:                        sp.ID,
+		AppID:                     sp.AppID,
+		DisplayName:               sp.DisplayName,
+		ApplicationTemplateID:     sp.ApplicationTemplateID,
+		Tags:                      sp.Tags,
+		AppRoleAssignmentRequired: boolean(sp.AppRoleAssignmentRequired),
 	}
-	for _, r := range sp.GetAppRoles() {
-		role := AppRole{
-			DisplayName:        str(r.GetDisplayName()),
-			Value:              str(r.GetValue()),
-			AllowedMemberTypes: r.GetAllowedMemberTypes(),
-			Enabled:            r.GetIsEnabled() == nil || *r.GetIsEnabled(),
-		}
-		if id := r.GetId(); id != nil {
-			role.ID = id.String()
-		}
-		out.AppRoles = append(out.AppRoles, role)
+	for _, r := range sp.AppRoles {
+		out.AppRoles = append(out.AppRoles, AppRole{
+			ID:                 r.ID,
+			DisplayName:        r.DisplayName,
+			Value:              r.Value,
+			AllowedMemberTypes: r.AllowedMemberTypes,
+			Enabled:            r.IsEnabled == nil || *r.IsEnabled,
+		})
 	}
 	return out
 }

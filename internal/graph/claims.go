@@ -3,7 +3,7 @@ package graph
 import (
 	"context"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/policies"
 )
 
@@ -24,13 +24,20 @@ type ClaimsPolicy struct {
 }
 
 func (c *Client) policies() *policies.PoliciesRequestBuilder {
-	return policies.NewPoliciesRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
+	return policies.NewPoliciesRequestBuilderInternal(c.pathParams(), c.adapter)
 }
 
-func claimsPolicyOf(p models.ClaimsMappingPolicyable) ClaimsPolicy {
-	out := ClaimsPolicy{ID: str(p.GetId()), DisplayName: str(p.GetDisplayName())}
-	if d := p.GetDefinition(); len(d) > 0 {
-		out.Definition = d[0]
+// claimsPolicyWire is a claimsMappingPolicy as Graph sends it.
+type claimsPolicyWire struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName"`
+	Definition  []string `json:"definition"`
+}
+
+func (p claimsPolicyWire) policy() ClaimsPolicy {
+	out := ClaimsPolicy{ID: p.ID, DisplayName: p.DisplayName}
+	if len(p.Definition) > 0 {
+		out.Definition = p.Definition[0]
 	}
 	return out
 }
@@ -38,13 +45,16 @@ func claimsPolicyOf(p models.ClaimsMappingPolicyable) ClaimsPolicy {
 // ServicePrincipalClaimsPolicies lists the claims-mapping policies assigned to a service
 // principal (GET /servicePrincipals/{id}/claimsMappingPolicies).
 func (c *Client) ServicePrincipalClaimsPolicies(ctx context.Context, spID string) ([]ClaimsPolicy, error) {
-	res, err := c.sp.ByServicePrincipalId(spID).ClaimsMappingPolicies().Get(ctx, nil)
-	if err != nil {
-		return nil, convert("list the app's claims-mapping policies", err)
+	var res struct {
+		Value []claimsPolicyWire `json:"value"`
+	}
+	ri := at(abs.GET, c.servicePrincipals().ByServicePrincipalId(spID).ClaimsMappingPolicies().BaseRequestBuilder)
+	if err := c.send(ctx, "list the app's claims-mapping policies", ri, nil, &res); err != nil {
+		return nil, err
 	}
 	var out []ClaimsPolicy
-	for _, p := range res.GetValue() {
-		out = append(out, claimsPolicyOf(p))
+	for _, p := range res.Value {
+		out = append(out, p.policy())
 	}
 	return out, nil
 }
@@ -52,30 +62,33 @@ func (c *Client) ServicePrincipalClaimsPolicies(ctx context.Context, spID string
 // CreateClaimsPolicy creates a claims-mapping policy (POST /policies/claimsMappingPolicies)
 // with one definition document; it is not assigned to anything yet.
 func (c *Client) CreateClaimsPolicy(ctx context.Context, displayName, definition string) (ClaimsPolicy, error) {
-	body := models.NewClaimsMappingPolicy()
-	body.SetDisplayName(&displayName)
-	body.SetDefinition([]string{definition})
-	res, err := c.policies().ClaimsMappingPolicies().Post(ctx, body, nil)
-	if err != nil {
-		return ClaimsPolicy{}, convert("create the claims-mapping policy", err)
+	body := struct {
+		DisplayName string   `json:"displayName"`
+		Definition  []string `json:"definition"`
+	}{displayName, []string{definition}}
+	var res claimsPolicyWire
+	ri := at(abs.POST, c.policies().ClaimsMappingPolicies().BaseRequestBuilder)
+	if err := c.send(ctx, "create the claims-mapping policy", ri, body, &res); err != nil {
+		return ClaimsPolicy{}, err
 	}
-	return claimsPolicyOf(res), nil
+	return res.policy(), nil
 }
 
 // AssignClaimsPolicy assigns a policy to a service principal
 // (POST /servicePrincipals/{id}/claimsMappingPolicies/$ref with the policy's @odata.id).
 func (c *Client) AssignClaimsPolicy(ctx context.Context, spID, policyID string) error {
-	ref := models.NewReferenceCreate()
-	odataID := c.baseURL + "/policies/claimsMappingPolicies/" + PathEscape(policyID)
-	ref.SetOdataId(&odataID)
-	err := c.sp.ByServicePrincipalId(spID).ClaimsMappingPolicies().Ref().Post(ctx, ref, nil)
-	return convert("assign the claims-mapping policy", err)
+	// Graph's referenceCreate: the @odata.id of the object to link.
+	body := struct {
+		ODataID string `json:"@odata.id"`
+	}{c.baseURL + "/policies/claimsMappingPolicies/" + PathEscape(policyID)}
+	ri := at(abs.POST, c.servicePrincipals().ByServicePrincipalId(spID).ClaimsMappingPolicies().Ref().BaseRequestBuilder)
+	return c.send(ctx, "assign the claims-mapping policy", ri, body, nil)
 }
 
 // UnassignClaimsPolicy removes a policy from a service principal
 // (DELETE /servicePrincipals/{id}/claimsMappingPolicies/{policyId}/$ref); the policy stays.
 func (c *Client) UnassignClaimsPolicy(ctx context.Context, spID, policyID string) error {
-	err := c.sp.ByServicePrincipalId(spID).ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).Ref().Delete(ctx, nil)
+	err := c.servicePrincipals().ByServicePrincipalId(spID).ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).Ref().Delete(ctx, nil)
 	return convert("unassign the claims-mapping policy", err)
 }
 

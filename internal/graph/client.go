@@ -18,7 +18,6 @@ import (
 	kiotahttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationtemplates"
-	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -44,11 +43,25 @@ type Client struct {
 	baseURL string // RootURL + /v1.0
 	auth    *tokenAuth
 	betaURL string // RootURL + /beta, only for calls v1.0 does not have
+	// No request builders are kept here: a builder reachable from Client's type (which is
+	// converted to interfaces) keeps its Get method linked, because huh's generic Accessor
+	// calls a method named Get, and the linker keeps every such method of every type used in
+	// an interface (docs/performance.md, "Binary size"). Builders are made per call instead.
+}
 
-	sp     *serviceprincipals.ServicePrincipalsRequestBuilder
-	tmpl   *applicationtemplates.ApplicationTemplatesRequestBuilder
-	users  *users.UsersRequestBuilder
-	groups *groups.GroupsRequestBuilder
+// pathParams is the root of every request builder: Graph's base URL.
+func (c *Client) pathParams() map[string]string { return map[string]string{"baseurl": c.baseURL} }
+
+func (c *Client) servicePrincipals() *serviceprincipals.ServicePrincipalsRequestBuilder {
+	return serviceprincipals.NewServicePrincipalsRequestBuilderInternal(c.pathParams(), c.adapter)
+}
+
+func (c *Client) applicationTemplates() *applicationtemplates.ApplicationTemplatesRequestBuilder {
+	return applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(c.pathParams(), c.adapter)
+}
+
+func (c *Client) users() *users.UsersRequestBuilder {
+	return users.NewUsersRequestBuilderInternal(c.pathParams(), c.adapter)
 }
 
 // New builds a client. It does no I/O.
@@ -91,17 +104,7 @@ func New(opts Options) (*Client, error) {
 	// parameters, and a stale copy makes $batch items absolute (docs/graph-sources.md), which
 	// Graph rejects.
 	adapter.SetBaseUrl(base)
-	pp := map[string]string{"baseurl": base}
-	return &Client{
-		adapter: adapter,
-		baseURL: base,
-		auth:    auth,
-		betaURL: root + "/beta",
-		sp:      serviceprincipals.NewServicePrincipalsRequestBuilderInternal(pp, adapter),
-		tmpl:    applicationtemplates.NewApplicationTemplatesRequestBuilderInternal(pp, adapter),
-		users:   users.NewUsersRequestBuilderInternal(pp, adapter),
-		groups:  groups.NewGroupsRequestBuilderInternal(pp, adapter),
-	}, nil
+	return &Client{adapter: adapter, baseURL: base, auth: auth, betaURL: root + "/beta"}, nil
 }
 
 // ValidateRootURL checks a Graph root: https, or plain http only on a loopback host (the
@@ -198,9 +201,8 @@ func (e *SignInError) Unwrap() error { return e.Err }
 
 var errorMapping = abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue}
 
-// raw sends a request the typed builders cannot express (raw secret keys, $batch, rich job
-// status) through the same adapter, authentication and transport, and decodes the JSON
-// answer into out (which may be nil).
+// raw is send for a path written by hand (a URL the typed builders cannot express, or one not
+// converted yet: CONTRIBUTING.md, "the SDK rule"), relative to the v1.0 base URL.
 func (c *Client) raw(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
 	u := c.baseURL + path
 	if len(query) > 0 {
@@ -232,7 +234,23 @@ func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	ri.SetUri(*parsed)
-	ri.Headers.Add("Accept", "application/json")
+	return c.send(ctx, op, ri, body, out)
+}
+
+// at is a request for a typed request builder's URL (its template and path parameters, which
+// kiota expands and escapes) with the given method and no query. Calls with typed query
+// parameters use the builder's ToGetRequestInformation instead.
+func at(method abs.HttpMethod, b abs.BaseRequestBuilder) *abs.RequestInformation {
+	return abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(method, b.UrlTemplate, b.PathParameters)
+}
+
+// send sends one request through the adapter (authentication, transport, ODataError
+// mapping), with body (nil for none) encoded as JSON, and decodes the JSON answer into out
+// (which may be nil). Bodies and answers are this package's own small JSON types, never
+// msgraph-sdk-go models: a model's discriminator factories link every one of the SDK's ~1,700
+// models into the binary (CONTRIBUTING.md, "the SDK rule"; docs/performance.md).
+func (c *Client) send(ctx context.Context, op string, ri *abs.RequestInformation, body, out any) error {
+	ri.Headers.TryAdd("Accept", "application/json")
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
@@ -258,13 +276,6 @@ func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any
 }
 
 func retryAfter(h http.Header) time.Duration { return httpx.RetryAfter(h, 0) }
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
 
 func boolean(p *bool) bool { return p != nil && *p }
 

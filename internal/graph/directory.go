@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,8 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
@@ -51,18 +51,14 @@ func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
 	cfg := &users.UserItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "userType"}},
 	}
-	u, err := c.users.ByUserId(idOrUPN).Get(ctx, cfg)
+	op := "get user " + idOrUPN
+	ri, err := c.users().ByUserId(idOrUPN).ToGetRequestInformation(ctx, cfg)
 	if err != nil {
-		return User{}, convert("get user "+idOrUPN, err)
+		return User{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return User{
-		ID:                str(u.GetId()),
-		UserPrincipalName: str(u.GetUserPrincipalName()),
-		Mail:              str(u.GetMail()),
-		DisplayName:       str(u.GetDisplayName()),
-		AccountEnabled:    u.GetAccountEnabled(),
-		UserType:          str(u.GetUserType()),
-	}, nil
+	var u User
+	err = c.send(ctx, op, ri, nil, &u)
+	return u, err
 }
 
 // FindUsers lists users matching an OData filter.
@@ -185,24 +181,20 @@ func (c *Client) Assignments(ctx context.Context, spID string) ([]Assignment, er
 
 // Assign assigns a user or group to the app with the given app role.
 func (c *Client) Assign(ctx context.Context, spID, principalID, appRoleID string) (Assignment, error) {
-	a := models.NewAppRoleAssignment()
-	for _, f := range []struct {
-		v   string
-		set func(*uuid.UUID)
-	}{{principalID, a.SetPrincipalId}, {spID, a.SetResourceId}, {appRoleID, a.SetAppRoleId}} {
-		id, err := uuid.Parse(f.v)
-		if err != nil {
-			return Assignment{}, &Error{Status: http.StatusBadRequest, Code: "Request_BadRequest", Message: "invalid object identifier " + strconv.Quote(f.v), Op: "assign"}
+	for _, v := range []string{principalID, spID, appRoleID} {
+		if _, err := uuid.Parse(v); err != nil {
+			return Assignment{}, &Error{Status: http.StatusBadRequest, Code: "Request_BadRequest", Message: "invalid object identifier " + strconv.Quote(v), Op: "assign"}
 		}
-		f.set(&id)
 	}
-	res, err := c.sp.ByServicePrincipalId(spID).AppRoleAssignedTo().Post(ctx, a, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderPostRequestConfiguration{})
-	if err != nil {
-		return Assignment{}, convert("assign", err)
+	body := struct {
+		PrincipalID string `json:"principalId"`
+		ResourceID  string `json:"resourceId"`
+		AppRoleID   string `json:"appRoleId"`
+	}{principalID, spID, appRoleID}
+	var res Assignment
+	if err := c.send(ctx, "assign", at(abs.POST, c.servicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().BaseRequestBuilder), body, &res); err != nil {
+		return Assignment{}, err
 	}
-	out := Assignment{ID: str(res.GetId()), PrincipalType: str(res.GetPrincipalType()), PrincipalDisplayName: str(res.GetPrincipalDisplayName()), PrincipalID: principalID, ResourceID: spID, AppRoleID: appRoleID}
-	if t := res.GetCreatedDateTime(); t != nil {
-		out.CreatedDateTime = *t
-	}
-	return out, nil
+	res.PrincipalID, res.ResourceID, res.AppRoleID = principalID, spID, appRoleID
+	return res, nil
 }

@@ -3,12 +3,12 @@ package graph
 import (
 	"context"
 	"encoding/hex"
-	"net/http"
+	"fmt"
 	"strings"
 	"time"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
@@ -42,28 +42,30 @@ func (c *Client) ServicePrincipalSSO(ctx context.Context, spID string) (SPSSO, e
 			Select: []string{"id", "preferredSingleSignOnMode", "preferredTokenSigningKeyThumbprint", "keyCredentials"},
 		},
 	}
-	sp, err := c.sp.ByServicePrincipalId(spID).Get(ctx, cfg)
+	const op = "read single sign-on settings"
+	ri, err := c.servicePrincipals().ByServicePrincipalId(spID).ToGetRequestInformation(ctx, cfg)
 	if err != nil {
-		return SPSSO{}, convert("read single sign-on settings", err)
+		return SPSSO{}, fmt.Errorf("%s: %w", op, err)
 	}
-	out := SPSSO{Mode: str(sp.GetPreferredSingleSignOnMode()), Thumbprint: strings.ToUpper(str(sp.GetPreferredTokenSigningKeyThumbprint()))}
-	for _, k := range sp.GetKeyCredentials() {
+	var sp spWire
+	if err := c.send(ctx, op, ri, nil, &sp); err != nil {
+		return SPSSO{}, err
+	}
+	out := SPSSO{Mode: sp.PreferredSingleSignOnMode, Thumbprint: strings.ToUpper(sp.PreferredTokenSigningKeyThumbprint)}
+	for _, k := range sp.KeyCredentials {
 		// Only the Verify half carries the certificate's public part; addTokenSigningCertificate
 		// adds a Sign and a Verify key with the same customKeyIdentifier
 		// (docs/graph-sources.md). The customKeyIdentifier of such a key holds the
 		// certificate's thumbprint (inferred: the portal shows it as the thumbprint).
-		if !strings.EqualFold(str(k.GetUsage()), "Verify") || !strings.EqualFold(str(k.GetTypeEscaped()), "AsymmetricX509Cert") {
+		if !strings.EqualFold(k.Usage, "Verify") || !strings.EqualFold(k.Type, "AsymmetricX509Cert") {
 			continue
 		}
-		key := SigningKey{DisplayName: str(k.GetDisplayName()), Thumbprint: strings.ToUpper(hex.EncodeToString(k.GetCustomKeyIdentifier()))}
-		if id := k.GetKeyId(); id != nil {
-			key.KeyID = id.String()
+		key := SigningKey{KeyID: k.KeyID, DisplayName: k.DisplayName, Thumbprint: strings.ToUpper(hex.EncodeToString(k.CustomKeyIdentifier))}
+		if k.StartDateTime != nil {
+			key.Start = k.StartDateTime.UTC()
 		}
-		if t := k.GetStartDateTime(); t != nil {
-			key.Start = t.UTC()
-		}
-		if t := k.GetEndDateTime(); t != nil {
-			key.End = t.UTC()
+		if k.EndDateTime != nil {
+			key.End = k.EndDateTime.UTC()
 		}
 		out.Keys = append(out.Keys, key)
 	}
@@ -71,26 +73,25 @@ func (c *Client) ServicePrincipalSSO(ctx context.Context, spID string) (SPSSO, e
 }
 
 // SetSSOMode sets preferredSingleSignOnMode (saml to turn SAML on). An empty mode clears it
-// back to null, the value of a new app; that PATCH goes raw because the SDK's JSON writer
-// leaves nil properties out and so cannot send an explicit null.
+// back to null, the value of a new app.
 func (c *Client) SetSSOMode(ctx context.Context, spID, mode string) error {
-	if mode == "" {
-		body := map[string]any{"preferredSingleSignOnMode": nil}
-		return c.raw(ctx, "clear single sign-on mode", http.MethodPatch, "/servicePrincipals/"+PathEscape(spID), nil, body, nil)
+	body := struct {
+		Mode *string `json:"preferredSingleSignOnMode"` // nil: an explicit null
+	}{}
+	op := "clear single sign-on mode"
+	if mode != "" {
+		body.Mode, op = &mode, "set single sign-on mode"
 	}
-	sp := models.NewServicePrincipal()
-	sp.SetPreferredSingleSignOnMode(&mode)
-	_, err := c.sp.ByServicePrincipalId(spID).Patch(ctx, sp, nil)
-	return convert("set single sign-on mode", err)
+	return c.send(ctx, op, at(abs.PATCH, c.servicePrincipals().ByServicePrincipalId(spID).BaseRequestBuilder), body, nil)
 }
 
 // SetSigningThumbprint makes the certificate with this thumbprint the one Entra signs SAML
 // tokens with (the tutorial's "activate the custom signing key" step).
 func (c *Client) SetSigningThumbprint(ctx context.Context, spID, thumbprint string) error {
-	sp := models.NewServicePrincipal()
-	sp.SetPreferredTokenSigningKeyThumbprint(&thumbprint)
-	_, err := c.sp.ByServicePrincipalId(spID).Patch(ctx, sp, nil)
-	return convert("activate the token-signing certificate", err)
+	body := struct {
+		Thumbprint string `json:"preferredTokenSigningKeyThumbprint"`
+	}{thumbprint}
+	return c.send(ctx, "activate the token-signing certificate", at(abs.PATCH, c.servicePrincipals().ByServicePrincipalId(spID).BaseRequestBuilder), body, nil)
 }
 
 // NewCertificate is what addTokenSigningCertificate returns: the public certificate.
@@ -104,26 +105,33 @@ type NewCertificate struct {
 // principal. subject must start with "CN="; end may be zero (Entra's default: three years),
 // and can be at most three years away.
 func (c *Client) AddTokenSigningCertificate(ctx context.Context, spID, subject string, end time.Time) (NewCertificate, error) {
-	body := serviceprincipals.NewItemAddTokenSigningCertificatePostRequestBody()
-	body.SetDisplayName(&subject)
+	body := struct {
+		DisplayName string     `json:"displayName"`
+		EndDateTime *time.Time `json:"endDateTime,omitempty"`
+	}{DisplayName: subject}
 	if !end.IsZero() {
-		body.SetEndDateTime(&end)
+		body.EndDateTime = &end
 	}
-	res, err := c.sp.ByServicePrincipalId(spID).AddTokenSigningCertificate().Post(ctx, body, nil)
-	if err != nil {
-		return NewCertificate{}, convert("add token-signing certificate", err)
+	// Graph's selfSignedCertificate resource: key is Edm.Binary (base64, decoded into []byte).
+	var res struct {
+		KeyID         string     `json:"keyId"`
+		DisplayName   string     `json:"displayName"`
+		Thumbprint    string     `json:"thumbprint"`
+		Key           []byte     `json:"key"`
+		StartDateTime *time.Time `json:"startDateTime"`
+		EndDateTime   *time.Time `json:"endDateTime"`
 	}
-	out := NewCertificate{DER: res.GetKey()}
-	out.DisplayName = str(res.GetDisplayName())
-	out.Thumbprint = strings.ToUpper(str(res.GetThumbprint()))
-	if id := res.GetKeyId(); id != nil {
-		out.KeyID = id.String()
+	ri := at(abs.POST, c.servicePrincipals().ByServicePrincipalId(spID).AddTokenSigningCertificate().BaseRequestBuilder)
+	if err := c.send(ctx, "add token-signing certificate", ri, body, &res); err != nil {
+		return NewCertificate{}, err
 	}
-	if t := res.GetStartDateTime(); t != nil {
-		out.Start = t.UTC()
+	out := NewCertificate{DER: res.Key}
+	out.KeyID, out.DisplayName, out.Thumbprint = res.KeyID, res.DisplayName, strings.ToUpper(res.Thumbprint)
+	if res.StartDateTime != nil {
+		out.Start = res.StartDateTime.UTC()
 	}
-	if t := res.GetEndDateTime(); t != nil {
-		out.End = t.UTC()
+	if res.EndDateTime != nil {
+		out.End = res.EndDateTime.UTC()
 	}
 	return out, nil
 }
@@ -136,7 +144,7 @@ type AppSAML struct {
 }
 
 func (c *Client) applications() *applications.ApplicationsRequestBuilder {
-	return applications.NewApplicationsRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
+	return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter)
 }
 
 // ApplicationSAML reads an application's identifierUris and web.redirectUris.
@@ -144,31 +152,35 @@ func (c *Client) ApplicationSAML(ctx context.Context, appObjectID string) (AppSA
 	cfg := &applications.ApplicationItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &applications.ApplicationItemRequestBuilderGetQueryParameters{Select: []string{"id", "identifierUris", "web"}},
 	}
-	app, err := c.applications().ByApplicationId(appObjectID).Get(ctx, cfg)
+	const op = "read the application's SAML URLs"
+	ri, err := c.applications().ByApplicationId(appObjectID).ToGetRequestInformation(ctx, cfg)
 	if err != nil {
-		return AppSAML{}, convert("read the application's SAML URLs", err)
+		return AppSAML{}, fmt.Errorf("%s: %w", op, err)
 	}
-	out := AppSAML{IdentifierURIs: app.GetIdentifierUris()}
-	if w := app.GetWeb(); w != nil {
-		out.RedirectURIs = w.GetRedirectUris()
+	var app appSAMLWire
+	if err := c.send(ctx, op, ri, nil, &app); err != nil {
+		return AppSAML{}, err
 	}
-	return out, nil
+	return AppSAML{IdentifierURIs: app.IdentifierURIs, RedirectURIs: app.Web.RedirectURIs}, nil
+}
+
+// appSAMLWire is the part of an application (Graph's application resource) that SAML uses.
+type appSAMLWire struct {
+	IdentifierURIs []string `json:"identifierUris"`
+	Web            struct {
+		RedirectURIs []string `json:"redirectUris"`
+	} `json:"web"`
 }
 
 // SetApplicationSAML replaces the application's identifierUris and web.redirectUris.
 func (c *Client) SetApplicationSAML(ctx context.Context, appObjectID string, s AppSAML) error {
-	app := models.NewApplication()
-	ids, redirects := s.IdentifierURIs, s.RedirectURIs
-	if ids == nil {
-		ids = []string{}
+	var body appSAMLWire
+	body.IdentifierURIs, body.Web.RedirectURIs = s.IdentifierURIs, s.RedirectURIs
+	if body.IdentifierURIs == nil {
+		body.IdentifierURIs = []string{}
 	}
-	if redirects == nil {
-		redirects = []string{}
+	if body.Web.RedirectURIs == nil {
+		body.Web.RedirectURIs = []string{}
 	}
-	app.SetIdentifierUris(ids)
-	web := models.NewWebApplication()
-	web.SetRedirectUris(redirects)
-	app.SetWeb(web)
-	_, err := c.applications().ByApplicationId(appObjectID).Patch(ctx, app, nil)
-	return convert("set the application's SAML URLs", err)
+	return c.send(ctx, "set the application's SAML URLs", at(abs.PATCH, c.applications().ByApplicationId(appObjectID).BaseRequestBuilder), body, nil)
 }

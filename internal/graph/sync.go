@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 
 	"github.com/invicti-scim/invicti-scim/internal/httpx"
@@ -123,20 +124,12 @@ func (c *Client) Job(ctx context.Context, spID, jobID string) (Job, error) {
 
 // CreateJob creates a provisioning job from a template ("scim" for non-gallery apps).
 func (c *Client) CreateJob(ctx context.Context, spID, templateID string) (Job, error) {
-	body := models.NewSynchronizationJob()
-	body.SetTemplateId(&templateID)
-	res, err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().Post(ctx, body, nil)
-	if err != nil {
-		return Job{}, convert("create synchronization job", err)
-	}
-	j := Job{ID: str(res.GetId()), TemplateID: str(res.GetTemplateId())}
-	if s := res.GetSchedule(); s != nil && s.GetState() != nil {
-		j.Schedule.State = s.GetState().String()
-	}
-	if st := res.GetStatus(); st != nil && st.GetCode() != nil {
-		j.Status.Code = st.GetCode().String()
-	}
-	return j, nil
+	body := struct {
+		TemplateID string `json:"templateId"`
+	}{templateID}
+	var j Job
+	err := c.send(ctx, "create synchronization job", at(abs.POST, c.servicePrincipals().ByServicePrincipalId(spID).Synchronization().Jobs().BaseRequestBuilder), body, &j)
+	return j, err
 }
 
 // Secrets reads the saved provisioning settings. Sensitive values come back masked ("*").
@@ -171,58 +164,71 @@ func (c *Client) PatchConnectivityParameters(ctx context.Context, spID string, k
 
 // ValidateCredentials asks Entra to test the connection (the portal's "Test Connection").
 // With useSaved, Entra uses the saved secrets; otherwise creds, inline, as the portal's
-// Test Connection does before anything is saved. The inline form goes raw because the SDK's
-// typed key enum would silently drop a key it does not know.
+// Test Connection does before anything is saved. Key names travel exactly as given (the
+// SDK's key enum would drop one it does not know).
 func (c *Client) ValidateCredentials(ctx context.Context, spID, jobID string, useSaved bool, creds []KeyValue) error {
-	if useSaved && len(creds) == 0 {
-		body := serviceprincipals.NewItemSynchronizationJobsItemValidateCredentialsPostRequestBody()
-		body.SetUseSavedCredentials(&useSaved)
-		err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).ValidateCredentials().Post(ctx, body, nil)
-		return convert("validate credentials", err)
+	type savedOnly struct {
+		UseSavedCredentials bool `json:"useSavedCredentials"`
 	}
-	body := map[string]any{"useSavedCredentials": useSaved, "credentials": creds}
-	return c.raw(ctx, "validate credentials", http.MethodPost, c.syncPath(spID)+"/jobs/"+PathEscape(jobID)+"/validateCredentials", nil, body, nil)
+	var body any = savedOnly{true}
+	if !useSaved || len(creds) > 0 {
+		body = struct {
+			UseSavedCredentials bool       `json:"useSavedCredentials"`
+			Credentials         []KeyValue `json:"credentials"`
+		}{useSaved, creds}
+	}
+	ri := at(abs.POST, c.job(spID, jobID).ValidateCredentials().BaseRequestBuilder)
+	return c.send(ctx, "validate credentials", ri, body, nil)
+}
+
+// job is the request builder of one provisioning job.
+func (c *Client) job(spID, jobID string) *serviceprincipals.ItemSynchronizationJobsSynchronizationJobItemRequestBuilder {
+	return c.servicePrincipals().ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID)
 }
 
 // StartJob starts (or resumes) the job. Never call it on a running job: Graph's docs warn
 // that repeated starts can stop the service.
 func (c *Client) StartJob(ctx context.Context, spID, jobID string) error {
-	err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Start().Post(ctx, nil)
+	err := c.job(spID, jobID).Start().Post(ctx, nil)
 	return convert("start synchronization job", err)
 }
 
 // PauseJob stops the job after its current cycle.
 func (c *Client) PauseJob(ctx context.Context, spID, jobID string) error {
-	err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Pause().Post(ctx, nil)
+	err := c.job(spID, jobID).Pause().Post(ctx, nil)
 	return convert("pause synchronization job", err)
 }
 
+// restartScopes are the members of Graph's synchronizationJobRestartScope flags enum
+// (docs/graph-sources.md, the restart row; the same seven as msgraph-sdk-go's
+// models.SynchronizationJobRestartScope).
+var restartScopes = []string{"None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes"}
+
 // RestartJob restarts the job; resetScope is Graph's comma-separated scope ("Watermark,
-// Escrows"; "" sends no criteria, the portal's default). It goes through the typed builder:
-// the SDK's flags enum expresses every scope Graph documents (docs/graph-sources.md). Kiota
-// writes the scopes in the enum's order without spaces, which Graph reads the same.
+// Escrows"; "" sends no criteria, the portal's default). A name outside the enum is refused
+// here, before anything is sent.
 func (c *Client) RestartJob(ctx context.Context, spID, jobID, resetScope string) error {
-	body := serviceprincipals.NewItemSynchronizationJobsItemRestartPostRequestBody()
-	if strings.TrimSpace(resetScope) != "" {
-		var scope models.SynchronizationJobRestartScope
-		for _, part := range strings.Split(resetScope, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			v, _ := models.ParseSynchronizationJobRestartScope(part)
-			s, ok := v.(*models.SynchronizationJobRestartScope)
-			if !ok || s == nil {
-				return fmt.Errorf("restart synchronization job: unknown reset scope %q", part)
-			}
-			scope |= *s
-		}
-		crit := models.NewSynchronizationJobRestartCriteria()
-		crit.SetResetScope(&scope)
-		body.SetCriteria(crit)
+	type criteria struct {
+		ResetScope string `json:"resetScope"`
 	}
-	err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Restart().Post(ctx, body, nil)
-	return convert("restart synchronization job", err)
+	var body struct {
+		Criteria *criteria `json:"criteria,omitempty"`
+	}
+	var parts []string
+	for _, part := range strings.Split(resetScope, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !slices.Contains(restartScopes, part) {
+			return fmt.Errorf("restart synchronization job: unknown reset scope %q", part)
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) > 0 {
+		body.Criteria = &criteria{strings.Join(parts, ",")}
+	}
+	return c.send(ctx, "restart synchronization job", at(abs.POST, c.job(spID, jobID).Restart().BaseRequestBuilder), body, nil)
 }
 
 // SyncRule is one synchronization rule of a job's schema.
@@ -236,20 +242,26 @@ type SyncRule struct {
 
 // Rules reads the job's schema rules (the rule id provision-on-demand needs).
 func (c *Client) Rules(ctx context.Context, spID, jobID string) ([]SyncRule, error) {
-	res, err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).Schema().Get(ctx, nil)
-	if err != nil {
-		return nil, convert("get synchronization schema", err)
+	var res struct {
+		SynchronizationRules []struct {
+			ID                  string `json:"id"`
+			Name                string `json:"name"`
+			SourceDirectoryName string `json:"sourceDirectoryName"`
+			TargetDirectoryName string `json:"targetDirectoryName"`
+			ObjectMappings      []struct {
+				SourceObjectName string `json:"sourceObjectName"`
+			} `json:"objectMappings"`
+		} `json:"synchronizationRules"`
+	}
+	ri := at(abs.GET, c.job(spID, jobID).Schema().BaseRequestBuilder)
+	if err := c.send(ctx, "get synchronization schema", ri, nil, &res); err != nil {
+		return nil, err
 	}
 	var out []SyncRule
-	for _, r := range res.GetSynchronizationRules() {
-		rule := SyncRule{
-			ID:                  str(r.GetId()),
-			Name:                str(r.GetName()),
-			SourceDirectoryName: str(r.GetSourceDirectoryName()),
-			TargetDirectoryName: str(r.GetTargetDirectoryName()),
-		}
-		for _, m := range r.GetObjectMappings() {
-			rule.SourceObjects = append(rule.SourceObjects, str(m.GetSourceObjectName()))
+	for _, r := range res.SynchronizationRules {
+		rule := SyncRule{ID: r.ID, Name: r.Name, SourceDirectoryName: r.SourceDirectoryName, TargetDirectoryName: r.TargetDirectoryName}
+		for _, m := range r.ObjectMappings {
+			rule.SourceObjects = append(rule.SourceObjects, m.SourceObjectName)
 		}
 		out = append(out, rule)
 	}
@@ -270,40 +282,43 @@ type Subject struct {
 // ProvisionOnDemand provisions subjects now. Graph answers 200 even when provisioning
 // failed: the verdict is JSON inside the returned key and value strings.
 func (c *Client) ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID string, subjects []Subject) (key, value string, err error) {
-	params := models.NewSynchronizationJobApplicationParameters()
-	params.SetRuleId(&ruleID)
-	var subs []models.SynchronizationJobSubjectable
-	for _, s := range subjects {
-		sub := models.NewSynchronizationJobSubject()
-		id, typ := s.ObjectID, s.ObjectTypeName
-		sub.SetObjectId(&id)
-		sub.SetObjectTypeName(&typ)
-		if len(s.Members) > 0 {
-			links := models.NewSynchronizationLinkedObjects()
-			var members []models.SynchronizationJobSubjectable
-			for _, m := range s.Members {
-				ms := models.NewSynchronizationJobSubject()
-				mid, mt := m, "User"
-				ms.SetObjectId(&mid)
-				ms.SetObjectTypeName(&mt)
-				members = append(members, ms)
-			}
-			links.SetMembers(members)
-			sub.SetLinks(links)
-		}
-		subs = append(subs, sub)
+	// Graph's synchronizationJobApplicationParameters, synchronizationJobSubject and
+	// synchronizationLinkedObjects resources.
+	type subject struct {
+		ObjectID       string `json:"objectId"`
+		ObjectTypeName string `json:"objectTypeName"`
+		Links          *struct {
+			Members []subject `json:"members"`
+		} `json:"links,omitempty"`
 	}
-	params.SetSubjects(subs)
-	body := serviceprincipals.NewItemSynchronizationJobsItemProvisionOnDemandPostRequestBody()
-	body.SetParameters([]models.SynchronizationJobApplicationParametersable{params})
+	type parameters struct {
+		RuleID   string    `json:"ruleId"`
+		Subjects []subject `json:"subjects"`
+	}
+	params := parameters{RuleID: ruleID}
+	for _, s := range subjects {
+		sub := subject{ObjectID: s.ObjectID, ObjectTypeName: s.ObjectTypeName}
+		if len(s.Members) > 0 {
+			sub.Links = &struct {
+				Members []subject `json:"members"`
+			}{}
+			for _, m := range s.Members {
+				sub.Links.Members = append(sub.Links.Members, subject{ObjectID: m, ObjectTypeName: "User"})
+			}
+		}
+		params.Subjects = append(params.Subjects, sub)
+	}
+	body := struct {
+		Parameters []parameters `json:"parameters"`
+	}{[]parameters{params}}
 	// Entra answers only after the whole import, match and export: give it at least 90 s.
 	ctx = httpx.WithMinAttemptTimeout(ctx, ProvisionOnDemandTimeout)
-	res, err := c.sp.ByServicePrincipalId(spID).Synchronization().Jobs().BySynchronizationJobId(jobID).ProvisionOnDemand().Post(ctx, body, nil)
-	if err != nil {
-		return "", "", convert("provision on demand", err)
+	var res struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
 	}
-	if res == nil {
-		return "", "", nil
+	if err := c.send(ctx, "provision on demand", at(abs.POST, c.job(spID, jobID).ProvisionOnDemand().BaseRequestBuilder), body, &res); err != nil {
+		return "", "", err
 	}
-	return str(res.GetKey()), str(res.GetValue()), nil
+	return res.Key, res.Value, nil
 }
