@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // nonJSONErrors turns an error answer that is not JSON into an *Error naming what came back.
@@ -19,7 +20,8 @@ type nonJSONErrors struct {
 // maxErrorPage bounds how much of a non-JSON error page is read to find its title.
 const maxErrorPage = 64 << 10
 
-var pageTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+// Compiled on first use, not at start-up (docs/performance.md, "Start-up").
+var pageTitle = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
 
 func (t *nonJSONErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	next := t.next
@@ -38,7 +40,7 @@ func (t *nonJSONErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	page, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorPage))
 	resp.Body.Close()
 	what := "a " + mt + " page"
-	if m := pageTitle.FindSubmatch(page); m != nil {
+	if m := pageTitle().FindSubmatch(page); m != nil {
 		title := strings.Join(strings.Fields(string(m[1])), " ")
 		if len(title) > 80 {
 			title = title[:80] + "…"

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -234,7 +235,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{Path: path, Problems: []Problem{{Msg: "the file is empty; start from the example in docs/manifest.md"}}}
 		}
-		msg := yamlLineRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
+		msg := yamlLineRE().ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "")
 		return nil, &Error{Path: path, Problems: []Problem{{Line: yamlErrLine(err), Msg: "not valid YAML: " + strings.TrimPrefix(msg, ": ")}}}
 	}
 	var extra yaml.Node
@@ -272,10 +273,11 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	return m, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^line (\d+)`)
+// Compiled on first use, not at start-up (docs/performance.md, "Start-up").
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+)`) })
 
 func yamlErrLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(strings.TrimPrefix(err.Error(), "yaml: ")); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(strings.TrimPrefix(err.Error(), "yaml: ")); m != nil {
 		n := 0
 		fmt.Sscanf(m[1], "%d", &n) //nolint:errcheck // digits only
 		return n
@@ -448,7 +450,7 @@ func (p *parser) config(mp map[string]*yaml.Node, prefix string) Config {
 			if un, ok := am["users"]; ok {
 				a.Users = p.list(un, f+".users")
 				for i, u := range a.Users {
-					if !strings.Contains(u, "@") && !guidRE.MatchString(u) {
+					if !strings.Contains(u, "@") && !guidRE().MatchString(u) {
 						p.add(un.Content[min(i, len(un.Content)-1)], fmt.Sprintf("%s.users[%d]", f, i), "%q is neither a user principal name (name@domain) nor an object id", u)
 					}
 				}
@@ -534,9 +536,11 @@ func (p *parser) config(mp map[string]*yaml.Node, prefix string) Config {
 	return c
 }
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+})
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // ref reads {env: NAME} | {file: PATH} | {stdin: true}; an inline string is refused with the
 // fix, since a secret in a file that goes into version control is a leaked secret.
@@ -554,7 +558,7 @@ func (p *parser) ref(n *yaml.Node, field, what, example string) *Ref {
 	if en, ok := m["env"]; ok {
 		count++
 		if s, ok := p.str(en, field+".env"); ok {
-			if !envNameRE.MatchString(s) {
+			if !envNameRE().MatchString(s) {
 				// Not echoed: what stands here by mistake is usually the secret itself.
 				p.add(en, field+".env", "not an environment variable name (letters, digits and _): write the name of the variable that holds the %s, never the %s itself", what, what)
 			}
@@ -587,7 +591,7 @@ func (p *parser) value(n *yaml.Node, field string) Value {
 		m := p.mapping(n, field, []string{"env"})
 		if en, ok := m["env"]; ok {
 			v.Env, _ = p.str(en, field+".env")
-			if v.Env != "" && !envNameRE.MatchString(v.Env) {
+			if v.Env != "" && !envNameRE().MatchString(v.Env) {
 				p.add(en, field+".env", "%q is not an environment variable name (letters, digits and _)", v.Env)
 			}
 		} else if m != nil {
@@ -684,7 +688,7 @@ func (p *parser) graph(n *yaml.Node, field string) Graph {
 	return g
 }
 
-var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var tenantNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 
 func (p *parser) tenants(n *yaml.Node, base Config) []Tenant {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -702,7 +706,7 @@ func (p *parser) tenants(n *yaml.Node, base Config) []Tenant {
 		t := Tenant{Line: tn.Line}
 		if nn, ok := m["name"]; ok {
 			if s, ok := p.str(nn, field+".name"); ok {
-				if !tenantNameRE.MatchString(s) {
+				if !tenantNameRE().MatchString(s) {
 					p.add(nn, field+".name", "%q: use letters, digits, '.', '_' and '-' (it names the tenant's state directory), at most 64", s)
 				}
 				if seen[strings.ToLower(s)] {

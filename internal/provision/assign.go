@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -82,10 +83,13 @@ type AssignRequest struct {
 	DryRun             bool // look up and decide, write nothing (items end will-assign / will-remove)
 }
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// Compiled on first use, not at start-up (docs/performance.md, "Start-up").
+var guidRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+})
 
 // IsGUID reports whether s is an object id.
-func IsGUID(s string) bool { return guidRE.MatchString(s) }
+func IsGUID(s string) bool { return guidRE().MatchString(s) }
 
 // Run assigns (or removes) every principal and reports each one.
 func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, error) {

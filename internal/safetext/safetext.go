@@ -105,22 +105,29 @@ func jsonEscaped(s string) []string {
 // RFC 7523 client assertions) and in Invicti's and Graph's bodies.
 const credentialFields = `client_secret|clientSecret|client_assertion|assertion|code_verifier|device_code|refresh_token|access_token|id_token|password|code`
 
-var patterns = []struct {
+// pattern is one secret shape and what replaces it.
+type pattern struct {
 	re   *regexp.Regexp
 	repl string
-}{
-	// Authorization / Proxy-Authorization header lines, any scheme.
-	{regexp.MustCompile(`(?i)((?:proxy-)?authorization\s*[:=]\s*"?\s*(?:bearer|basic)?\s*)[^"\s,]+`), "${1}" + Mask},
-
-	// JSON members that carry secrets ("code" is left out: Graph's error objects use it).
-	{regexp.MustCompile(`(?i)("(?:access_?token|refresh_?token|id_?token|client_?secret|client_?assertion|assertion|code_?verifier|device_?code|password|secret|token)"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
-	// Synchronization secrets: {"key":"Oauth2ClientSecret","value":"..."}.
-	{regexp.MustCompile(`(?i)("key"\s*:\s*"(?:Oauth2ClientSecret|Oauth2AccessToken|Oauth2RefreshToken|SecretToken|ClientSecret|Password|AppKey|ConsumerSecret)"\s*,\s*"value"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
-	// Form bodies and query strings, wherever the field appears (first or not).
-	{regexp.MustCompile(`(?i)((?:^|[?&\s;,"'])(?:` + credentialFields + `)=)[^&\s"'<>]*`), "${1}" + Mask},
-	// Anything shaped like a JWT (header.payload.signature, base64url, header starts {"...).
-	{regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), Mask},
 }
+
+// patterns are compiled on first use, not at start-up: every command links this package, and
+// compiling them took a tenth of `--help` (docs/performance.md, "Start-up").
+var patterns = sync.OnceValue(func() []pattern {
+	return []pattern{
+		// Authorization / Proxy-Authorization header lines, any scheme.
+		{regexp.MustCompile(`(?i)((?:proxy-)?authorization\s*[:=]\s*"?\s*(?:bearer|basic)?\s*)[^"\s,]+`), "${1}" + Mask},
+
+		// JSON members that carry secrets ("code" is left out: Graph's error objects use it).
+		{regexp.MustCompile(`(?i)("(?:access_?token|refresh_?token|id_?token|client_?secret|client_?assertion|assertion|code_?verifier|device_?code|password|secret|token)"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
+		// Synchronization secrets: {"key":"Oauth2ClientSecret","value":"..."}.
+		{regexp.MustCompile(`(?i)("key"\s*:\s*"(?:Oauth2ClientSecret|Oauth2AccessToken|Oauth2RefreshToken|SecretToken|ClientSecret|Password|AppKey|ConsumerSecret)"\s*,\s*"value"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
+		// Form bodies and query strings, wherever the field appears (first or not).
+		{regexp.MustCompile(`(?i)((?:^|[?&\s;,"'])(?:` + credentialFields + `)=)[^&\s"'<>]*`), "${1}" + Mask},
+		// Anything shaped like a JWT (header.payload.signature, base64url, header starts {"...).
+		{regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), Mask},
+	}
+})
 
 // Redact returns s with every registered secret and every secret-shaped value masked. It
 // keeps everything else byte for byte: use it for data (JSON documents).
@@ -135,14 +142,15 @@ func (r *Redactor) Redact(s string) string {
 		}
 		r.mu.RUnlock()
 	}
-	for _, p := range patterns {
+	for _, p := range patterns() {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
 	// A Bearer or Basic credential anywhere (a reflected header in a body or an error). A
 	// lower-case word after it is prose ("Bearer tokens from …", "Basic authentication"), not
 	// a credential: tokens and base64 always mix in capitals, digits or symbols.
-	return schemeCred.ReplaceAllStringFunc(s, func(m string) string {
-		sub := schemeCred.FindStringSubmatch(m)
+	scheme := schemeCred()
+	return scheme.ReplaceAllStringFunc(s, func(m string) string {
+		sub := scheme.FindStringSubmatch(m)
 		if strings.Trim(sub[2], "abcdefghijklmnopqrstuvwxyz") == "" {
 			return m
 		}
@@ -150,7 +158,7 @@ func (r *Redactor) Redact(s string) string {
 	})
 }
 
-var schemeCred = regexp.MustCompile(`(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9\-._~+/]+=*)`)
+var schemeCred = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9\-._~+/]+=*)`) })
 
 // Text redacts s and escapes every control character except newline and tab: for messages and
 // traces that span lines.

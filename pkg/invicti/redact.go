@@ -3,6 +3,7 @@ package invicti
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -66,13 +67,14 @@ func (r *redactor) snippet(body []byte) string {
 	return s
 }
 
-var titleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+// Compiled on first use, not at start-up (docs/performance.md, "Start-up").
+var titleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
 
 func htmlTitle(s string) string {
 	if len(s) > 64<<10 {
 		s = s[:64<<10]
 	}
-	m := titleRE.FindStringSubmatch(s)
+	m := titleRE().FindStringSubmatch(s)
 	if m == nil {
 		return ""
 	}
