@@ -239,9 +239,19 @@ func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any
 
 // at is a request for a typed request builder's URL (its template and path parameters, which
 // kiota expands and escapes) with the given method and no query. Calls with typed query
-// parameters use the builder's ToGetRequestInformation instead.
+// parameters use the builder's ToGetRequestInformation instead. The template's query part is
+// cut: a $ref builder shares one template between POST and DELETE, and its literal "?@id="
+// would reach Graph, which answers 400 "Unrecognized query argument specified: '@id'."
+// (docs/graph-sources.md).
 func at(method abs.HttpMethod, b abs.BaseRequestBuilder) *abs.RequestInformation {
-	return abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(method, b.UrlTemplate, b.PathParameters)
+	tmpl := b.UrlTemplate
+	if i := strings.IndexByte(tmpl, '?'); i >= 0 {
+		if i > 0 && tmpl[i-1] == '{' { // {?%24select,…}
+			i--
+		}
+		tmpl = tmpl[:i]
+	}
+	return abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(method, tmpl, b.PathParameters)
 }
 
 // send sends one request through the adapter (authentication, transport, ODataError

@@ -129,3 +129,32 @@ func TestErrorPredicates(t *testing.T) {
 		t.Errorf("ParseClaims(opaque) = %v, want ErrNotJWT", err)
 	}
 }
+
+// A $ref builder shares one URL template between POST and DELETE ("…/$ref?@id={%40id}"): at
+// must cut its query, or Graph answers 400 "Unrecognized query argument specified: '@id'."
+// Every URL built by at carries no query at all.
+func TestAtSendsNoTemplateQuery(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.RawQuery)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AssignClaimsPolicy(t.Context(), "sp-1", "pol-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetTags(t.Context(), "sp-1", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"POST /v1.0/servicePrincipals/sp-1/claimsMappingPolicies/$ref?",
+		"PATCH /v1.0/servicePrincipals/sp-1?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

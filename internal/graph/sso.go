@@ -110,6 +110,9 @@ func (c *Client) AddTokenSigningCertificate(ctx context.Context, spID, subject s
 		EndDateTime *time.Time `json:"endDateTime,omitempty"`
 	}{DisplayName: subject}
 	if !end.IsZero() {
+		// Graph's example and kiota's writer use whole seconds in UTC ("2014-01-01T00:00:00Z");
+		// encoding/json would write nanoseconds and the caller's zone.
+		end = end.UTC().Truncate(time.Second)
 		body.EndDateTime = &end
 	}
 	// Graph's selfSignedCertificate resource: key is Edm.Binary (base64, decoded into []byte).

@@ -295,6 +295,10 @@ func (c *Client) ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID stri
 		RuleID   string    `json:"ruleId"`
 		Subjects []subject `json:"subjects"`
 	}
+	if len(subjects) == 0 {
+		// An OData collection cannot be null, and Graph provisions at least one subject.
+		return "", "", fmt.Errorf("provision on demand: no subjects to provision")
+	}
 	params := parameters{RuleID: ruleID}
 	for _, s := range subjects {
 		sub := subject{ObjectID: s.ObjectID, ObjectTypeName: s.ObjectTypeName}

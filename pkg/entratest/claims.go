@@ -194,6 +194,12 @@ func hSPClaimsAssign(t *Tenant, req *request, p params) *response {
 	if e != nil {
 		return t.errorResponse(req, e)
 	}
+	// A $ref POST takes no query. Real Graph answers an `@id` argument (what an SDK's shared
+	// $ref template leaves behind: POST …/members/$ref?@id=) with this 400
+	// (microsoftgraph/msgraph-sdk-typescript#917, "Can't add users to groups").
+	for k := range req.query {
+		return t.errorResponse(req, newErr(http.StatusBadRequest, "Request_BadRequest", "Unrecognized query argument specified: '%s'.", k))
+	}
 	// The body is only the @odata.id annotation, which bodyObject drops: read it directly.
 	if _, e := req.bodyObject("referenceCreate"); e != nil {
 		return t.errorResponse(req, e)

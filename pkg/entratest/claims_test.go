@@ -23,6 +23,8 @@ func TestClaimsMappingPolicies(t *testing.T) {
 		return map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/policies/claimsMappingPolicies/" + id}
 	}
 	c.post(sp+"/$ref", ref("00000000-0000-0000-0000-000000000000")).expect(t, 404)
+	// An SDK's shared $ref template can leave "?@id=" on the POST (msgraph-sdk-typescript#917).
+	c.post(sp+"/$ref?@id=", ref(p1)).expect(t, 400, "Request_BadRequest", "Unrecognized query argument specified: '@id'.")
 	c.post(sp+"/$ref", ref(p1)).expect(t, 204)
 	c.post(sp+"/$ref", ref(p2)).expect(t, 400, "BadRequest", "only one")
 	if got := str(c.get(sp).body, "value", 0, "displayName"); got != "one" {
