@@ -19,6 +19,15 @@ import (
 // StrippedFlags are the release build's size flags (see .goreleaser.yaml).
 var StrippedFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
+// buildEnv is the release build's environment (.goreleaser.yaml builds with CGO_ENABLED=0,
+// so the binary is static, like the hello world it is compared with).
+var buildEnv = []string{"GOWORK=off", "CGO_ENABLED=0"}
+
+// LinkOnlyPackage is a program that links the packages invicti-scim's commands import, runs
+// their initialisers and exits: the start-up floor of any command while those dependencies
+// stay.
+const LinkOnlyPackage = "./internal/bench/cmd/linkonly"
+
 // Binary is one built executable.
 type Binary struct {
 	Path      string
@@ -32,12 +41,14 @@ type Binary struct {
 type BinaryFigures struct {
 	Plain, Stripped           Binary // invicti-scim
 	HelloPlain, HelloStripped Binary // package main; func main() { println("hello") }
+	LinkOnly                  Binary // LinkOnlyPackage, stripped
 
-	Runs         int
-	HelpPlain    time.Duration // median wall time of `invicti-scim --help` (plain build)
-	HelpStripped time.Duration // … (stripped build)
-	HelloStart   time.Duration // median of the stripped hello world
-	TrueStart    time.Duration // median of /bin/true (0 when absent)
+	Runs          int
+	HelpPlain     time.Duration // median wall time of `invicti-scim --help` (plain build)
+	HelpStripped  time.Duration // … (stripped build)
+	HelloStart    time.Duration // median of the stripped hello world
+	LinkOnlyStart time.Duration // median of LinkOnlyPackage (stripped)
+	TrueStart     time.Duration // median of /bin/true (0 when absent)
 	// Init is the time package initialisers take in `invicti-scim --help` (stripped), the
 	// mean over the runs of GODEBUG=inittrace=1; InitTop the costliest packages.
 	Init    time.Duration
@@ -72,13 +83,13 @@ func goEnv(ctx context.Context, key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// build runs go build in dir and returns the binary.
-func build(ctx context.Context, dir, out string, flags ...string) (Binary, error) {
+// build runs go build of pkg in dir with the release environment and returns the binary.
+func build(ctx context.Context, dir, pkg, out string, flags ...string) (Binary, error) {
 	args := append([]string{"build"}, flags...)
-	args = append(args, "-o", out, ".")
+	args = append(args, "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = append(os.Environ(), buildEnv...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -101,7 +112,7 @@ const helloSource = "package main\n\nfunc main() { println(\"hello\") }\n"
 // (plain and stripped) in a temporary directory, then times `invicti-scim --help`, the hello
 // world and /bin/true, runs times each (after one warm-up run), and keeps the medians.
 func MeasureBinary(ctx context.Context, moduleDir string, runs int) (BinaryFigures, error) {
-	f := BinaryFigures{Runs: runs, ModuleDir: moduleDir, GoVersion: goEnv(ctx, "GOVERSION"), CGOEnabled: goEnv(ctx, "CGO_ENABLED")}
+	f := BinaryFigures{Runs: runs, ModuleDir: moduleDir, GoVersion: goEnv(ctx, "GOVERSION"), CGOEnabled: "0"}
 	tmp, err := os.MkdirTemp("", "invicti-scim-bench-bin-")
 	if err != nil {
 		return f, err
@@ -123,13 +134,15 @@ func MeasureBinary(ctx context.Context, moduleDir string, runs int) (BinaryFigur
 	builds := []struct {
 		dst   *Binary
 		dir   string
+		pkg   string
 		name  string
 		flags []string
 	}{
-		{&f.Plain, moduleDir, "invicti-scim-plain", nil},
-		{&f.Stripped, moduleDir, "invicti-scim-stripped", StrippedFlags},
-		{&f.HelloPlain, hello, "hello-plain", nil},
-		{&f.HelloStripped, hello, "hello-stripped", StrippedFlags},
+		{&f.Plain, moduleDir, ".", "invicti-scim-plain", nil},
+		{&f.Stripped, moduleDir, ".", "invicti-scim-stripped", StrippedFlags},
+		{&f.LinkOnly, moduleDir, LinkOnlyPackage, "linkonly-stripped", StrippedFlags},
+		{&f.HelloPlain, hello, ".", "hello-plain", nil},
+		{&f.HelloStripped, hello, ".", "hello-stripped", StrippedFlags},
 	}
 	errs := make([]error, len(builds))
 	var wg sync.WaitGroup
@@ -137,7 +150,7 @@ func MeasureBinary(ctx context.Context, moduleDir string, runs int) (BinaryFigur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			*b.dst, errs[i] = build(ctx, b.dir, filepath.Join(tmp, b.name), b.flags...)
+			*b.dst, errs[i] = build(ctx, b.dir, b.pkg, filepath.Join(tmp, b.name), b.flags...)
 		}()
 	}
 	wg.Wait()
@@ -146,17 +159,17 @@ func MeasureBinary(ctx context.Context, moduleDir string, runs int) (BinaryFigur
 	}
 
 	// Round robin, so that load from elsewhere on the machine hits every program alike.
-	progs := []startProg{{path: f.Plain.Path, args: []string{"--help"}}, {path: f.Stripped.Path, args: []string{"--help"}}, {path: f.HelloStripped.Path}}
+	progs := []startProg{{path: f.Plain.Path, args: []string{"--help"}}, {path: f.Stripped.Path, args: []string{"--help"}}, {path: f.HelloStripped.Path}, {path: f.LinkOnly.Path}}
 	if _, err := os.Stat("/bin/true"); err == nil {
 		progs = append(progs, startProg{path: "/bin/true"})
 	}
 	if err := roundRobin(ctx, runs, progs); err != nil {
 		return f, err
 	}
-	f.HelpPlain, f.HelpStripped, f.HelloStart = Median(progs[0].times), Median(progs[1].times), Median(progs[2].times)
+	f.HelpPlain, f.HelpStripped, f.HelloStart, f.LinkOnlyStart = Median(progs[0].times), Median(progs[1].times), Median(progs[2].times), Median(progs[3].times)
 	f.HelpOutputSize = len(progs[0].out)
-	if len(progs) > 3 {
-		f.TrueStart = Median(progs[3].times)
+	if len(progs) > 4 {
+		f.TrueStart = Median(progs[4].times)
 	}
 	if f.Init, f.InitTop, err = initTrace(ctx, runs, f.Stripped.Path, "--help"); err != nil {
 		return f, err
