@@ -369,7 +369,13 @@ func flagParseError(c *cobra.Command, err error) error {
 		return flagErrorf("unknown flag: --client-secret: a secret on the command line leaks into shell history and process lists, so pass it with env INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin (e.g. from a password manager), --client-secret-file FILE or --credentials-file FILE, or let the tool prompt on a terminal")
 	}
 	// pflag's own messages name the flag but not where the list is (as gh does: "Run … --help").
-	return &FlagError{Err: &provision.HintedError{Err: err, HintText: "`" + c.CommandPath() + " --help` lists its flags"}}
+	hint := "`" + c.CommandPath() + " --help` lists its flags"
+	if strings.Contains(err.Error(), "time: ") {
+		// A duration flag (--timeout, --wait-lock, …): Go's parser names the unit it did not
+		// know but not the ones it does.
+		hint = "a duration is a number with a unit: ms, s, m or h (e.g. 90s, 15m, 1h30m); " + hint
+	}
+	return &FlagError{Err: &provision.HintedError{Err: err, HintText: hint}}
 }
 
 // writingCommand reports whether a command changes the tenant or the state file; those run
