@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -218,17 +219,34 @@ type appRoleWire struct {
 	IsEnabled          *bool    `json:"isEnabled"`
 }
 
+// keyWire is what Graph's keyCredential and selfSignedCertificate resources share.
+type keyWire struct {
+	KeyID         string     `json:"keyId"`
+	DisplayName   string     `json:"displayName"`
+	StartDateTime *time.Time `json:"startDateTime"`
+	EndDateTime   *time.Time `json:"endDateTime"`
+}
+
+// signingKey is the key with the given thumbprint (upper-cased), its times in UTC.
+func (k keyWire) signingKey(thumbprint string) SigningKey {
+	out := SigningKey{KeyID: k.KeyID, DisplayName: k.DisplayName, Thumbprint: strings.ToUpper(thumbprint)}
+	if k.StartDateTime != nil {
+		out.Start = k.StartDateTime.UTC()
+	}
+	if k.EndDateTime != nil {
+		out.End = k.EndDateTime.UTC()
+	}
+	return out
+}
+
 // keyCredential is one of a service principal's keyCredentials (Graph's keyCredential
 // resource: customKeyIdentifier is Edm.Binary, standard base64, which encoding/json decodes
 // into []byte).
 type keyCredential struct {
-	KeyID               string     `json:"keyId"`
-	DisplayName         string     `json:"displayName"`
-	Type                string     `json:"type"`
-	Usage               string     `json:"usage"`
-	CustomKeyIdentifier []byte     `json:"customKeyIdentifier"`
-	StartDateTime       *time.Time `json:"startDateTime"`
-	EndDateTime         *time.Time `json:"endDateTime"`
+	keyWire
+	Type                string `json:"type"`
+	Usage               string `json:"usage"`
+	CustomKeyIdentifier []byte `json:"customKeyIdentifier"`
 }
 
 func (sp spWire) servicePrincipal() ServicePrincipal {

@@ -60,14 +60,7 @@ func (c *Client) ServicePrincipalSSO(ctx context.Context, spID string) (SPSSO, e
 		if !strings.EqualFold(k.Usage, "Verify") || !strings.EqualFold(k.Type, "AsymmetricX509Cert") {
 			continue
 		}
-		key := SigningKey{KeyID: k.KeyID, DisplayName: k.DisplayName, Thumbprint: strings.ToUpper(hex.EncodeToString(k.CustomKeyIdentifier))}
-		if k.StartDateTime != nil {
-			key.Start = k.StartDateTime.UTC()
-		}
-		if k.EndDateTime != nil {
-			key.End = k.EndDateTime.UTC()
-		}
-		out.Keys = append(out.Keys, key)
+		out.Keys = append(out.Keys, k.signingKey(hex.EncodeToString(k.CustomKeyIdentifier)))
 	}
 	return out, nil
 }
@@ -117,26 +110,15 @@ func (c *Client) AddTokenSigningCertificate(ctx context.Context, spID, subject s
 	}
 	// Graph's selfSignedCertificate resource: key is Edm.Binary (base64, decoded into []byte).
 	var res struct {
-		KeyID         string     `json:"keyId"`
-		DisplayName   string     `json:"displayName"`
-		Thumbprint    string     `json:"thumbprint"`
-		Key           []byte     `json:"key"`
-		StartDateTime *time.Time `json:"startDateTime"`
-		EndDateTime   *time.Time `json:"endDateTime"`
+		keyWire
+		Thumbprint string `json:"thumbprint"`
+		Key        []byte `json:"key"`
 	}
 	ri := at(abs.POST, c.servicePrincipals().ByServicePrincipalId(spID).AddTokenSigningCertificate().BaseRequestBuilder)
 	if err := c.send(ctx, "add token-signing certificate", ri, body, &res); err != nil {
 		return NewCertificate{}, err
 	}
-	out := NewCertificate{DER: res.Key}
-	out.KeyID, out.DisplayName, out.Thumbprint = res.KeyID, res.DisplayName, strings.ToUpper(res.Thumbprint)
-	if res.StartDateTime != nil {
-		out.Start = res.StartDateTime.UTC()
-	}
-	if res.EndDateTime != nil {
-		out.End = res.EndDateTime.UTC()
-	}
-	return out, nil
+	return NewCertificate{SigningKey: res.signingKey(res.Thumbprint), DER: res.Key}, nil
 }
 
 // AppSAML is the application's SAML settings: the Identifier (Entity ID) URIs and the reply
