@@ -78,8 +78,8 @@ func TestFindServicePrincipalsNextLinkStaysOnGraph(t *testing.T) {
 }
 
 // RestartJob sends Graph's restart criteria: the scopes in the caller's order without spaces
-// (a flags enum, which Graph reads in any order), no criteria for "", and nothing at all for a
-// name outside the enum.
+// or repeats (a flags enum, which Graph reads in any order), no criteria for "", and nothing at
+// all for a name outside the enum.
 func TestRestartJobBody(t *testing.T) {
 	var bodies []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +92,7 @@ func TestRestartJobBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, scope := range []string{"Watermark, Escrows, QuarantineState", "Full", ""} {
+	for _, scope := range []string{"Watermark, Escrows, QuarantineState,Watermark", "Full", ""} {
 		if err := c.RestartJob(t.Context(), "sp", "scim.1", scope); err != nil {
 			t.Fatalf("%q: %v", scope, err)
 		}

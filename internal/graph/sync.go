@@ -223,7 +223,9 @@ func (c *Client) RestartJob(ctx context.Context, spID, jobID, resetScope string)
 		if !slices.Contains(restartScopes, part) {
 			return fmt.Errorf("restart synchronization job: unknown reset scope %q", part)
 		}
-		parts = append(parts, part)
+		if !slices.Contains(parts, part) { // a flags enum: a scope named twice is sent once
+			parts = append(parts, part)
+		}
 	}
 	if len(parts) > 0 {
 		body.Criteria = &criteria{strings.Join(parts, ",")}

@@ -99,7 +99,7 @@ func TestOurJob(t *testing.T) {
 }
 
 func TestNormalizeReset(t *testing.T) {
-	got, err := NormalizeReset(" watermark,ESCROWS ,, quarantinestate")
+	got, err := NormalizeReset(" watermark,ESCROWS ,, quarantinestate,Watermark")
 	if err != nil || got != "Watermark, Escrows, QuarantineState" {
 		t.Fatalf("got %q, %v", got, err)
 	}

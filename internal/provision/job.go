@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -47,7 +48,9 @@ func NormalizeReset(s string) (string, error) {
 		if found == "" {
 			return "", usageErrorf("--reset %q: unknown scope %q; expected any of %s", s, p, strings.Join(ResetScopes, ", "))
 		}
-		out = append(out, found)
+		if !slices.Contains(out, found) { // "Watermark,watermark" is one scope
+			out = append(out, found)
+		}
 	}
 	if len(out) == 0 {
 		return "", usageErrorf("--reset %q: names no scope; expected any of %s", s, strings.Join(ResetScopes, ", "))
