@@ -41,7 +41,7 @@ func CandidateOf(sp graph.ServicePrincipal, templateID string) Candidate {
 	why := "made from the non-gallery template, but neither tagged " + MarkerTag + " nor recorded in this config dir"
 	switch {
 	case sp.ApplicationTemplateID == "":
-		why = "an App registrations app (no applicationTemplateId)"
+		why = whyAppRegistration
 	case !FromTemplate(sp, templateID):
 		why = "made from another application template (" + sp.ApplicationTemplateID + ")"
 	}
@@ -63,7 +63,15 @@ func (e *AdoptionError) Error() string {
 	return fmt.Sprintf("enterprise app %q exists but invicti-scim did not make it, so setup left it alone: %s", e.Name, strings.Join(list, "; "))
 }
 
-// Hint says how to go on.
+// whyAppRegistration is a Candidate's Why for an app --adopt cannot take either.
+const whyAppRegistration = "an App registrations app (no applicationTemplateId), which Entra cannot provision"
+
+// Hint says how to go on: --adopt only when some candidate could be adopted.
 func (e *AdoptionError) Hint() string {
-	return "to configure that app anyway pass --adopt <servicePrincipalId>; to create a new app pass --app-name with another name"
+	for _, c := range e.Candidates {
+		if c.Why != whyAppRegistration {
+			return "to configure that app anyway pass --adopt <servicePrincipalId>; to create a new app pass --app-name with another name"
+		}
+	}
+	return "pass --app-name with another name to create a new enterprise app"
 }

@@ -464,6 +464,11 @@ func (r *run) adopt(ctx context.Context) (*graph.ServicePrincipal, string, error
 	if err != nil {
 		return nil, "", authErr("read the app --adopt names", PermApplication, err)
 	}
+	if sp.ApplicationTemplateID == "" {
+		// Entra provisions only apps made from an application template (docs/graph-sources.md):
+		// tagging this one and writing a job into it would leave changes that cannot work.
+		return nil, "", usageErrorf("--adopt %s: %q is an App registrations app (no applicationTemplateId), which Entra cannot provision; drop --adopt to let setup create an enterprise app, or adopt one made with Enterprise applications → New application → Create your own application", id, sp.DisplayName)
+	}
 	return &sp, "--adopt", nil
 }
 

@@ -299,13 +299,17 @@ func hSyncTemplates(t *Tenant, req *request, p params) *response {
 	if e != nil {
 		return t.errorResponse(req, e)
 	}
-	return jsonResponse(http.StatusOK, map[string]any{
-		"@odata.context": req.contextURL("servicePrincipals('" + sp.id + "')/synchronization/templates"),
-		"value": []any{map[string]any{
+	value := []any{}
+	if sp.templateID != "" {
+		value = append(value, map[string]any{
 			"id": "scim", "applicationId": sp.appID, "factoryTag": "CustomSCIM", "default": true,
 			"description": nil, "discoverable": true, "metadata": []any{},
 			"schema": map[string]any{"directories": []any{}, "synchronizationRules": []any{}},
-		}},
+		})
+	}
+	return jsonResponse(http.StatusOK, map[string]any{
+		"@odata.context": req.contextURL("servicePrincipals('" + sp.id + "')/synchronization/templates"),
+		"value":          value,
 	})
 }
 
@@ -339,7 +343,12 @@ func hJobCreate(t *Tenant, req *request, p params) *response {
 	if _, e := prop(body, "templateId", &tpl); e != nil {
 		return t.errorResponse(req, e)
 	}
-	if tpl != "scim" {
+	// An App registrations app (no applicationTemplateId) is not enabled for provisioning
+	// ("Automatic provisioning isn't available on my OIDC-based application", Entra's
+	// provisioning known issues; a peer script that created one saw its job creation fail:
+	// shared reference peers.md), so it is offered no template. The wording is the one this
+	// emulator gives for any unknown template; Microsoft does not document the exact answer.
+	if tpl != "scim" || sp.templateID == "" {
 		return t.errorResponse(req, badRequest("The synchronization template '%s' was not found for application '%s'.", tpl, sp.appID))
 	}
 	j := &job{
