@@ -65,8 +65,8 @@ provisioning with the OAuth2 client credentials grant, in order:
   2. find the app it made (state file, then its invicti-scim tag) or create it from the
      non-gallery template, and wait for Entra to replicate it. An app with the same name that
      it did not make (no invicti-scim tag, or not from the non-gallery template, such as an
-     App registrations app) is listed and left alone unless you name it with --adopt;
-     an App registrations app is refused even then, because Entra cannot provision it
+     App registrations app) is listed and left alone unless you name it with --adopt
+     (which still refuses an App registrations app: Entra cannot provision one)
   3. find or create the provisioning job (template "scim")
   4. save the provisioning settings (key set oauth2-client-credentials/v2: AuthenticationType
      OAuth2ClientCredentialsGrant, Tenant URL, Token Endpoint, client id and secret,
