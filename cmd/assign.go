@@ -139,18 +139,25 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 	if opts.DryRun && opts.Remove && hasStatus(res, provision.StatusWillRemove) {
 		ui.Err(f.IO).Check(ui.SymWarn, "dry run", removalWarning)
 	}
+	var failed error
+	if !res.OK {
+		failed = &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
+	}
 	if f.JSON() {
-		if err := printJSON(f, res); err != nil {
+		// "ok": false comes with "error", as in every JSON document (README).
+		if err := printJSON(f, struct {
+			*provision.AssignResult
+			Error *errorJSON `json:"error,omitempty"`
+		}{res, f.errJSON(failed)}); err != nil {
 			return err
 		}
 	} else {
 		printAssignTable(ui.Out(f.IO), res)
 	}
-	if !res.OK {
+	if failed != nil {
 		reportAssignFailures(f, res)
-		return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d items failed", len(res.Failed()), len(res.Items))}
 	}
-	return nil
+	return failed
 }
 
 // runAssignList prints who is assigned to the app.

@@ -95,7 +95,11 @@ attribute, the source expression, whether it is used for matching, and its flow 
 				s.sp.Stop()
 			}
 			if f.JSON() {
-				return printJSON(f, m)
+				// ok, as in every JSON document; `mappings diff/apply -f` accept it back.
+				return printJSON(f, struct {
+					OK bool `json:"ok"`
+					provision.Mappings
+				}{true, m})
 			}
 			data, err := provision.MarshalMappingsYAML(m)
 			if err != nil {
@@ -111,6 +115,8 @@ attribute, the source expression, whether it is used for matching, and its flow 
 }
 
 type mappingsDiffJSON struct {
+	// OK says the comparison (and an apply) worked; diff's exit 1 says the mappings differ.
+	OK      bool                      `json:"ok"`
 	Equal   bool                      `json:"equal"`
 	Changes []provision.MappingChange `json:"changes"`
 	Applied bool                      `json:"applied,omitempty"`
@@ -230,7 +236,7 @@ func runMappingsChange(ctx context.Context, f *Factory, opts *mappingsOptions, a
 	}
 	s.sp.Stop()
 	changes := provision.DiffMappings(want, have)
-	out := mappingsDiffJSON{Equal: len(changes) == 0, Changes: changes, DryRun: apply && opts.DryRun}
+	out := mappingsDiffJSON{OK: true, Equal: len(changes) == 0, Changes: changes, DryRun: apply && opts.DryRun}
 	if out.Changes == nil {
 		out.Changes = []provision.MappingChange{}
 	}

@@ -97,18 +97,25 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 	if err != nil {
 		return permissionHint(err, provision.PermSync)
 	}
+	var failed error
+	if !res.OK {
+		failed = &exitError{code: ExitFailed, err: fmt.Errorf("provisioning did not succeed for every subject")}
+	}
 	if f.JSON() {
-		if err := printJSON(f, res); err != nil {
+		// "ok": false comes with "error", as in every JSON document (README).
+		if err := printJSON(f, struct {
+			*provision.OnDemandResult
+			Error *errorJSON `json:"error,omitempty"`
+		}{res, f.errJSON(failed)}); err != nil {
 			return err
 		}
 	} else {
 		printProvisionResults(ui.Out(f.IO), res)
 	}
-	if !res.OK {
+	if failed != nil {
 		reportProvisionFailures(f, res)
-		return &exitError{code: ExitFailed, err: fmt.Errorf("provisioning did not succeed for every subject")}
 	}
-	return nil
+	return failed
 }
 
 // reportProvisionFailures names each subject that did not end provisioned, with Entra's own

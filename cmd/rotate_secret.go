@@ -21,6 +21,7 @@ type rotateJSON struct {
 	ClientID           string           `json:"clientId"`
 	Steps              []provision.Step `json:"steps"`
 	OK                 bool             `json:"ok"`
+	Error              *errorJSON       `json:"error,omitempty"` // with "ok": false (README)
 }
 
 func newRotateSecretCmd(f *Factory) *cobra.Command {
@@ -78,7 +79,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	}
 	finish := func(err error) error {
 		if f.JSON() {
-			out.OK = err == nil
+			out.OK, out.Error = err == nil, f.errJSON(err)
 			if perr := printJSON(f, out); perr != nil {
 				return perr
 			}

@@ -336,7 +336,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			doc.Assign, doc.Provision = out.Extras.Assign, out.Extras.Provision
 		}
 		if jerr != nil {
-			doc.Error = &errorJSON{Message: f.IO.Redactor.Redact(jerr.Error()), ExitCode: exitCode(jerr), Hint: f.IO.Redactor.Redact(hintOf(jerr))}
+			doc.Error = f.errJSON(jerr)
 		}
 		if perr := printJSON(f, doc); perr != nil {
 			return perr

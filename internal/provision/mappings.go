@@ -113,10 +113,18 @@ func MarshalMappingsYAML(m Mappings) ([]byte, error) {
 // only, both lists present, parsable expressions, known flow types, unique targets and at
 // least one matching attribute per list. Errors name the list, the entry and the fix.
 func ParseMappings(data []byte) (Mappings, error) {
-	var m Mappings
+	var file struct {
+		// OK is the `ok` every JSON document of the tool carries: accepted so that
+		// `mappings export -o json` reads back, and otherwise ignored.
+		OK     *bool                    `yaml:"ok"`
+		Users  []graph.AttributeMapping `yaml:"users"`
+		Groups []graph.AttributeMapping `yaml:"groups"`
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil {
+	err := dec.Decode(&file)
+	m := Mappings{Users: file.Users, Groups: file.Groups}
+	if err != nil {
 		return Mappings{}, fmt.Errorf("not a mappings file (users: and groups: lists of target/source/matching/flowType/default): %w", err)
 	}
 	if len(m.Users) == 0 || len(m.Groups) == 0 {
