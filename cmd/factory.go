@@ -57,6 +57,9 @@ type Factory struct {
 	sandbox  *sandbox.Env
 	// cleanups stop in-process emulators started by --sandbox.
 	cleanups []func()
+	// configDirTemporary: ConfigDir is setup --sandbox's own, removed when the run ends, so
+	// nothing in it may be pointed at as a file to keep.
+	configDirTemporary bool
 }
 
 func newFactory(build BuildInfo) *Factory {

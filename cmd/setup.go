@@ -343,10 +343,6 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		}
 	} else {
 		printSetupSummary(f, out, opts, in.Credentials.ClientSecret, err)
-		if out.SSO != nil {
-			ui.Out(f.IO).Println()
-			printSSO(f, *out.SSO)
-		}
 	}
 	if x := out.Extras; x != nil {
 		if x.Assign != nil && !x.Assign.OK {
@@ -398,7 +394,7 @@ func startSandbox(f *Factory, opts *setupOptions, configDirSet, wiz bool) error 
 			return err
 		}
 		f.addCleanup(func() { os.RemoveAll(dir) })
-		f.ConfigDir = dir
+		f.ConfigDir, f.configDirTemporary = dir, true
 	}
 	base := f.Getenv
 	overlay := map[string]string{
@@ -619,6 +615,12 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		}
 		p.Println()
 	}
+	// Single sign-on was the wizard's last step: its values (for Invicti's SSO page) come
+	// before the summary too.
+	if res.SSO != nil {
+		printSSO(f, *res.SSO)
+		p.Println()
+	}
 	title := "Setup complete"
 	if res.DryRun {
 		title = "Dry run: nothing was changed"
@@ -673,8 +675,12 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	} else {
 		steps = append(steps, "In Invicti, create teams and give them roles and collections BEFORE users arrive: SCIM-provisioned users and teams get no permissions of their own")
 	}
+	assignStep := "Assign users and groups"
+	if res.Extras != nil && res.Extras.Assign != nil {
+		assignStep = "Assign more users and groups"
+	}
 	steps = append(steps,
-		"Assign users and groups (group assignment needs Entra ID P1/P2; nested groups are not provisioned):\n       "+cmdName+" assign --group \"<security group>\"",
+		assignStep+" (group assignment needs Entra ID P1/P2; nested groups are not provisioned):\n       "+cmdName+" assign --group \"<security group>\"",
 		"Check health any time:\n       "+cmdName+" status",
 	)
 	for i, s := range steps {

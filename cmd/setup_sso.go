@@ -85,7 +85,8 @@ func setupSSO(ctx context.Context, f *Factory, conn *graphConn, opts *setupOptio
 		return nil, permissionHint(err, provision.PermApplication)
 	}
 	out := &ssoJSON{SSOResult: res}
-	if res.Certificate != nil {
+	// A sandbox's own config dir goes when the run ends: no file to point at then.
+	if res.Certificate != nil && !f.configDirTemporary {
 		if _, err := ssoCertificatePEM(store.Dir, res.Certificate); err == nil {
 			out.CertificateFile = ssoCertPath(store.Dir, res.Certificate.Thumbprint)
 		}

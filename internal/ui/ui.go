@@ -49,6 +49,10 @@ type Printer struct {
 	T     Theme
 	Width int
 	R     *safetext.Redactor
+	// Terminal says W is a terminal: checklist lines longer than Width are then wrapped at
+	// word boundaries (the terminal itself would cut them mid-word); piped, each stays one line
+	// for grep.
+	Terminal bool
 }
 
 // Out is a printer for stdout (data).
@@ -58,12 +62,12 @@ func Out(ios *iostreams.IOStreams) *Printer {
 	if ios.IsStdoutTTY() {
 		w = ios.Width()
 	}
-	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: w, R: ios.Redactor}
+	return &Printer{W: ios.Out, T: newTheme(ios.ColorEnabled(false)), Width: w, R: ios.Redactor, Terminal: ios.IsStdoutTTY()}
 }
 
 // Err is a printer for stderr (progress, prompts, errors).
 func Err(ios *iostreams.IOStreams) *Printer {
-	return &Printer{W: ios.ErrOut, T: newTheme(ios.ColorEnabled(true)), Width: ios.Width(), R: ios.Redactor}
+	return &Printer{W: ios.ErrOut, T: newTheme(ios.ColorEnabled(true)), Width: ios.Width(), R: ios.Redactor, Terminal: ios.IsStderrTTY()}
 }
 
 // Symbols; plain ASCII fallbacks keep TERM=dumb and screen readers readable.
@@ -122,6 +126,10 @@ func (p *Printer) Check(sym, title, detail string) {
 	line := style.Render(sym) + " " + p.line(title)
 	if detail != "" {
 		line += p.T.Muted.Render(" — " + p.line(detail))
+	}
+	if p.Terminal && p.Width > 20 {
+		// Continuation lines start under the title; the wrap is ANSI-aware.
+		line = strings.ReplaceAll(ansi.Wordwrap(line, p.Width-2, ""), "\n", "\n  ")
 	}
 	fmt.Fprintln(p.W, line)
 }

@@ -69,3 +69,36 @@ func TestKVAlignsByDisplayCells(t *testing.T) {
 		}
 	}
 }
+
+// On a terminal a checklist line longer than the width wraps between words, continuation lines
+// indented under the title; piped (for grep) it stays one line.
+func TestCheckWrapsOnATerminalOnly(t *testing.T) {
+	title := "Save the provisioning settings (Tenant URL, Token Endpoint, client id and secret)"
+	for _, terminal := range []bool{true, false} {
+		var b strings.Builder
+		p := &Printer{W: &b, T: newTheme(false), Width: 40, Terminal: terminal}
+		p.Check(SymOK, title, "saved")
+		lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+		if !terminal {
+			if len(lines) != 1 {
+				t.Errorf("piped: %q, want one line", lines)
+			}
+			continue
+		}
+		if len(lines) < 2 {
+			t.Fatalf("terminal: %q, want it wrapped", lines)
+		}
+		for i, l := range lines {
+			if lipgloss.Width(l) > 40 {
+				t.Errorf("line %d is %d cells: %q", i, lipgloss.Width(l), l)
+			}
+			if i > 0 && !strings.HasPrefix(l, "  ") {
+				t.Errorf("line %d not indented: %q", i, l)
+			}
+		}
+		words := strings.Fields(strings.Join(lines, " "))
+		if got := strings.Join(words, " "); got != SymOK+" "+title+" — saved" {
+			t.Errorf("a word was cut: %q", got)
+		}
+	}
+}
