@@ -219,8 +219,9 @@ func groupTitle(resource string) string {
 
 var actionSym = map[string]string{reconcile.ActionCreate: "+", reconcile.ActionUpdate: "~", reconcile.ActionDelete: "-"}
 
-// printManifestPlan prints one tenant's plan grouped by resource, in an admin's words, then whether
-// it is in sync (prune: as plan --prune counts) and what drifted since the last apply.
+// printManifestPlan prints one tenant's plan grouped by resource, in an admin's words, then
+// whether it is in sync (prune: counted as plan --prune does) and whether it drifted since
+// the last apply.
 func printManifestPlan(p *ui.Printer, plan *reconcile.Plan, prune bool) {
 	printChanges(p, plan.Changes)
 	if plan.Pending(prune) == 0 {
@@ -264,8 +265,8 @@ func driftFix(plan *reconcile.Plan) string {
 	return "apply restores it, and " + prune
 }
 
-// printChanges prints changes grouped by resource, in an admin's words; a change that is
-// drift (the manifest last applied asks for it, or it was assigned since) says so.
+// printChanges prints changes grouped by resource, in an admin's words (a prune candidate
+// assigned since the last apply says so in its detail).
 func printChanges(p *ui.Printer, changes []reconcile.Change) {
 	group := ""
 	for _, c := range changes {

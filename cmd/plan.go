@@ -34,7 +34,8 @@ the exit code is 1 if any failed.
 
 With --exit-code, plan exits 0 when in sync and 5 when changes are pending: what apply would
 change, and drift (for CI drift checks). Prune candidates apply left in place count only
-with --prune, which plans as apply --prune does. -o json prints {"ok":true,"changes":[{"action","resource","name","detail"}]}.`,
+with --prune, which plans as apply --prune does. -o json prints
+{"ok":true,"changes":[{"action","resource","name","detail"}],"inSync":false}.`,
 		Example: `  invicti-scim plan -f invicti-scim.yaml
   invicti-scim plan -f invicti-scim.yaml --exit-code -o json
   invicti-scim plan -f invicti-scim.yaml --exit-code --prune

@@ -50,7 +50,7 @@ func (d *StatusDrift) Line() string {
 	if len(d.Added) > 0 {
 		parts = append(parts, "assigned since, besides it: "+strings.Join(d.Added, ", "))
 	}
-	return fmt.Sprintf("%s applied %s; DRIFTED (%s); invicti-scim plan -f shows the fix%s", d.Path, when, strings.Join(parts, "; "), besides)
+	return fmt.Sprintf("%s applied %s; DRIFTED (%s)%s; invicti-scim plan -f shows the fix", d.Path, when, strings.Join(parts, "; "), besides)
 }
 
 func itThem(n int) string {
