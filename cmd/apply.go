@@ -24,8 +24,9 @@ func newApplyCmd(f *Factory) *cobra.Command {
 		Long: `Plan as ` + "`invicti-scim plan -f`" + ` does, show the plan, and apply exactly those changes
 through the same steps as setup, assign, sso and mappings. On a terminal it asks first;
 otherwise --yes is required. Assignments the manifest does not list are removed only with
---prune. The tenant's state records the manifest's SHA-256 and the time, so status and plan
-can tell when the tenant drifts from it.
+--prune; without it they are left in place and recorded as seen. The tenant's state records
+the manifest's SHA-256, the time and those assignments, so status and plan can tell when the
+tenant drifts from it (an assignment added later is drift; one apply left in place is not).
 
 With a tenants: list, --all plans and applies every tenant concurrently (--parallel at
 once), each with its own sign-in, state directory and lock; one tenant's failure never
@@ -57,12 +58,12 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			outs := deps.PlanAll(ctx, m, opts.Parallel, true)
 			sp.Stop()
 			if ask {
-				n := pendingChanges(outs)
+				n := applyingChanges(outs, opts.Prune)
 				pr := ui.Out(f.IO)
 				if f.JSON() {
 					pr = ui.Err(f.IO)
 				}
-				printOutcomesTo(f, pr, m, outs, false)
+				printOutcomesTo(f, pr, m, outs, false, opts.Prune)
 				if n > 0 {
 					question := fmt.Sprintf("Apply these %s?", plural(n, "change"))
 					if n == 1 {
@@ -84,11 +85,11 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			deps.ApplyAll(ctx, outs, opts.Parallel, opts.Prune)
 			sp.Stop()
 			if f.JSON() {
-				if err := printJSON(f, buildManifestJSON(f, m, outs)); err != nil {
+				if err := printJSON(f, buildManifestJSON(f, m, outs, nil)); err != nil {
 					return err
 				}
 			} else {
-				printOutcomes(f, m, outs, true)
+				printOutcomes(f, m, outs, true, opts.Prune)
 			}
 			return outcomeErr(f, m, outs)
 		},

@@ -137,19 +137,25 @@ type tenantJSON struct {
 	Applied []reconcile.Change `json:"applied,omitempty"`
 	Skipped []reconcile.Change `json:"skipped,omitempty"`
 	Drift   *reconcile.Drift   `json:"drift,omitempty"`
-	Error   *errorJSON         `json:"error,omitempty"`
+	// InSync (plan only) is what --exit-code reports: no change pending and no drift.
+	// Changes may still list prune candidates that the last apply left in place.
+	InSync *bool      `json:"inSync,omitempty"`
+	Error  *errorJSON `json:"error,omitempty"`
 }
 
 // manifestJSON is plan's and apply's JSON document: changes is every tenant's (each named by
-// tenant when the manifest lists several); an empty list means in sync.
+// tenant when the manifest lists several), prune candidates included ("prune": true); an
+// empty list means in sync, and so does inSync with only prune candidates apply left in place.
 type manifestJSON struct {
 	OK      bool               `json:"ok"`
 	Changes []reconcile.Change `json:"changes"`
 	Applied []reconcile.Change `json:"applied,omitempty"`
 	Skipped []reconcile.Change `json:"skipped,omitempty"`
 	Drift   *reconcile.Drift   `json:"drift,omitempty"`
-	Tenants []tenantJSON       `json:"tenants,omitempty"`
-	Error   *errorJSON         `json:"error,omitempty"`
+	// InSync (plan only) is true when every tenant planned is in sync (see tenantJSON).
+	InSync  *bool        `json:"inSync,omitempty"`
+	Tenants []tenantJSON `json:"tenants,omitempty"`
+	Error   *errorJSON   `json:"error,omitempty"`
 }
 
 func (f *Factory) errJSON(err error) *errorJSON {
@@ -159,12 +165,22 @@ func (f *Factory) errJSON(err error) *errorJSON {
 	return &errorJSON{Message: f.IO.Redactor.Redact(err.Error()), ExitCode: exitCode(err), Hint: f.IO.Redactor.Redact(hintOf(err))}
 }
 
-func buildManifestJSON(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome) manifestJSON {
+// buildManifestJSON is plan's and apply's document; plan (non-nil) is plan's --prune, which
+// sets inSync (left out when a tenant failed: its state is unknown).
+func buildManifestJSON(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome, plan *bool) manifestJSON {
 	doc := manifestJSON{OK: reconcile.Failed(outs) == 0, Changes: []reconcile.Change{}}
+	if plan != nil && doc.OK {
+		all := pendingChanges(outs, *plan) == 0
+		doc.InSync = &all
+	}
 	for _, o := range outs {
 		tj := tenantJSON{Tenant: o.Tenant, OK: o.Err == nil, Changes: []reconcile.Change{}, Error: f.errJSON(o.Err)}
 		if o.Plan != nil {
 			tj.Changes, tj.Drift = o.Plan.Changes, o.Plan.Drift
+			if plan != nil {
+				in := o.Plan.Pending(*plan) == 0
+				tj.InSync = &in
+			}
 		}
 		if o.Result != nil {
 			tj.Applied, tj.Skipped = o.Result.Applied, o.Result.Skipped
@@ -203,11 +219,55 @@ func groupTitle(resource string) string {
 
 var actionSym = map[string]string{reconcile.ActionCreate: "+", reconcile.ActionUpdate: "~", reconcile.ActionDelete: "-"}
 
-// printChanges prints one tenant's plan grouped by resource, in an admin's words.
-func printChanges(p *ui.Printer, changes []reconcile.Change, drift *reconcile.Drift) {
-	if len(changes) == 0 {
-		p.Println("  In sync: nothing to change.")
+// printManifestPlan prints one tenant's plan grouped by resource, in an admin's words, then
+// whether it is in sync (prune: counted as plan --prune does) and whether it drifted since
+// the last apply.
+func printManifestPlan(p *ui.Printer, plan *reconcile.Plan, prune bool) {
+	printChanges(p, plan.Changes)
+	if plan.Pending(prune) == 0 {
+		if n := plan.PruneCandidates(); n > 0 {
+			p.Printf("  In sync: nothing to change without --prune (%s besides the manifest, above).\n", plural(n, "assignment"))
+		} else {
+			p.Println("  In sync: nothing to change.")
+		}
 	}
+	drift := plan.Drift
+	if drift == nil {
+		return
+	}
+	when := drift.AppliedAt.UTC().Format("2006-01-02 15:04 UTC")
+	switch {
+	case drift.Drifted:
+		p.Printf("  Drift: the tenant changed since this manifest was applied %s; %s.\n", when, driftFix(plan))
+	case drift.SameManifest:
+		p.Printf("  No drift since this manifest was applied %s.\n", when)
+	default:
+		p.Printf("  The manifest changed since the last apply (%s, %s…).\n", when, drift.SHA256[:min(12, len(drift.SHA256))])
+	}
+}
+
+// driftFix says what restores a drifted tenant: apply for what the manifest asks for, apply
+// --prune for assignments added since.
+func driftFix(plan *reconcile.Plan) string {
+	added := 0
+	for _, c := range plan.Changes {
+		if c.AddedSinceApply {
+			added++
+		}
+	}
+	prune := fmt.Sprintf("apply --prune removes the %s added since", plural(added, "assignment"))
+	switch {
+	case added == 0:
+		return "apply restores it"
+	case plan.Applies(false) == 0:
+		return prune
+	}
+	return "apply restores it, and " + prune
+}
+
+// printChanges prints changes grouped by resource, in an admin's words (a prune candidate
+// assigned since the last apply says so in its detail).
+func printChanges(p *ui.Printer, changes []reconcile.Change) {
 	group := ""
 	for _, c := range changes {
 		if c.Resource != group {
@@ -220,28 +280,18 @@ func printChanges(p *ui.Printer, changes []reconcile.Change, drift *reconcile.Dr
 		}
 		p.Printf("    %s %s %s: %s\n", actionSym[c.Action], verb, c.Name, c.Detail)
 	}
-	if drift != nil {
-		when := drift.AppliedAt.UTC().Format("2006-01-02 15:04 UTC")
-		switch {
-		case drift.Drifted:
-			p.Printf("  Drift: the tenant no longer matches this manifest, applied %s; the changes above restore it.\n", when)
-		case drift.SameManifest:
-			p.Printf("  No drift since this manifest was applied %s.\n", when)
-		default:
-			p.Printf("  The manifest changed since the last apply (%s, %s…).\n", when, drift.SHA256[:min(12, len(drift.SHA256))])
-		}
-	}
 }
 
 // printOutcomes prints every tenant's plan (and what apply did), then one line per tenant
 // and a summary when there are several.
-func printOutcomes(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
-	printOutcomesTo(f, ui.Out(f.IO), m, outs, applied)
+func printOutcomes(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied, prune bool) {
+	printOutcomesTo(f, ui.Out(f.IO), m, outs, applied, prune)
 }
 
 // printOutcomesTo prints to p: stderr for the plan apply asks about under -o json, whose
-// stdout holds only the JSON document.
-func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied bool) {
+// stdout holds only the JSON document. prune says deletes of assignments the manifest does
+// not name are carried out (apply --prune) or counted as pending (plan --prune).
+func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []reconcile.TenantOutcome, applied, prune bool) {
 	for _, o := range outs {
 		title := "Plan"
 		if m.Multi {
@@ -256,14 +306,17 @@ func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []rec
 		p.Heading(title)
 		switch {
 		case applied && o.Result != nil:
-			printChanges(p, o.Result.Applied, nil)
+			if len(o.Result.Applied) == 0 {
+				p.Println("  In sync: nothing to change.")
+			}
+			printChanges(p, o.Result.Applied)
 			if n := len(o.Result.Skipped); n > 0 {
-				p.Printf("  %s left in place: apply --prune removes them.\n", plural(n, "assignment not in the manifest"))
+				p.Printf("  %s left in place: apply --prune removes %s.\n", countBesides(n), itThem(n))
 			}
 		case applied:
 			p.Println("  In sync: nothing to change.")
 		default:
-			printChanges(p, o.Plan.Changes, o.Plan.Drift)
+			printManifestPlan(p, o.Plan, prune)
 		}
 		p.Println()
 	}
@@ -280,13 +333,13 @@ func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []rec
 			p.Printf("  %-20s failed (exit %d): %s\n", o.Tenant, exitCode(o.Err), msg)
 		case applied && o.Result != nil:
 			p.Printf("  %-20s ok: %s applied\n", o.Tenant, plural(len(o.Result.Applied), "change"))
-		case len(o.Plan.Changes) == 0:
+		case o.Plan.Pending(prune) == 0:
 			p.Printf("  %-20s ok: in sync\n", o.Tenant)
 		default:
-			p.Printf("  %-20s ok: %s pending\n", o.Tenant, plural(len(o.Plan.Changes), "change"))
+			p.Printf("  %-20s ok: %s pending\n", o.Tenant, plural(o.Plan.Pending(prune), "change"))
 		}
 	}
-	p.Printf("%d of %d tenants ok, %d failed\n", len(outs)-failed, len(outs), failed)
+	p.Printf("%d of %s ok, %d failed\n", len(outs)-failed, plural(len(outs), "tenant"), failed)
 }
 
 // outcomeErr is the command's error: the tenant's own for one tenant (its exit code), exit 1
@@ -321,7 +374,7 @@ func outcomeErr(f *Factory, m *manifest.Manifest, outs []reconcile.TenantOutcome
 			}
 		}
 	}
-	return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %d tenants failed: %s", n, len(outs), strings.Join(names, ", "))}
+	return &exitError{code: ExitFailed, err: fmt.Errorf("%d of %s failed: %s", n, plural(len(outs), "tenant"), strings.Join(names, ", "))}
 }
 
 // additiveOnly reports whether apply would delete nothing (deletes run only with --prune), so
@@ -340,12 +393,36 @@ func additiveOnly(outs []reconcile.TenantOutcome, prune bool) bool {
 	return true
 }
 
-func pendingChanges(outs []reconcile.TenantOutcome) int {
+// pendingChanges counts what plan --exit-code reports over every tenant (reconcile.Plan.Pending).
+func pendingChanges(outs []reconcile.TenantOutcome, prune bool) int {
 	n := 0
 	for _, o := range outs {
 		if o.Plan != nil {
-			n += len(o.Plan.Changes)
+			n += o.Plan.Pending(prune)
 		}
 	}
 	return n
+}
+
+// applyingChanges counts the changes apply (with prune: apply --prune) carries out over every
+// tenant (reconcile.Plan.Applies).
+func applyingChanges(outs []reconcile.TenantOutcome, prune bool) int {
+	n := 0
+	for _, o := range outs {
+		if o.Plan != nil {
+			n += o.Plan.Applies(prune)
+		}
+	}
+	return n
+}
+
+// countBesides is "1 assignment besides the manifest", "6 assignments besides the manifest".
+func countBesides(n int) string { return plural(n, "assignment") + " besides the manifest" }
+
+// itThem is the pronoun for n things: "it" for one, "them" otherwise.
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -52,10 +52,18 @@ type Change struct {
 	Resource string `json:"resource"` // one of the Resource constants
 	Name     string `json:"name"`     // the app's, user's, group's or team's name
 	Detail   string `json:"detail"`   // in an admin's words
-	// Prune marks a delete that only apply --prune carries out.
+	// Prune marks a delete that only apply --prune carries out: an assignment the manifest
+	// does not name (a prune candidate).
 	Prune bool `json:"prune,omitempty"`
+	// AddedSinceApply marks a prune candidate that was not assigned when this same manifest
+	// was last applied (state records the ones that apply saw and left in place): someone
+	// assigned it since, which is drift. Only set when the manifest is the one last applied.
+	AddedSinceApply bool `json:"addedSinceApply,omitempty"`
 	// Tenant names the tenant in a manifest with a tenants: list.
 	Tenant string `json:"tenant,omitempty"`
+
+	// principal is a prune candidate's object id, for recording it in state.
+	principal state.Principal
 }
 
 // Drift compares the tenant with the manifest apply last applied to it.
@@ -64,10 +72,13 @@ type Drift struct {
 	AppliedAt time.Time `json:"appliedAt"`
 	SHA256    string    `json:"sha256"`
 	Path      string    `json:"path"`
-	// SameManifest says this file is the one last applied: every change is then drift (the
-	// tenant changed behind the tool's back).
+	// SameManifest says this file is the one last applied, so drift can be told: the tenant
+	// changed behind the tool's back.
 	SameManifest bool `json:"sameManifest"`
-	// Drifted says the tenant no longer matches the manifest last applied.
+	// Drifted says the tenant changed since this manifest was applied: something the manifest
+	// asks for is missing or different (a change that is not a prune), or an assignment the
+	// manifest does not name was added since (a prune candidate with AddedSinceApply). A
+	// prune candidate that apply saw and left in place (no --prune) is not drift.
 	Drifted bool `json:"drifted"`
 }
 
@@ -142,13 +153,53 @@ type Plan struct {
 	appObjID string
 	assign   struct{ users, groups []string }
 	prune    struct{ users, groups []string }
+	// left are the prune candidates, as apply records those it leaves in place.
+	left     []state.Principal
 	teams    []string
 	mappings *provision.Mappings
 	sso      *provision.SSORequest
 }
 
-// InSync reports whether the tenant already matches the manifest.
-func (p *Plan) InSync() bool { return len(p.Changes) == 0 }
+// InSync reports whether the tenant already matches the manifest: apply without --prune
+// would change nothing and the tenant has not drifted (Pending(false) is 0). Prune candidates
+// that the last apply of this manifest left in place may remain.
+func (p *Plan) InSync() bool { return p.Pending(false) == 0 }
+
+// Pending counts what plan --exit-code reports: the changes apply (with prune: apply
+// --prune) would carry out, and the prune candidates added since this manifest was applied
+// (drift, even when apply without --prune would leave them).
+func (p *Plan) Pending(prune bool) int {
+	n := 0
+	for _, c := range p.Changes {
+		if !c.Prune || prune || c.AddedSinceApply {
+			n++
+		}
+	}
+	return n
+}
+
+// Applies counts the changes apply (with prune: apply --prune) would carry out.
+func (p *Plan) Applies(prune bool) int {
+	n := 0
+	for _, c := range p.Changes {
+		if !c.Prune || prune {
+			n++
+		}
+	}
+	return n
+}
+
+// PruneCandidates counts the assignments the manifest does not name (deletes only apply
+// --prune carries out).
+func (p *Plan) PruneCandidates() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Prune {
+			n++
+		}
+	}
+	return n
+}
 
 // Close releases the tenant's lock, if the plan holds it.
 func (p *Plan) Close() {
@@ -267,10 +318,39 @@ func (d *Deps) plan(ctx context.Context, p *Plan) error {
 	}
 	if st.Manifest != nil {
 		p.Drift = &Drift{AppliedAt: st.Manifest.AppliedAt, SHA256: st.Manifest.SHA256, Path: st.Manifest.Path, SameManifest: st.Manifest.SHA256 == p.m.Hash}
-		p.Drift.Drifted = p.Drift.SameManifest && len(p.Changes) > 0
+		if p.Drift.SameManifest {
+			markDrift(p, st.Manifest)
+		}
 	}
 	return nil
 }
+
+// markDrift applies the drift rule to a plan of the manifest last applied: every change that
+// is not a prune is drift (what the manifest asks for went missing or changed since), and so
+// is every prune candidate the last apply did not see and leave in place (assigned since).
+func markDrift(p *Plan, rec *state.Manifest) {
+	seen := map[string]bool{}
+	for _, x := range rec.LeftInPlace {
+		seen[strings.ToLower(x.ID)] = true
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Prune && !seen[strings.ToLower(c.principal.ID)] {
+			c.AddedSinceApply = true
+			c.Detail = detailAddedSince
+		}
+		if !c.Prune || c.AddedSinceApply {
+			p.Drift.Drifted = true
+		}
+	}
+}
+
+// The details of a prune candidate: one the last apply saw and left in place, and one
+// assigned since (drift).
+const (
+	detailBesides    = "assigned besides the manifest; apply --prune removes it"
+	detailAddedSince = "assigned since this manifest was applied, besides it (drift); apply --prune removes it"
+)
 
 // setupChange turns one step of setup's dry run into a change ("" outcome kinds that need no
 // change: the step is in place, or only a check would run).
@@ -376,7 +456,9 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 		if keep[strings.ToLower(x.PrincipalID)] {
 			continue
 		}
-		c := Change{Action: ActionDelete, Resource: ResourceUser, Name: x.Name, Detail: "assigned in Entra but not in the manifest; apply --prune removes it", Prune: true}
+		c := Change{Action: ActionDelete, Resource: ResourceUser, Name: x.Name, Detail: detailBesides, Prune: true,
+			principal: state.Principal{ID: x.PrincipalID, Type: x.Type, Name: x.Name}}
+		p.left = append(p.left, c.principal)
 		if x.Type == "group" {
 			c.Resource = ResourceGroup
 			p.prune.groups = append(p.prune.groups, x.PrincipalID)
@@ -584,12 +666,17 @@ func (d *Deps) Apply(ctx context.Context, p *Plan, prune bool) (*Result, error) 
 		}
 		done(ResourceSSO)
 	}
-	return res, d.record(ctx, p)
+	var left []state.Principal
+	if !prune {
+		left = p.left
+	}
+	return res, d.record(ctx, p, left)
 }
 
-// record saves the applied manifest's hash and time, and the assignments it stands for, so
-// status and plan can tell drift from edits.
-func (d *Deps) record(ctx context.Context, p *Plan) error {
+// record saves the applied manifest's hash and time, the assignments it stands for, and the
+// ones besides it that apply saw and left in place (left: no --prune), so status and plan can
+// tell drift from edits, and an assignment added since from one apply already saw.
+func (d *Deps) record(ctx context.Context, p *Plan, left []state.Principal) error {
 	var want []state.Principal
 	if a := p.t.Assignments; a != nil && p.spID != "" && len(a.Users)+len(a.Groups) > 0 {
 		res, err := d.assigner(p).Run(ctx, provision.AssignRequest{ServicePrincipalID: p.spID, Users: a.Users, Groups: a.Groups, DryRun: true})
@@ -607,7 +694,7 @@ func (d *Deps) record(ctx context.Context, p *Plan) error {
 		return err
 	}
 	abs, _ := filepath.Abs(p.m.Path)
-	st.Manifest = &state.Manifest{Path: abs, SHA256: p.m.Hash, AppliedAt: d.now().UTC(), Tenant: p.Tenant, Assignments: want}
+	st.Manifest = &state.Manifest{Path: abs, SHA256: p.m.Hash, AppliedAt: d.now().UTC(), Tenant: p.Tenant, Assignments: want, LeftInPlace: left}
 	return p.s.store.Save(st)
 }
 

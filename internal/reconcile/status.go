@@ -15,32 +15,49 @@ type AssignmentLister interface {
 	Assignments(ctx context.Context, spID string) ([]graph.Assignment, error)
 }
 
-// StatusDrift is what `status` says about the last applied manifest: when, which file, and
-// the assignments it stood for that the tenant no longer has (Missing) or has besides them
-// (Extra, by display name).
+// StatusDrift is what `status` says about the last applied manifest: when, which file, the
+// assignments it stood for that the tenant no longer has (Missing, as the manifest names
+// them), and the ones assigned besides it (Extra, by display name). Extra is Added, those
+// assigned since the apply (it did not see them), and LeftInPlace, those apply saw and left
+// (it ran without --prune). Drifted is Missing or Added: a prune candidate that apply left in
+// place is not drift.
 type StatusDrift struct {
-	Path      string    `json:"path"`
-	SHA256    string    `json:"sha256"`
-	AppliedAt time.Time `json:"appliedAt"`
-	Drifted   bool      `json:"drifted"`
-	Missing   []string  `json:"missing"`
-	Extra     []string  `json:"extra"`
+	Path        string    `json:"path"`
+	SHA256      string    `json:"sha256"`
+	AppliedAt   time.Time `json:"appliedAt"`
+	Drifted     bool      `json:"drifted"`
+	Missing     []string  `json:"missing"`
+	Extra       []string  `json:"extra"`
+	Added       []string  `json:"added"`
+	LeftInPlace []string  `json:"leftInPlace"`
 }
 
 // Line is the one-line summary status prints.
 func (d *StatusDrift) Line() string {
 	when := d.AppliedAt.UTC().Format("2006-01-02 15:04 UTC")
+	left := d.LeftInPlace
+	besides := ""
+	if len(left) > 0 {
+		besides = "; assigned besides the manifest: " + strings.Join(left, ", ") + " (apply --prune removes " + itThem(len(left)) + ")"
+	}
 	if !d.Drifted {
-		return fmt.Sprintf("%s applied %s; assignments match it", d.Path, when)
+		return fmt.Sprintf("%s applied %s; assignments match it%s", d.Path, when, besides)
 	}
 	var parts []string
 	if len(d.Missing) > 0 {
 		parts = append(parts, "no longer assigned: "+strings.Join(d.Missing, ", "))
 	}
-	if len(d.Extra) > 0 {
-		parts = append(parts, "assigned besides it: "+strings.Join(d.Extra, ", "))
+	if len(d.Added) > 0 {
+		parts = append(parts, "assigned since, besides it: "+strings.Join(d.Added, ", "))
 	}
-	return fmt.Sprintf("%s applied %s; DRIFTED (%s); invicti-scim plan -f shows the fix", d.Path, when, strings.Join(parts, "; "))
+	return fmt.Sprintf("%s applied %s; DRIFTED (%s)%s; invicti-scim plan -f shows the fix", d.Path, when, strings.Join(parts, "; "), besides)
+}
+
+func itThem(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // Drifted compares the assignments recorded by the last apply with the app's current ones.
@@ -53,7 +70,7 @@ func Drifted(ctx context.Context, g AssignmentLister, spID string, m *state.Mani
 	if err != nil {
 		return nil, err
 	}
-	d := &StatusDrift{Path: m.Path, SHA256: m.SHA256, AppliedAt: m.AppliedAt, Missing: []string{}, Extra: []string{}}
+	d := &StatusDrift{Path: m.Path, SHA256: m.SHA256, AppliedAt: m.AppliedAt, Missing: []string{}, Extra: []string{}, Added: []string{}, LeftInPlace: []string{}}
 	have := map[string]bool{}
 	for _, a := range cur {
 		have[strings.ToLower(a.PrincipalID)] = true
@@ -65,11 +82,22 @@ func Drifted(ctx context.Context, g AssignmentLister, spID string, m *state.Mani
 			d.Missing = append(d.Missing, p.Name)
 		}
 	}
+	left := map[string]bool{}
+	for _, p := range m.LeftInPlace {
+		left[strings.ToLower(p.ID)] = true
+	}
 	for _, a := range cur {
-		if !want[strings.ToLower(a.PrincipalID)] {
-			d.Extra = append(d.Extra, a.PrincipalDisplayName)
+		id := strings.ToLower(a.PrincipalID)
+		if want[id] {
+			continue
+		}
+		d.Extra = append(d.Extra, a.PrincipalDisplayName)
+		if left[id] {
+			d.LeftInPlace = append(d.LeftInPlace, a.PrincipalDisplayName)
+		} else {
+			d.Added = append(d.Added, a.PrincipalDisplayName)
 		}
 	}
-	d.Drifted = len(d.Missing)+len(d.Extra) > 0
+	d.Drifted = len(d.Missing)+len(d.Added) > 0
 	return d, nil
 }

@@ -38,6 +38,11 @@ type Manifest struct {
 	AppliedAt   time.Time   `json:"appliedAt"`
 	Tenant      string      `json:"tenant,omitempty"`
 	Assignments []Principal `json:"assignments,omitempty"`
+	// LeftInPlace are the assignments the manifest does not name that apply saw and left in
+	// place (it ran without --prune): prune candidates, not drift. One assigned later is not
+	// here, and is drift. A record written before this field existed has none, so every
+	// assignment besides the manifest counts as added since until the next apply.
+	LeftInPlace []Principal `json:"leftInPlace,omitempty"`
 }
 
 // Principal is one assigned user or group.
