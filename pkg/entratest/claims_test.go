@@ -78,12 +78,12 @@ func TestClaimsPolicyAppliesTo(t *testing.T) {
 	id := str(c.post(pol, map[string]any{"displayName": "shared", "definition": []string{good}}).expect(t, 201).body, "id")
 	ref := map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/policies/claimsMappingPolicies/" + id}
 	c.get(pol+"/00000000-0000-0000-0000-000000000000/appliesTo").expect(t, 404)
-	if n := len(c.get(pol + "/" + id + "/appliesTo").expect(t, 200).body["value"].([]any)); n != 0 {
+	if n := len(c.get(pol+"/"+id+"/appliesTo").expect(t, 200).body["value"].([]any)); n != 0 {
 		t.Fatalf("unassigned policy applies to %d objects", n)
 	}
 	c.post("/servicePrincipals/"+f.spID+"/claimsMappingPolicies/$ref", ref).expect(t, 204)
 	c.post("/servicePrincipals/"+g.spID+"/claimsMappingPolicies/$ref", ref).expect(t, 204)
-	r := c.get(pol + "/" + id + "/appliesTo").expect(t, 200)
+	r := c.get(pol+"/"+id+"/appliesTo").expect(t, 200)
 	if str(r.body, "value", 0, "id") != f.spID || str(r.body, "value", 1, "id") != g.spID ||
 		str(r.body, "value", 0, "@odata.type") != "#microsoft.graph.servicePrincipal" {
 		t.Fatalf("appliesTo %v", r.body)
@@ -100,7 +100,7 @@ func TestClaimsPolicyAppliesTo(t *testing.T) {
 
 	// Deleting the app: the policy stays, applying only to the other app.
 	c.call("DELETE", "/applications/"+f.appObjID, nil).expect(t, 204)
-	r = c.get(pol + "/" + id + "/appliesTo").expect(t, 200)
+	r = c.get(pol+"/"+id+"/appliesTo").expect(t, 200)
 	if v := r.body["value"].([]any); len(v) != 1 || str(r.body, "value", 0, "id") != g.spID {
 		t.Fatalf("after deleting the app, appliesTo %v", r.body)
 	}
