@@ -71,6 +71,10 @@ func TestNewTeardownCmd(t *testing.T) {
 	if got == nil || !got.Yes || !got.Keep || got.app.AppID != "00000000-0000-0000-0000-000000000001" {
 		t.Errorf("options %+v", got)
 	}
+	cmd.SetArgs([]string{"--dry-run"})
+	if err := cmd.Execute(); err != nil || !got.DryRun {
+		t.Errorf("--dry-run: %v, options %+v", err, got)
+	}
 }
 
 func TestNewLogsCmd(t *testing.T) {
