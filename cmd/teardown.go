@@ -106,20 +106,14 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	if st.App != nil && st.App.ServicePrincipalID == spID {
 		req.KnownAppID, req.KnownName = st.App.AppID, st.App.DisplayName
 	}
+	var plannedWarnings []string // said at the confirmation
 	if !opts.Yes && !opts.DryRun {
 		req.Confirm = func(plan provision.TeardownPlan) (bool, error) {
 			sp.Stop()
 			ui.Err(f.IO).Panel("Will delete", teardownPlanLines(plan))
+			plannedWarnings = plan.Warnings
 			printTeardownWarnings(f, plan.Warnings)
 			return wizard.Confirm(ctx, f.wizardIO(), "Delete the app?", "This cannot be undone.", false)
-		}
-	}
-	var plannedWarnings []string
-	if req.Confirm != nil {
-		confirm := req.Confirm
-		req.Confirm = func(plan provision.TeardownPlan) (bool, error) {
-			plannedWarnings = plan.Warnings
-			return confirm(plan)
 		}
 	}
 	res, err := provision.Teardown(ctx, s.conn.Client, req)
@@ -137,12 +131,8 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		out.ClaimsPolicies = []provision.TeardownClaimsPolicy{}
 	}
 	// Said on stderr in every mode (also beside -o json): something may be left in the tenant.
-	// Interactively they were said at the confirmation; only those that arose since are new.
-	if opts.Yes || opts.DryRun {
-		printTeardownWarnings(f, out.Warnings)
-	} else if res.Outcome == "deleted" {
-		printTeardownWarnings(f, newWarnings(out.Warnings, plannedWarnings))
-	}
+	// Those already said at the confirmation are not repeated.
+	printTeardownWarnings(f, newWarnings(out.Warnings, plannedWarnings))
 	if !opts.Keep && !opts.DryRun && (st.App == nil || st.App.ServicePrincipalID == spID) {
 		if err := store.Remove(); err != nil {
 			return err
@@ -161,7 +151,6 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 			p.Println("  " + l)
 		}
 		p.Println("dry run: nothing was changed")
-		return nil
 	case "deleted":
 		for _, c := range out.ClaimsPolicies {
 			if c.Outcome == provision.PolicyDeleted {
