@@ -21,6 +21,11 @@ import (
 //     use) and answers 204; so the emulator deletes an assigned policy too, and it then applies
 //     nowhere. [INF] What real Graph does with such a delete is not documented further; the
 //     tool never relies on it: sso and teardown unassign the policy before deleting it.
+//     Delete permission: the page's earlier revision (microsoft-graph-docs-contrib,
+//     api-reference/v1.0/api/claimsmappingpolicy-delete.md) lists only
+//     Policy.ReadWrite.ApplicationConfiguration; the current Learn page also names
+//     Policy.Read.ApplicationConfiguration as "least privileged", a read permission for a
+//     delete, which the emulator takes for a documentation slip and does not accept. [INF]
 //   - GET /policies/claimsMappingPolicies/{id}/appliesTo (claimsmappingpolicy-list-appliesto.md,
 //     "List appliesTo"): the directory objects the policy is assigned to, as directoryObjects
 //     with @odata.type. Permission: as for reading the policy (Policy.Read.All, or
