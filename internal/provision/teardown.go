@@ -156,13 +156,15 @@ func Teardown(ctx context.Context, g TeardownGraph, req TeardownRequest) (*Teard
 	return res, nil
 }
 
-// claimsPolicyFix says how to remove a claims-mapping policy teardown could not.
+// claimsPolicyFix says how to remove a claims-mapping policy teardown could not: before
+// teardown with sso, or afterwards with Graph (id "" when it is not known).
 func claimsPolicyFix(id string) string {
+	find := ""
 	if id == "" {
-		id = "{id}"
+		id, find = "{id}", "GET /policies/claimsMappingPolicies to find its id, then "
 	}
-	return "run `invicti-scim sso --claims default` before teardown (with " + PermPolicyWrite +
-		"), or delete it afterwards with Graph: DELETE /policies/claimsMappingPolicies/" + id +
+	return "remove it first with `invicti-scim sso --claims default` (needs " + PermPolicyWrite +
+		"), or afterwards with Graph: " + find + "DELETE /policies/claimsMappingPolicies/" + id +
 		" (PowerShell: Remove-MgPolicyClaimMappingPolicy)"
 }
 
@@ -175,9 +177,9 @@ func planClaimsTeardown(ctx context.Context, g TeardownGraph, spID, appName stri
 	if err != nil {
 		why := err.Error()
 		if graph.IsAuth(err) {
-			why = "reading them needs " + PermPolicyRead + " (or " + PermPolicyWrite + ")"
+			why = "needs " + PermPolicyRead
 		}
-		return nil, []string{fmt.Sprintf("could not read the app's claims-mapping policies (%s): if `sso --claims` set claims, the policy %q stays in the tenant after teardown; %s (find its id with GET /policies/claimsMappingPolicies)",
+		return nil, []string{fmt.Sprintf("could not read the app's claims-mapping policies (%s): if `sso --claims` set claims, its policy %q stays in the tenant after teardown; %s",
 			why, ClaimsPolicyPrefix+appName, claimsPolicyFix(""))}
 	}
 	var out []TeardownClaimsPolicy
@@ -192,7 +194,7 @@ func planClaimsTeardown(ctx context.Context, g TeardownGraph, spID, appName stri
 			if graph.IsAuth(err) {
 				tp.Reason = "could not tell whether another app uses it (reading that needs " + PermPolicyRead + ")"
 			}
-			warnings = append(warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left: %s; once you know no other app uses it, %s",
+			warnings = append(warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left: %s; if no other app uses it, %s",
 				p.DisplayName, p.ID, tp.Reason, claimsPolicyFix(p.ID)))
 		default:
 			var others []string

@@ -1,7 +1,11 @@
 package provision
 
 import (
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
 
 // Teardown deletes the claims-mapping policy sso --claims made for the app (read while the
@@ -91,5 +95,33 @@ func TestTeardownLeavesPoliciesNotOnlyOurs(t *testing.T) {
 	}
 	if _, total := f2.tenant.ClaimsPolicies(res2.ServicePrincipalID); total != 1 {
 		t.Errorf("the foreign policy was deleted")
+	}
+}
+
+// When teardown cannot tell whether another app uses its policy (appliesTo refused), it
+// leaves the policy, says why, and still deletes the app.
+func TestTeardownLeavesPolicyItCannotCheck(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	spID := res.ServicePrincipalID
+	p, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.AssignClaimsPolicy(ctx, spID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.tenant.InjectFault(entratest.Fault{Method: "GET", Path: regexp.MustCompile(`/appliesTo$`), Status: 403})
+	td, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: spID,
+		Ownership: Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}})
+	if err != nil || td.Outcome != "deleted" || len(td.ClaimsPolicies) != 1 || td.ClaimsPolicies[0].Outcome != PolicyLeft ||
+		!strings.Contains(td.ClaimsPolicies[0].Reason, "could not tell whether another app uses it") {
+		t.Fatalf("teardown: %+v, %v", td, err)
+	}
+	if len(td.Warnings) != 1 || !strings.Contains(td.Warnings[0], "DELETE /policies/claimsMappingPolicies/"+p.ID) {
+		t.Errorf("warnings %q: want one naming the Graph call for %s", td.Warnings, p.ID)
+	}
+	if _, total := f.tenant.ClaimsPolicies(spID); total != 1 {
+		t.Errorf("%d policies in the tenant, want the unchecked one left", total)
 	}
 }
