@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+	"github.com/invicti-scim/invicti-scim/internal/provision"
 )
 
 func testFactory() *Factory {
@@ -71,6 +73,10 @@ func TestNewTeardownCmd(t *testing.T) {
 	if got == nil || !got.Yes || !got.Keep || got.app.AppID != "00000000-0000-0000-0000-000000000001" {
 		t.Errorf("options %+v", got)
 	}
+	cmd.SetArgs([]string{"--dry-run"})
+	if err := cmd.Execute(); err != nil || !got.DryRun {
+		t.Errorf("--dry-run: %v, options %+v", err, got)
+	}
 }
 
 func TestNewLogsCmd(t *testing.T) {
@@ -98,5 +104,25 @@ func TestRunJobRejectsBeforeSigningIn(t *testing.T) {
 	err = runJob(t.Context(), f, &jobOptions{Reset: "Full"}, "restart")
 	if exitCode(err) != ExitUsage {
 		t.Errorf("restart without --yes and no terminal: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// The confirmation panel (and --dry-run) lists the tool's claims-mapping policy before the app,
+// and any policy left with its reason.
+func TestTeardownPlanLines(t *testing.T) {
+	lines := teardownPlanLines(provision.TeardownPlan{AppName: "Invicti", AppID: "a1", ApplicationID: "o1", ServicePrincipalID: "s1",
+		ClaimsPolicies: []provision.TeardownClaimsPolicy{
+			{ID: "p1", DisplayName: provision.ClaimsPolicyPrefix + "Invicti", Outcome: provision.PolicyWillDelete},
+			{ID: "p2", DisplayName: "Contoso", Outcome: provision.PolicyLeft, Reason: "not made by invicti-scim"},
+		}})
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{
+		`Claims-mapping policy "invicti-scim claims: Invicti" (id p1), made by sso --claims` + "\n" + `Enterprise app "Invicti" (appId a1)`,
+		"service principal s1",
+		`Not deleted: claims-mapping policy "Contoso" (id p2): not made by invicti-scim`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan lines lack %q:\n%s", want, got)
+		}
 	}
 }

@@ -32,6 +32,8 @@ type ssoJSON struct {
 	*provision.SSOResult
 	CertificateFile string `json:"certificateFile,omitempty"`
 	CertificatePEM  string `json:"certificatePem,omitempty"`
+	// OK is true on success: every JSON document carries ok (README, "Output").
+	OK bool `json:"ok"`
 }
 
 // ssoMandatoryWarning is Invicti's rule (docs.invicti.com/ip/sso-configuration): turning SSO
@@ -159,6 +161,7 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 		}
 	}
 	if f.JSON() {
+		out.OK = true
 		return printJSON(f, out)
 	}
 	printSSO(f, out)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -13,10 +14,11 @@ import (
 )
 
 type teardownOptions struct {
-	graph graphFlags
-	app   appFlags
-	Yes   bool
-	Keep  bool
+	graph  graphFlags
+	app    appFlags
+	Yes    bool
+	Keep   bool
+	DryRun bool
 }
 
 type teardownJSON struct {
@@ -24,9 +26,15 @@ type teardownJSON struct {
 	AppID              string `json:"appId,omitempty"`
 	ServicePrincipalID string `json:"servicePrincipalId,omitempty"`
 	AppName            string `json:"appName,omitempty"`
-	Outcome            string `json:"outcome"` // deleted, already-gone
+	Outcome            string `json:"outcome"` // deleted, already-gone, will-delete (--dry-run)
 	StateRemoved       bool   `json:"stateRemoved"`
-	OK                 bool   `json:"ok"`
+	DryRun             bool   `json:"dryRun,omitempty"`
+	// ClaimsPolicies are the claims-mapping policies assigned to the app: the one sso --claims
+	// made (deleted, or will-delete in a dry run) and any left, with the reason.
+	ClaimsPolicies []provision.TeardownClaimsPolicy `json:"claimsPolicies"`
+	// Warnings say what may be left in the tenant and how to remove it.
+	Warnings []string `json:"warnings,omitempty"`
+	OK       bool     `json:"ok"`
 	// OtherTagged lists the other apps carrying the invicti-scim tag (e.g. a twin from two
 	// runs at once): teardown names them rather than reporting a clean tenant over them.
 	OtherTagged []provision.TaggedApp `json:"otherTagged,omitempty"`
@@ -42,17 +50,26 @@ func newTeardownCmd(f *Factory, runF func(context.Context, *Factory, *teardownOp
 		Use:   "teardown",
 		Short: "Delete the enterprise app and forget it",
 		Long: `Delete the enterprise app that setup created: the application object, which makes Entra
-delete its service principal, provisioning job, saved credentials and assignments. Then remove
-the state file. Users already provisioned into Invicti stay there.
+delete its service principal, provisioning job, saved credentials and assignments. Before
+that it deletes the claims-mapping policy ` + "`sso --claims`" + ` made for the app (a tenant object
+of its own, which deleting the app would leave behind). Then remove the state file. Users
+already provisioned into Invicti stay there.
+
+A claims-mapping policy is deleted only when invicti-scim made it and no other app uses it;
+any other is listed and left. Reading the policies needs Policy.Read.All and deleting one
+Policy.ReadWrite.ApplicationConfiguration: without them the app is still deleted, and a
+warning says what may be left and how to remove it.
 
 It deletes only an app invicti-scim made (from the non-gallery template, and tagged
 invicti-scim or recorded in the state), and only the application object Graph confirms for it.
 Other apps carrying the invicti-scim tag (a twin from an interrupted or concurrent run) are
 listed at the end, not deleted.
 
-It shows what will be deleted and asks first; without a terminal --yes is required. Running
-it again when the app is already gone succeeds.`,
+It shows what will be deleted and asks first; without a terminal --yes is required. --dry-run
+shows the same plan and changes nothing. Running it again when the app is already gone
+succeeds.`,
 		Example: `  invicti-scim teardown
+  invicti-scim teardown --dry-run
   invicti-scim teardown --yes -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,12 +82,13 @@ it again when the app is already gone succeeds.`,
 	opts.app.register(cmd)
 	cmd.Flags().BoolVar(&opts.Yes, "yes", false, "Delete without asking (required when not interactive)")
 	cmd.Flags().BoolVar(&opts.Keep, "keep-state", false, "Do not remove the state file")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "Show what would be deleted; change nothing")
 	return cmd
 }
 
 func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
-	if !opts.Yes && !f.CanPrompt() {
-		return flagErrorf("teardown deletes the enterprise app: pass --yes to confirm when not running interactively")
+	if !opts.Yes && !opts.DryRun && !f.CanPrompt() {
+		return flagErrorf("teardown deletes the enterprise app: pass --yes to confirm when not running interactively (or --dry-run to see what would be deleted)")
 	}
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
@@ -83,19 +101,18 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		Ownership: provision.Ownership{TemplateID: s.conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),
 			What: "teardown deletes only apps invicti-scim made", Hint: "delete it in the Entra portal if you are sure it should go"},
 		Progress: func(e provision.Event) { sp.Set(e.Message) },
+		DryRun:   opts.DryRun,
 	}
 	if st.App != nil && st.App.ServicePrincipalID == spID {
 		req.KnownAppID, req.KnownName = st.App.AppID, st.App.DisplayName
 	}
-	if !opts.Yes {
+	var plannedWarnings []string // said at the confirmation
+	if !opts.Yes && !opts.DryRun {
 		req.Confirm = func(plan provision.TeardownPlan) (bool, error) {
 			sp.Stop()
-			ui.Err(f.IO).Panel("Will delete", []string{
-				fmt.Sprintf("Enterprise app %q (appId %s)", plan.AppName, plan.AppID),
-				"Application object " + plan.ApplicationID + " and with it:",
-				"  service principal " + spID + ", its provisioning job, saved credentials and assignments",
-				"Users already in Invicti are not touched.",
-			})
+			ui.Err(f.IO).Panel("Will delete", teardownPlanLines(plan))
+			plannedWarnings = plan.Warnings
+			printTeardownWarnings(f, plan.Warnings)
 			return wizard.Confirm(ctx, f.wizardIO(), "Delete the app?", "This cannot be undone.", false)
 		}
 	}
@@ -108,8 +125,15 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		return err
 	}
 	out := teardownJSON{ApplicationID: res.ApplicationID, AppID: res.AppID, ServicePrincipalID: spID, AppName: res.AppName,
-		Outcome: res.Outcome, OtherTagged: res.OtherTagged}
-	if !opts.Keep && (st.App == nil || st.App.ServicePrincipalID == spID) {
+		Outcome: res.Outcome, OtherTagged: res.OtherTagged, DryRun: opts.DryRun,
+		ClaimsPolicies: res.ClaimsPolicies, Warnings: res.Warnings}
+	if out.ClaimsPolicies == nil {
+		out.ClaimsPolicies = []provision.TeardownClaimsPolicy{}
+	}
+	// Said on stderr in every mode (also beside -o json): something may be left in the tenant.
+	// Those already said at the confirmation are not repeated.
+	printTeardownWarnings(f, newWarnings(out.Warnings, plannedWarnings))
+	if !opts.Keep && !opts.DryRun && (st.App == nil || st.App.ServicePrincipalID == spID) {
 		if err := store.Remove(); err != nil {
 			return err
 		}
@@ -120,9 +144,23 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		return printJSON(f, out)
 	}
 	p := ui.Out(f.IO)
-	if out.Outcome == "deleted" {
+	switch out.Outcome {
+	case "will-delete":
+		p.Println("Would delete:")
+		for _, l := range teardownPlanLines(res.TeardownPlan) {
+			p.Println("  " + l)
+		}
+		p.Println("dry run: nothing was changed")
+	case "deleted":
+		for _, c := range out.ClaimsPolicies {
+			if c.Outcome == provision.PolicyDeleted {
+				p.Check(ui.SymOK, fmt.Sprintf("Deleted the claims-mapping policy %q", c.DisplayName), c.ID)
+			} else {
+				p.Check(ui.SymWarn, fmt.Sprintf("Left the claims-mapping policy %q", c.DisplayName), c.ID+": "+c.Reason)
+			}
+		}
 		p.Check(ui.SymOK, fmt.Sprintf("Deleted %q (appId %s)", out.AppName, out.AppID), "Entra removes the service principal and job with it")
-	} else {
+	default:
 		p.Check(ui.SymOK, "The app is already gone", spID)
 	}
 	if out.StateRemoved {
@@ -133,4 +171,42 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 			"remove it with: invicti-scim teardown --sp-id "+o.ServicePrincipalID)
 	}
 	return nil
+}
+
+// teardownPlanLines describes what teardown deletes (the confirmation panel, --dry-run).
+func teardownPlanLines(plan provision.TeardownPlan) []string {
+	var lines []string
+	for _, c := range plan.ClaimsPolicies {
+		if c.Outcome == provision.PolicyWillDelete {
+			lines = append(lines, fmt.Sprintf("Claims-mapping policy %q (id %s), made by sso --claims", c.DisplayName, c.ID))
+		}
+	}
+	lines = append(lines,
+		fmt.Sprintf("Enterprise app %q (appId %s)", plan.AppName, plan.AppID),
+		"Application object "+plan.ApplicationID+" and with it:",
+		"  service principal "+plan.ServicePrincipalID+", its provisioning job, saved credentials and assignments")
+	for _, c := range plan.ClaimsPolicies {
+		if c.Outcome != provision.PolicyWillDelete {
+			lines = append(lines, fmt.Sprintf("Not deleted: claims-mapping policy %q (id %s): %s", c.DisplayName, c.ID, c.Reason))
+		}
+	}
+	return append(lines, "Users already in Invicti are not touched.")
+}
+
+// printTeardownWarnings says on stderr what teardown may leave in the tenant.
+func printTeardownWarnings(f *Factory, ws []string) {
+	for _, w := range ws {
+		ui.Err(f.IO).Check(ui.SymWarn, "warning", w)
+	}
+}
+
+// newWarnings are the warnings in all that were not already said in said.
+func newWarnings(all, said []string) []string {
+	var out []string
+	for _, w := range all {
+		if !slices.Contains(said, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

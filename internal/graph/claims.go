@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/policies"
@@ -96,4 +97,38 @@ func (c *Client) UnassignClaimsPolicy(ctx context.Context, spID, policyID string
 func (c *Client) DeleteClaimsPolicy(ctx context.Context, policyID string) error {
 	err := c.policies().ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).Delete(ctx, nil)
 	return convert("delete the claims-mapping policy", err)
+}
+
+// ClaimsPolicyAppliesTo lists the ids of the directory objects (service principals and
+// applications) a claims-mapping policy is assigned to
+// (GET /policies/claimsMappingPolicies/{id}/appliesTo, Graph's "List appliesTo" page,
+// claimsmappingpolicy-list-appliesto; read permission as for the policy, Policy.Read.All),
+// following @odata.nextLink: teardown decides from the whole list whether a policy is only its
+// app's, so a later page must not be dropped.
+func (c *Client) ClaimsPolicyAppliesTo(ctx context.Context, policyID string) ([]string, error) {
+	const op = "list what the claims-mapping policy applies to"
+	b := c.policies().ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).AppliesTo()
+	ri := at(abs.GET, b.BaseRequestBuilder)
+	out := []string{}
+	for pages := 1; ; pages++ {
+		var res struct {
+			Value []struct {
+				ID string `json:"id"`
+			} `json:"value"`
+			NextLink string `json:"@odata.nextLink"`
+		}
+		if err := c.send(ctx, op, ri, nil, &res); err != nil {
+			return nil, err
+		}
+		for _, o := range res.Value {
+			out = append(out, o.ID)
+		}
+		if res.NextLink == "" {
+			return out, nil
+		}
+		if pages >= maxPages {
+			return nil, fmt.Errorf("%s: more than %d pages", op, maxPages)
+		}
+		ri = at(abs.GET, b.WithUrl(c.sameHost(res.NextLink)).BaseRequestBuilder)
+	}
 }

@@ -325,7 +325,8 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 
 func (c *SSOConfigurator) disable(ctx context.Context, req SSORequest, sso graph.SPSSO, app graph.AppSAML, res *SSOResult,
 	step func(string, bool, string) bool) (*SSOResult, error) {
-	if step("single sign-on mode off", sso.Mode == "saml", "now "+dashIfEmpty(sso.Mode)) {
+	// The detail says what the mode was, as the enabling step does ("was -").
+	if step("single sign-on mode off", sso.Mode == "saml", "was "+dashIfEmpty(sso.Mode)) {
 		if err := c.Graph.SetSSOMode(ctx, req.ServicePrincipalID, ""); err != nil {
 			return res, err
 		}
@@ -340,6 +341,13 @@ func (c *SSOConfigurator) disable(ctx context.Context, req SSORequest, sso graph
 	if req.DryRun {
 		res.Mode, res.Enabled = sso.Mode, sso.Mode == "saml"
 		res.IdentifierURIs, res.ReplyURLs = app.IdentifierURIs, app.RedirectURIs
+	}
+	// JSON shows no URLs as [], as the enabled case does, never null.
+	if res.IdentifierURIs == nil {
+		res.IdentifierURIs = []string{}
+	}
+	if res.ReplyURLs == nil {
+		res.ReplyURLs = []string{}
 	}
 	if k := ActiveCert(sso); k != nil {
 		res.Certificate = c.certInfo(*k)

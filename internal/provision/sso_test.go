@@ -164,3 +164,27 @@ func TestActiveCert(t *testing.T) {
 		t.Errorf("a preferred key that is gone: %+v", k)
 	}
 }
+
+// The disabling step says what the mode was ("was saml"), as the enabling step does, and the
+// result lists no URLs as empty lists (JSON []), not nil (JSON null).
+func TestSSODisableSaysWhatWasAndListsNoURLs(t *testing.T) {
+	now := time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC)
+	g := &fakeSSO{now: now, sso: graph.SPSSO{Mode: "saml"},
+		app: graph.AppSAML{IdentifierURIs: []string{"https://platform.invicti.com/sp"}, RedirectURIs: []string{"https://platform.invicti.com/acs"}}}
+	c := &SSOConfigurator{Graph: g, Cloud: graph.Clouds()[0], Now: func() time.Time { return now }}
+	res, err := c.Run(context.Background(), SSORequest{ServicePrincipalID: "sp", ApplicationID: "app", Disable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Steps) == 0 || res.Steps[0].Name != "single sign-on mode off" || res.Steps[0].Detail != "was saml" {
+		t.Errorf("steps %+v, want the first to say \"was saml\"", res.Steps)
+	}
+	if res.IdentifierURIs == nil || len(res.IdentifierURIs) != 0 || res.ReplyURLs == nil || len(res.ReplyURLs) != 0 {
+		t.Errorf("identifierUris %#v, replyUrls %#v: want empty, non-nil lists", res.IdentifierURIs, res.ReplyURLs)
+	}
+	// Already off: the step says so the same way.
+	res, err = c.Run(context.Background(), SSORequest{ServicePrincipalID: "sp", ApplicationID: "app", Disable: true})
+	if err != nil || res.Steps[0].Detail != "was -" || res.Steps[0].Outcome != Unchanged {
+		t.Errorf("second disable: %v, %+v", err, res.Steps)
+	}
+}

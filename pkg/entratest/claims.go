@@ -17,6 +17,19 @@ import (
 //     and ClaimsSchema; displayName is required). Permission:
 //     Policy.ReadWrite.ApplicationConfiguration.
 //   - GET/DELETE /policies/claimsMappingPolicies/{id} (claimsmappingpolicy-get.md, -delete.md).
+//     The delete page states no precondition (no "unassign it first", no error for a policy in
+//     use) and answers 204; so the emulator deletes an assigned policy too, and it then applies
+//     nowhere. [INF] What real Graph does with such a delete is not documented further; the
+//     tool never relies on it: sso and teardown unassign the policy before deleting it.
+//     Delete permission: the page's earlier revision (microsoft-graph-docs-contrib,
+//     api-reference/v1.0/api/claimsmappingpolicy-delete.md) lists only
+//     Policy.ReadWrite.ApplicationConfiguration; the current Learn page also names
+//     Policy.Read.ApplicationConfiguration as "least privileged", a read permission for a
+//     delete, which the emulator takes for a documentation slip and does not accept. [INF]
+//   - GET /policies/claimsMappingPolicies/{id}/appliesTo (claimsmappingpolicy-list-appliesto.md,
+//     "List appliesTo"): the directory objects the policy is assigned to, as directoryObjects
+//     with @odata.type. Permission: as for reading the policy (Policy.Read.All, or
+//     Policy.ReadWrite.ApplicationConfiguration; claimsmappingpolicy-get.md).
 //   - GET /servicePrincipals/{id}/claimsMappingPolicies, POST …/claimsMappingPolicies/$ref
 //     {"@odata.id": "…/policies/claimsMappingPolicies/{id}"} answering 204, DELETE
 //     …/claimsMappingPolicies/{policyId}/$ref answering 204
@@ -58,8 +71,11 @@ func routePolicies(s []string, p params) (methods, params, *apiError) {
 		}, p, nil
 	}
 	p.policyID = s[2]
+	if len(s) == 4 && eq(s[3], "appliesTo") {
+		return methods{"GET": {perms: permPolicyRead, fn: hClaimsPolicyAppliesTo}}, p, nil
+	}
 	if len(s) > 3 {
-		return nil, p, segmentNotFound(s[3])
+		return nil, p, segmentNotFound(s[len(s)-1])
 	}
 	return methods{
 		"GET":    {perms: permPolicyRead, fn: hClaimsPolicyGet},
@@ -158,6 +174,21 @@ func hClaimsPolicyGet(t *Tenant, req *request, p params) *response {
 		return t.errorResponse(req, notFound(p.policyID))
 	}
 	return jsonResponse(http.StatusOK, c.json())
+}
+
+func hClaimsPolicyAppliesTo(t *Tenant, req *request, p params) *response {
+	c := t.findClaimsPolicy(p.policyID)
+	if c == nil {
+		return t.errorResponse(req, notFound(p.policyID))
+	}
+	items := []any{}
+	for _, a := range t.apps {
+		if a.sp != nil && slices.ContainsFunc(a.sp.claimsPolicyIDs, func(id string) bool { return eq(id, c.id) }) {
+			items = append(items, map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal",
+				"id": a.sp.id, "appId": a.sp.appID, "displayName": a.sp.displayName})
+		}
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"@odata.context": req.contextURL("directoryObjects"), "value": items})
 }
 
 func hClaimsPolicyDelete(t *Tenant, req *request, p params) *response {

@@ -63,3 +63,48 @@ func TestClaimsPoliciesSnapshot(t *testing.T) {
 		t.Fatalf("restored: %+v, %d in the tenant", as, total)
 	}
 }
+
+// appliesTo lists the service principals a policy is assigned to; deleting the app takes its
+// service principal and so the assignment with it, but leaves the policy in the tenant (Entra
+// deletes what belongs to the application, and a policy is a tenant object of its own).
+// Reading it needs a Policy permission; deleting a policy needs
+// Policy.ReadWrite.ApplicationConfiguration.
+func TestClaimsPolicyAppliesTo(t *testing.T) {
+	tn, c := newTenant(t, Options{})
+	f := c.setup("Invicti")
+	g := c.setup("Other")
+	pol := "/policies/claimsMappingPolicies"
+	good := `{"ClaimsMappingPolicy":{"Version":1,"IncludeBasicClaimSet":"true","ClaimsSchema":[]}}`
+	id := str(c.post(pol, map[string]any{"displayName": "shared", "definition": []string{good}}).expect(t, 201).body, "id")
+	ref := map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/policies/claimsMappingPolicies/" + id}
+	c.get(pol+"/00000000-0000-0000-0000-000000000000/appliesTo").expect(t, 404)
+	if n := len(c.get(pol+"/"+id+"/appliesTo").expect(t, 200).body["value"].([]any)); n != 0 {
+		t.Fatalf("unassigned policy applies to %d objects", n)
+	}
+	c.post("/servicePrincipals/"+f.spID+"/claimsMappingPolicies/$ref", ref).expect(t, 204)
+	c.post("/servicePrincipals/"+g.spID+"/claimsMappingPolicies/$ref", ref).expect(t, 204)
+	r := c.get(pol+"/"+id+"/appliesTo").expect(t, 200)
+	if str(r.body, "value", 0, "id") != f.spID || str(r.body, "value", 1, "id") != g.spID ||
+		str(r.body, "value", 0, "@odata.type") != "#microsoft.graph.servicePrincipal" {
+		t.Fatalf("appliesTo %v", r.body)
+	}
+
+	noPolicy := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Roles: []string{RoleGlobalAdministrator}, Scopes: []string{"Application.ReadWrite.All"}})
+	tn.AddToken(noPolicy, Principal{UPN: DefaultAdminUPN, Roles: []string{RoleGlobalAdministrator}, Scopes: []string{"Application.ReadWrite.All"}})
+	c.with(noPolicy).get(pol+"/"+id+"/appliesTo").expect(t, 403, "Authorization_RequestDenied")
+	c.with(noPolicy).get("/servicePrincipals/"+f.spID+"/claimsMappingPolicies").expect(t, 403, "Authorization_RequestDenied")
+	readOnly := MakeToken(tn.TenantID(), Principal{UPN: DefaultAdminUPN, Roles: []string{RoleGlobalAdministrator}, Scopes: []string{"Application.ReadWrite.All", "Policy.Read.All"}})
+	tn.AddToken(readOnly, Principal{UPN: DefaultAdminUPN, Roles: []string{RoleGlobalAdministrator}, Scopes: []string{"Application.ReadWrite.All", "Policy.Read.All"}})
+	c.with(readOnly).get(pol+"/"+id+"/appliesTo").expect(t, 200)
+	c.with(readOnly).call("DELETE", pol+"/"+id, nil).expect(t, 403, "Authorization_RequestDenied")
+
+	// Deleting the app: the policy stays, applying only to the other app.
+	c.call("DELETE", "/applications/"+f.appObjID, nil).expect(t, 204)
+	r = c.get(pol+"/"+id+"/appliesTo").expect(t, 200)
+	if v := r.body["value"].([]any); len(v) != 1 || str(r.body, "value", 0, "id") != g.spID {
+		t.Fatalf("after deleting the app, appliesTo %v", r.body)
+	}
+	if _, total := tn.ClaimsPolicies(g.spID); total != 1 {
+		t.Fatalf("%d policies in the tenant after deleting one app, want 1", total)
+	}
+}
