@@ -33,7 +33,8 @@ func newDoctorCmd(f *Factory, runF func(context.Context, *Factory, *doctorOption
   - the directory roles of a signed-in person (Application Administrator or Cloud
     Application Administrator are needed to configure provisioning)
   - Invicti reachability and the credential check (when a client secret is available)
-  - whether the app and job recorded in state still exist in the tenant
+  - whether the app and job recorded in state still exist in the tenant (or, with --sp-id
+    or --app-id, the app those name and its job)
   - whether the saved provisioning settings make Entra fetch a token (key set v2)
 
 --show-settings also prints the key NAMES Entra stores for the app (never a value), and the
@@ -61,6 +62,10 @@ Exits 0 when every check passes, 4 when the Graph token is expired or not yet va
 }
 
 func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
+	app := provision.AppRef{SPID: opts.app.SPID, AppID: opts.app.AppID}
+	if err := app.Validate(); err != nil {
+		return err // a malformed id is a usage error, as in every command, not a failed check
+	}
 	store, err := f.Store()
 	if err != nil {
 		return err
@@ -69,7 +74,7 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	sp := ui.NewSpinner(f.IO)
 	defer sp.Stop()
 
-	req := provision.DoctorRequest{State: st, StateErr: stErr, StateDir: store.Dir, ShowSettings: opts.ShowSettings,
+	req := provision.DoctorRequest{State: st, StateErr: stErr, StateDir: store.Dir, App: app, ShowSettings: opts.ShowSettings,
 		Checker: f.Checker(), Now: f.Now, Progress: sp.Set}
 	cloud, mode, token, gerr := opts.graph.validate(f)
 	if gerr == nil {

@@ -39,6 +39,11 @@ Without --since it reads the last 24 hours, or further back to the job's last su
 or the start of its quarantine, whichever is older (at most the 30 days Entra keeps), so a
 problem that began days ago is in view; it says on stderr how far back it looked and why.
 
+It reads the app first, because Graph answers an unknown app with no entries: an app that no
+longer exists (or an --sp-id or --app-id that names none) exits 1 with the fix, as status and
+job do. An unknown --user exits 1 too, as in assign and provision (an object id Graph no
+longer knows is allowed while entries for it remain, e.g. a user deleted since).
+
 Reading them needs the AuditLog.Read.All permission (signed in as a person: a role such as
 Reports Reader, Security Reader, Global Reader or Application Administrator).`,
 		Example: `  invicti-scim logs --since 24h

@@ -16,6 +16,27 @@ type AppRef struct {
 	AppID string // application (client) id (--app-id)
 }
 
+// Validate refuses a malformed --sp-id or --app-id with a *UsageError naming the flag, the
+// value and what is expected. Every command that takes the flags checks them through it
+// (ResolveApp does), before any Graph call.
+func (r AppRef) Validate() error {
+	switch {
+	case r.SPID != "" && !IsGUID(r.SPID):
+		return usageErrorf("--sp-id %q: expected an object id (GUID)", r.SPID)
+	case r.SPID == "" && r.AppID != "" && !IsGUID(r.AppID):
+		return usageErrorf("--app-id %q: expected an appId (GUID)", r.AppID)
+	}
+	return nil
+}
+
+// flag is how messages name the flag that chose the app: "--sp-id <id>" or "--app-id <id>".
+func (r AppRef) flag() string {
+	if r.SPID != "" {
+		return "--sp-id " + r.SPID
+	}
+	return "--app-id " + r.AppID
+}
+
 // AppFinder is what ResolveApp needs from Graph.
 type AppFinder interface {
 	FindServicePrincipals(ctx context.Context, filter string) ([]graph.ServicePrincipal, error)
@@ -25,19 +46,16 @@ type AppFinder interface {
 // works on: ref.SPID, ref.AppID (looked up in the tenant unless the state recorded it), or the
 // app setup recorded. Malformed ids and no app at all are *UsageError.
 func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (spID, jobID string, err error) {
+	if err := ref.Validate(); err != nil {
+		return "", "", err
+	}
 	switch {
 	case ref.SPID != "":
-		if !IsGUID(ref.SPID) {
-			return "", "", usageErrorf("--sp-id %q: expected an object id (GUID)", ref.SPID)
-		}
 		if st.App != nil && st.App.ServicePrincipalID == ref.SPID {
 			return ref.SPID, st.App.JobID, nil
 		}
 		return ref.SPID, "", nil
 	case ref.AppID != "":
-		if !IsGUID(ref.AppID) {
-			return "", "", usageErrorf("--app-id %q: expected an appId (GUID)", ref.AppID)
-		}
 		if st.App != nil && st.App.AppID == ref.AppID {
 			return st.App.ServicePrincipalID, st.App.JobID, nil
 		}

@@ -64,6 +64,8 @@ type DoctorReport struct {
 type DoctorGraph interface {
 	TokenClaims(ctx context.Context) (graph.Claims, error)
 	AppReader
+	AppFinder
+	JobLister
 	Job(ctx context.Context, spID, jobID string) (graph.Job, error)
 	Secrets(ctx context.Context, spID string) ([]graph.KeyValue, error)
 	MappingsGraph
@@ -73,7 +75,10 @@ type DoctorGraph interface {
 // DoctorRequest is what the command gathered before the checks.
 type DoctorRequest struct {
 	State    state.State
-	StateErr error  // reading the state failed
+	StateErr error // reading the state failed
+	// App is the app --sp-id or --app-id names; the zero AppRef checks the app the state
+	// records. cmd has already refused malformed ids (AppRef.Validate).
+	App      AppRef
 	StateDir string // for messages
 	// SignInErr: the Graph flags or the sign-in failed; Graph is then nil.
 	SignInErr error
@@ -215,38 +220,26 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 		add(DoctorCheck{Name: "Invicti credentials", OK: true, Status: "skip", Detail: "no Invicti URL, client id or secret given: " + req.InvictiErr.Error()})
 	}
 
-	// State against the tenant.
-	if g != nil && st.App != nil && st.App.ServicePrincipalID != "" {
-		progress("Checking the app recorded in state")
-		spID := st.App.ServicePrincipalID
-		_, err := g.ServicePrincipal(ctx, spID)
-		switch {
-		case err == nil:
-			add(DoctorCheck{Name: "App in state", OK: true, Detail: fmt.Sprintf("%s (servicePrincipal %s) exists", st.App.DisplayName, spID)})
-			c, dump := checkSettings(ctx, g, st, spID, req.ShowSettings)
-			add(c)
-			out.Settings = dump
-			if st.App.JobID != "" {
-				if _, err := g.Job(ctx, spID, st.App.JobID); err == nil {
-					add(DoctorCheck{Name: "Job in state", OK: true, Detail: st.App.JobID + " exists"})
-					progress("Checking the attribute mappings")
-					add(mappingsCheck(ctx, g, spID, st.App.JobID))
-				} else if graph.IsNotFound(err) {
-					add(DoctorCheck{Name: "Job in state", Detail: st.App.JobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
-				} else {
-					add(DoctorCheck{Name: "Job in state", Detail: ExplainGraph(err), Fix: GraphFix(err, PermSync)})
-					out.Expired = out.Expired || graph.IsExpiredToken(err)
-				}
+	// The app --sp-id or --app-id names (found by ResolveApp, the rule every command uses),
+	// else the app recorded in the state.
+	switch named := req.App != (AppRef{}); {
+	case g != nil && named:
+		progress("Checking the app")
+		spID, jobID, err := ResolveApp(ctx, g, req.App, st)
+		if err != nil {
+			fix := GraphFix(err, PermApplication)
+			if !graph.IsAuth(err) && !graph.IsExpiredToken(err) {
+				fix = "check " + req.App.flag() + ", or leave it out to check the app setup recorded"
 			}
-			progress("Checking single sign-on")
-			add(ssoCheck(ctx, g, req.Cloud, now, st, spID))
-		case graph.IsNotFound(err):
-			add(DoctorCheck{Name: "App in state", Detail: "the app recorded in state (servicePrincipal " + spID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
-		default:
-			add(DoctorCheck{Name: "App in state", Detail: ExplainGraph(err), Fix: GraphFix(err, PermApplication)})
+			add(DoctorCheck{Name: "App", Detail: ExplainGraph(err), Fix: fix})
 			out.Expired = out.Expired || graph.IsExpiredToken(err)
+			break
 		}
-	} else if st.App == nil {
+		out.Settings = doctorApp(ctx, g, req, now, spID, jobID, spID != RecordedSP(st), out, add, progress)
+	case g != nil && st.App != nil && st.App.ServicePrincipalID != "":
+		progress("Checking the app recorded in state")
+		out.Settings = doctorApp(ctx, g, req, now, st.App.ServicePrincipalID, st.App.JobID, false, out, add, progress)
+	case !named && st.App == nil:
 		add(DoctorCheck{Name: "App in state", OK: true, Status: "skip", Detail: "no app recorded yet (run setup)"})
 	}
 
@@ -266,6 +259,68 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 		out.OK = out.OK && c.OK
 	}
 	return out
+}
+
+// doctorApp checks one app: that its service principal exists, its saved settings, its job
+// and attribute mappings, and single sign-on. foreign is an app named by a flag that the
+// state does not record: its checks are named "App" and "Job", a 404 says the id names no app,
+// and the state's record of how setup saved the settings does not apply to it.
+func doctorApp(ctx context.Context, g DoctorGraph, req DoctorRequest, now func() time.Time, spID, jobID string, foreign bool,
+	out *DoctorReport, add func(DoctorCheck), progress func(string)) *SettingsDump {
+	st := req.State
+	appName, jobName := "App in state", "Job in state"
+	if foreign {
+		appName, jobName = "App", "Job"
+		st.Setup = state.Setup{}
+	}
+	sp, err := g.ServicePrincipal(ctx, spID)
+	switch {
+	case graph.IsNotFound(err) && foreign:
+		add(DoctorCheck{Name: appName, Detail: "no enterprise app with servicePrincipal " + spID + " in this tenant",
+			Fix: "check " + req.App.flag() + ", or leave it out to check the app setup recorded"})
+		return nil
+	case graph.IsNotFound(err):
+		add(DoctorCheck{Name: appName, Detail: "the app recorded in state (servicePrincipal " + spID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
+		return nil
+	case err != nil:
+		add(DoctorCheck{Name: appName, Detail: ExplainGraph(err), Fix: GraphFix(err, PermApplication)})
+		out.Expired = out.Expired || graph.IsExpiredToken(err)
+		return nil
+	}
+	name := sp.DisplayName
+	if !foreign && st.App != nil && st.App.DisplayName != "" {
+		name = st.App.DisplayName
+	}
+	add(DoctorCheck{Name: appName, OK: true, Detail: fmt.Sprintf("%s (servicePrincipal %s) exists", name, spID)})
+	c, dump := checkSettings(ctx, g, st, spID, req.ShowSettings)
+	add(c)
+	if foreign && jobID == "" {
+		// The state knows no job for this app: find it by the one rule (OurJob).
+		if jobID, err = ResolveJob(ctx, g, spID, ""); err != nil {
+			c := DoctorCheck{Name: jobName, Detail: ExplainGraph(err)}
+			if graph.IsAuth(err) || graph.IsExpiredToken(err) {
+				c.Fix = GraphFix(err, PermSync) // else the detail says what to do
+			}
+			add(c)
+			out.Expired = out.Expired || graph.IsExpiredToken(err)
+			jobID = ""
+		}
+	}
+	if jobID != "" {
+		if _, err := g.Job(ctx, spID, jobID); err == nil {
+			add(DoctorCheck{Name: jobName, OK: true, Detail: jobID + " exists"})
+			progress("Checking the attribute mappings")
+			add(mappingsCheck(ctx, g, spID, jobID))
+		} else if graph.IsNotFound(err) {
+			add(DoctorCheck{Name: jobName, Detail: jobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
+		} else {
+			add(DoctorCheck{Name: jobName, Detail: ExplainGraph(err), Fix: GraphFix(err, PermSync)})
+			out.Expired = out.Expired || graph.IsExpiredToken(err)
+		}
+	}
+	progress("Checking single sign-on")
+	add(ssoCheck(ctx, g, req.Cloud, now, st, spID))
+	return dump
 }
 
 // signedIn fills the identity, permissions and roles from a valid token's claims.

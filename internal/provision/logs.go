@@ -11,6 +11,7 @@ import (
 
 // LogsGraph is what ReadLogs needs from Graph.
 type LogsGraph interface {
+	SPReader
 	JobLister
 	Job(ctx context.Context, spID, jobID string) (graph.Job, error)
 	UserFinder
@@ -52,11 +53,19 @@ type LogsResult struct {
 	Entries []LogEntry
 }
 
-// ReadLogs reads the app's provisioning logs (GET /auditLogs/provisioning). An unknown --user
-// is a *UsageError; Graph 401/403 is a *PermissionError naming AuditLog.Read.All (or
-// User.Read.All for the user look-up).
+// ReadLogs reads the app's provisioning logs (GET /auditLogs/provisioning). It reads the
+// app's service principal first: Graph filters the logs by its id and answers an unknown id
+// with no rows, so without that read a deleted app would look like a quiet one. A missing app
+// is a *HintedError with the Deleted hint (PermissionHint, the rule job and rotate-secret
+// use). An unknown --user is an error in the words assign and provision use (a look-up, not
+// a usage error), except for an object id that still has log entries (a user deleted since).
+// Graph 401/403 is a *PermissionError naming AuditLog.Read.All (or User.Read.All for the user
+// look-up).
 func ReadLogs(ctx context.Context, g LogsGraph, req LogsRequest) (*LogsResult, error) {
 	spID := req.ServicePrincipalID
+	if err := logsAppExists(ctx, g, spID); err != nil {
+		return nil, err
+	}
 	from := req.Now.Add(-req.Since)
 	if req.Since == 0 {
 		from = logsDefaultSince(ctx, g, req)
@@ -65,17 +74,21 @@ func ReadLogs(ctx context.Context, g LogsGraph, req LogsRequest) (*LogsResult, e
 	if req.Status != "" {
 		filter += " and statusInfo/status eq " + graph.Quote(req.Status)
 	}
+	// userGone is the look-up's 404 for an object id: its entries may outlive the user (a
+	// deleted user's last provisioning actions), so the logs decide whether it is an error.
+	var userGone error
 	if req.User != "" {
 		uid := req.User
-		if !IsGUID(uid) {
-			u, err := FindUser(ctx, g, uid)
-			if err != nil {
-				if graph.IsNotFound(err) {
-					return nil, usageErrorf("--user %s: no such user", req.User)
-				}
-				return nil, PermissionHint(err, PermUsers)
-			}
+		u, err := FindUser(ctx, g, req.User)
+		switch {
+		case err == nil:
 			uid = u.ID
+		case graph.IsNotFound(err) && IsGUID(req.User):
+			userGone = err
+		case graph.IsNotFound(err):
+			return nil, noSuchUser(req.User, err)
+		default:
+			return nil, PermissionHint(err, PermUsers)
 		}
 		filter += " and sourceIdentity/id eq " + graph.Quote(uid)
 	}
@@ -102,7 +115,33 @@ func ReadLogs(ctx context.Context, g LogsGraph, req LogsRequest) (*LogsResult, e
 		}
 		res.Entries = append(res.Entries, le)
 	}
+	if userGone != nil && len(res.Entries) == 0 {
+		return nil, noSuchUser(req.User, userGone)
+	}
 	return res, nil
+}
+
+// noSuchUser is the error for a --user that Graph does not know, worded as provision words
+// the same look-up (lookupErr).
+func noSuchUser(in string, err error) error {
+	return fmt.Errorf("user %s: %s", in, lookupErr("user", in, err))
+}
+
+// logsAppExists reads the app's service principal. A 404 is the deleted app (PermissionHint's
+// Deleted hint). A token that may read audit logs but not applications (AuditLog.Read.All
+// alone is enough for logs) cannot tell, so 401/403 lets the logs read go on; an expired
+// token is still a sign-in problem.
+func logsAppExists(ctx context.Context, g SPReader, spID string) error {
+	_, err := g.ServicePrincipal(ctx, spID)
+	switch {
+	case err == nil:
+		return nil
+	case graph.IsNotFound(err), graph.IsExpiredToken(err):
+		return PermissionHint(err, PermApplication)
+	case graph.IsAuth(err):
+		return nil
+	}
+	return err
 }
 
 // logsDefaultSince applies LogsSince to the app's job. Reading the job is a bonus: when it
