@@ -23,6 +23,17 @@ type appFlags struct {
 	SPID  string
 }
 
+// namedBy is the flag that names the app ("" when neither does: the app setup recorded).
+func (fl appFlags) namedBy() string {
+	switch {
+	case fl.SPID != "":
+		return "--sp-id"
+	case fl.AppID != "":
+		return "--app-id"
+	}
+	return ""
+}
+
 func (fl *appFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&fl.AppID, "app-id", "", "The enterprise app's appId (default: the app recorded by setup)")
 	cmd.Flags().StringVar(&fl.SPID, "sp-id", "", "The enterprise app's service principal object id (default: the app recorded by setup)")

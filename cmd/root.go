@@ -60,8 +60,9 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	err := root.ExecuteContext(ctx)
+	ran, err := root.ExecuteContextC(ctx)
 	f.cleanup()
+	err = explainNamedApp(ran, err)
 	if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		err = fmt.Errorf("%w (%s)", context.Canceled, f.againAdvice())
 	}
@@ -77,6 +78,21 @@ func run(ctx context.Context, f *Factory, args []string) int {
 		printError(f, err, code)
 	}
 	return code
+}
+
+// explainNamedApp is the one rule for a 404 on an app the command line named: Deleted's
+// advice (set the recorded app up again, or tear it down) becomes "check the id", because the
+// recorded app is not the one that was missing.
+func explainNamedApp(c *cobra.Command, err error) error {
+	if err == nil || c == nil || provision.Hint(err) != provision.Deleted {
+		return err
+	}
+	for _, flag := range []string{"sp-id", "app-id"} {
+		if fl := c.Flags().Lookup(flag); fl != nil && fl.Changed {
+			return &provision.HintedError{Err: err, HintText: provision.NamedAppMissing("--"+flag, fl.Value.String())}
+		}
+	}
+	return err
 }
 
 // againAdvice is what to do after a command was cut short: a command that writes saved its

@@ -76,7 +76,7 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	req := provision.StatusRequest{ServicePrincipalID: s.spID, JobID: s.jobID, State: s.st, Checker: f.Checker(), Now: f.Now, Progress: s.sp.Set}
+	req := provision.StatusRequest{ServicePrincipalID: s.spID, JobID: s.jobID, State: s.st, Checker: f.Checker(), Now: f.Now, Progress: s.sp.Set, NamedBy: opts.app.namedBy()}
 	if ierr == nil {
 		req.Invicti = &provision.InvictiTarget{Endpoints: in.Endpoints, Credentials: in.Credentials}
 	}

@@ -110,6 +110,13 @@ func Hint(err error) string {
 // tool's back.
 const Deleted = "the enterprise app or job recorded by setup no longer exists (deleted in the portal?): run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"
 
+// NamedAppMissing is the hint for a 404 on an app the command line named (flag is "--sp-id"
+// or "--app-id"): the id is probably wrong, and the recorded app is not concerned, so
+// Deleted's advice (set it up again, or tear it down) would be the wrong one.
+func NamedAppMissing(flag, id string) string {
+	return "no enterprise app (or provisioning job) in this tenant answers to " + flag + " " + id + ": check the id (`invicti-scim status` shows the app setup recorded), or leave " + flag + " out to use that app"
+}
+
 // PermissionHint turns a Graph 401/403 into a *PermissionError naming perm, the Graph
 // permission the call needs, and a 404 on the app's own calls into a *HintedError that says
 // the app was probably deleted. An expired token reads as one; other errors are returned

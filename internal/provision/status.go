@@ -171,6 +171,9 @@ type StatusReader struct {
 	KeySet       string
 	Writer       string
 	Experimental bool
+	// NamedBy is the flag that named the app ("--sp-id" or "--app-id"; "" when it is the app
+	// recorded by setup): a missing app then reads as a wrong id, not a deleted app.
+	NamedBy string
 }
 
 // ErrAppMissing means the app recorded in state is gone from the tenant.
@@ -184,7 +187,12 @@ func (s *StatusReader) Read(ctx context.Context, spID, jobID string) (*Status, e
 		if graph.IsNotFound(err) {
 			st.Health = Missing
 			st.Summary = "the enterprise app recorded by setup no longer exists (deleted in the portal?)"
-			st.Fixes = append(st.Fixes, "run `invicti-scim setup` to create it again, or `invicti-scim teardown` to forget it")
+			fix := "run `invicti-scim setup` to create it again, or `invicti-scim teardown` to forget it"
+			if s.NamedBy != "" {
+				st.Summary = "no enterprise app with servicePrincipal " + spID + " in this tenant"
+				fix = NamedAppMissing(s.NamedBy, spID)
+			}
+			st.Fixes = append(st.Fixes, fix)
 			return st, nil
 		}
 		return nil, authErr("read the app", PermApplication, err)
@@ -326,6 +334,8 @@ type StatusRequest struct {
 	Now     func() time.Time
 	// Progress says what is being read (for a spinner); nil is allowed.
 	Progress func(string)
+	// NamedBy is the flag that named the app ("--sp-id", "--app-id"; "" = the recorded app).
+	NamedBy string
 }
 
 // StatusReport is `status`: the app and job, SAML single sign-on (nil when it could not be
@@ -347,7 +357,7 @@ func ReadStatus(ctx context.Context, g StatusReportGraph, cloud graph.Cloud, req
 	}
 	st := req.State
 	progress("Reading the app and its provisioning job")
-	reader := &StatusReader{Graph: g, Cloud: cloud, KeySet: st.Setup.SecretsKeySet, Writer: st.Setup.SettingsWriter, Experimental: st.Setup.Experimental}
+	reader := &StatusReader{Graph: g, Cloud: cloud, KeySet: st.Setup.SecretsKeySet, Writer: st.Setup.SettingsWriter, Experimental: st.Setup.Experimental, NamedBy: req.NamedBy}
 	status, err := reader.Read(ctx, req.ServicePrincipalID, req.JobID)
 	if err != nil {
 		return nil, err
