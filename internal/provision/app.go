@@ -64,7 +64,7 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 			return "", "", err
 		}
 		if len(sps) == 0 {
-			return "", "", fmt.Errorf("no enterprise app with appId %s in this tenant", ref.AppID)
+			return "", "", &HintedError{Err: fmt.Errorf("no enterprise app with appId %s in this tenant", ref.AppID), HintText: NamedAppMissing("--app-id", ref.AppID)}
 		}
 		return sps[0].ID, "", nil
 	case st.App != nil && st.App.ServicePrincipalID != "":
