@@ -398,7 +398,7 @@ func flagParseError(c *cobra.Command, err error) error {
 // one at a time per config dir.
 func writingCommand(name string) bool {
 	switch name {
-	case "setup", "assign", "provision", "job", "rotate-secret", "teardown", "apply":
+	case "setup", "assign", "provision", "job", "rotate-secret", "teardown", "apply", "sso":
 		return true
 	}
 	return false

@@ -57,7 +57,9 @@ SAML-based single sign-on for your application using the Microsoft Graph API" do
 Claims stay at Entra's defaults unless --claims CLAIM=SOURCE[,…] names some (e.g.
 --claims nameidentifier=user.mail when UPNs are not e-mail addresses): a claims-mapping policy
 of the tool's is then assigned to the app, which supersedes the portal's Attributes & Claims;
---claims default removes it. Copy --identifier and --reply-url from Invicti: Settings →
+--claims default removes it. On an app with SAML already on, --claims needs no --identifier or
+--reply-url: it keeps the app's and changes only the claims (with SAML off it is a usage
+error: turn SAML on first with --identifier and --reply-url). Copy --identifier and --reply-url from Invicti: Settings →
 SSO & provisioning (both must be https URLs on your Invicti host). The command then prints
 what Invicti's SSO page asks for: the SAML 2.0 Endpoint, the IdP Identifier and the X.509
 certificate (--cert-out FILE writes it as PEM, the "Certificate (Base64)" .cer format;
@@ -65,14 +67,17 @@ certificate (--cert-out FILE writes it as PEM, the "Certificate (Base64)" .cer f
 can write it again.
 
 Running it again with the same values changes nothing. --disable turns SAML off again:
-the mode is cleared and the app's identifier and reply URLs are removed (the certificate
-stays; it signs nothing while SAML is off).
+the mode is cleared, the app's identifier and reply URLs are removed, and the claims-mapping
+policy --claims made is deleted (only one the tool made that no other app uses; a claims
+policy does nothing without SAML). The certificate stays; it signs nothing while SAML is off.
+When the policy cannot be deleted, SAML is off all the same and a warning says how to remove it.
 
 Enabling SSO in Invicti makes it mandatory for the whole organisation unless users are
 exempted; keep an exempted Owner. See docs/sso.md.`,
 		Example: `  invicti-scim sso --identifier https://platform.invicti.com/saml/IDENTIFIER \
       --reply-url https://platform.invicti.com/saml/acs/ID --cert-out invicti-sso.cer
   invicti-scim sso --identifier … --reply-url … --claims nameidentifier=user.mail
+  invicti-scim sso --claims default
   invicti-scim sso --dry-run --identifier … --reply-url …
   invicti-scim sso --disable`,
 		Args: noArgs,
@@ -120,7 +125,9 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 			host = u.Host
 		}
 	}
-	if !opts.Disable {
+	// --claims alone keeps the app's SAML settings (it needs SAML on, checked against the app).
+	claimsOnly := claims != nil && opts.Identifier == "" && opts.ReplyURL == "" && !opts.NewCertificate
+	if !opts.Disable && !claimsOnly {
 		if err := askSSOInput(ctx, f, opts, host); err != nil {
 			return err
 		}
@@ -136,7 +143,8 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 	}
 	req.Identifier, req.ReplyURL = opts.Identifier, opts.ReplyURL
 	req.Disable, req.DryRun, req.NewCertificate = opts.Disable, opts.DryRun, opts.NewCertificate
-	req.Claims = claims
+	req.Claims, req.ClaimsOnly = claims, claimsOnly
+	req.OnClaimsPolicy = provision.ClaimsPolicyRecorder(s.store, s.spID)
 	s.sp.Set("Configuring SAML single sign-on")
 	c := &provision.SSOConfigurator{Graph: s.conn.Client, Claims: s.conn.Client, Cloud: s.conn.Cloud, Now: f.Now}
 	res, err := c.Run(ctx, req)
@@ -161,11 +169,20 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 		}
 	}
 	if f.JSON() {
+		// Said on stderr beside -o json too: something was left in the tenant.
+		printSSOWarnings(f, out.Warnings)
 		out.OK = true
 		return printJSON(f, out)
 	}
 	printSSO(f, out)
 	return nil
+}
+
+// printSSOWarnings says on stderr what sso left in the tenant and how to remove it.
+func printSSOWarnings(f *Factory, ws []string) {
+	for _, w := range ws {
+		ui.Err(f.IO).Check(ui.SymWarn, "warning", w)
+	}
 }
 
 // askSSOInput validates --identifier and --reply-url, asking for them when interactive.
@@ -225,10 +242,14 @@ func ssoCertPath(dir, thumbprint string) string {
 
 func printSSO(f *Factory, out ssoJSON) {
 	p := ui.Out(f.IO)
+	printSSOWarnings(f, out.Warnings)
 	for _, st := range out.Steps {
 		sym := ui.SymOK
-		if st.Outcome == provision.WillUpdate {
+		switch st.Outcome {
+		case provision.WillUpdate:
 			sym = ui.SymPlan
+		case provision.Failed:
+			sym = ui.SymWarn
 		}
 		p.Check(sym, st.Name+": "+string(st.Outcome), st.Detail)
 	}

@@ -58,7 +58,13 @@ already provisioned into Invicti stay there.
 A claims-mapping policy is deleted only when invicti-scim made it and no other app uses it;
 any other is listed and left. Reading the policies needs Policy.Read.All and deleting one
 Policy.ReadWrite.ApplicationConfiguration: without them the app is still deleted, and a
-warning says what may be left and how to remove it.
+warning says what may be left and how to remove it; the plan says so already when the
+signed-in token lacks Policy.ReadWrite.ApplicationConfiguration.
+
+When the app was deleted elsewhere (already gone), teardown deletes the claims-mapping policy
+the state recorded for it (sso --claims records its id) if it still exists and no app uses it,
+or warns with its id and the Graph call. An app named by --app-id or --sp-id that no longer
+exists counts as already gone (exit 0).
 
 It deletes only an app invicti-scim made (from the non-gallery template, and tagged
 invicti-scim or recorded in the state), and only the application object Graph confirms for it.
@@ -92,7 +98,11 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	}
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
-	if err != nil {
+	var noApp *provision.NoAppError
+	switch {
+	case errors.As(err, &noApp) && s != nil && s.conn != nil:
+		// No app has that appId: already gone, as for an --sp-id that is gone.
+	case err != nil:
 		return err
 	}
 	store, st, sp, spID := s.store, s.st, s.sp, s.spID
@@ -103,8 +113,11 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		Progress: func(e provision.Event) { sp.Set(e.Message) },
 		DryRun:   opts.DryRun,
 	}
-	if st.App != nil && st.App.ServicePrincipalID == spID {
-		req.KnownAppID, req.KnownName = st.App.AppID, st.App.DisplayName
+	switch {
+	case st.App != nil && spID != "" && st.App.ServicePrincipalID == spID:
+		req.KnownAppID, req.KnownName, req.KnownClaimsPolicyID = st.App.AppID, st.App.DisplayName, st.App.ClaimsPolicyID
+	case noApp != nil:
+		req.KnownAppID = noApp.AppID
 	}
 	var plannedWarnings []string // said at the confirmation
 	if !opts.Yes && !opts.DryRun {
@@ -152,16 +165,14 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		}
 		p.Println("dry run: nothing was changed")
 	case "deleted":
-		for _, c := range out.ClaimsPolicies {
-			if c.Outcome == provision.PolicyDeleted {
-				p.Check(ui.SymOK, fmt.Sprintf("Deleted the claims-mapping policy %q", c.DisplayName), c.ID)
-			} else {
-				p.Check(ui.SymWarn, fmt.Sprintf("Left the claims-mapping policy %q", c.DisplayName), c.ID+": "+c.Reason)
-			}
-		}
+		printTeardownPolicies(p, out.ClaimsPolicies)
 		p.Check(ui.SymOK, fmt.Sprintf("Deleted %q (appId %s)", out.AppName, out.AppID), "Entra removes the service principal and job with it")
 	default:
-		p.Check(ui.SymOK, "The app is already gone", spID)
+		printTeardownPolicies(p, out.ClaimsPolicies)
+		p.Check(ui.SymOK, "The app is already gone", teardownAppRef(out))
+		if opts.DryRun && len(out.ClaimsPolicies) > 0 {
+			p.Println("dry run: nothing was changed")
+		}
 	}
 	if out.StateRemoved {
 		p.Check(ui.SymOK, "Removed the state file", store.Path())
@@ -173,6 +184,28 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	return nil
 }
 
+// printTeardownPolicies says what became of each claims-mapping policy.
+func printTeardownPolicies(p *ui.Printer, ps []provision.TeardownClaimsPolicy) {
+	for _, c := range ps {
+		switch c.Outcome {
+		case provision.PolicyDeleted:
+			p.Check(ui.SymOK, fmt.Sprintf("Deleted the claims-mapping policy %q", c.DisplayName), c.ID)
+		case provision.PolicyWillDelete: // a dry run when the app is gone
+			p.Check(ui.SymPlan, fmt.Sprintf("Would delete the claims-mapping policy %q, made by sso --claims", c.DisplayName), c.ID)
+		default:
+			p.Check(ui.SymWarn, fmt.Sprintf("Left the claims-mapping policy %q", c.DisplayName), c.ID+": "+c.Reason)
+		}
+	}
+}
+
+// teardownAppRef names the app that is gone: its service principal, else its appId.
+func teardownAppRef(out teardownJSON) string {
+	if out.ServicePrincipalID != "" {
+		return out.ServicePrincipalID
+	}
+	return "appId " + out.AppID
+}
+
 // teardownPlanLines describes what teardown deletes (the confirmation panel, --dry-run).
 func teardownPlanLines(plan provision.TeardownPlan) []string {
 	var lines []string
@@ -181,10 +214,15 @@ func teardownPlanLines(plan provision.TeardownPlan) []string {
 			lines = append(lines, fmt.Sprintf("Claims-mapping policy %q (id %s), made by sso --claims", c.DisplayName, c.ID))
 		}
 	}
-	lines = append(lines,
-		fmt.Sprintf("Enterprise app %q (appId %s)", plan.AppName, plan.AppID),
-		"Application object "+plan.ApplicationID+" and with it:",
-		"  service principal "+plan.ServicePrincipalID+", its provisioning job, saved credentials and assignments")
+	if plan.ApplicationID == "" {
+		// The app is gone already: only the policy the state recorded for it is left to delete.
+		lines = append(lines, fmt.Sprintf("(the enterprise app %s is already gone)", dash(plan.AppName)))
+	} else {
+		lines = append(lines,
+			fmt.Sprintf("Enterprise app %q (appId %s)", plan.AppName, plan.AppID),
+			"Application object "+plan.ApplicationID+" and with it:",
+			"  service principal "+plan.ServicePrincipalID+", its provisioning job, saved credentials and assignments")
+	}
 	for _, c := range plan.ClaimsPolicies {
 		if c.Outcome != provision.PolicyWillDelete {
 			lines = append(lines, fmt.Sprintf("Not deleted: claims-mapping policy %q (id %s): %s", c.DisplayName, c.ID, c.Reason))

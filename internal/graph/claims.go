@@ -93,6 +93,18 @@ func (c *Client) UnassignClaimsPolicy(ctx context.Context, spID, policyID string
 	return convert("unassign the claims-mapping policy", err)
 }
 
+// ClaimsPolicy reads one policy (GET /policies/claimsMappingPolicies/{id}, Graph's "Get
+// claimsMappingPolicy" page; Policy.Read.All or Policy.ReadWrite.ApplicationConfiguration).
+// A policy that does not exist is a 404 (IsNotFound).
+func (c *Client) ClaimsPolicy(ctx context.Context, policyID string) (ClaimsPolicy, error) {
+	var res claimsPolicyWire
+	ri := at(abs.GET, c.policies().ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).BaseRequestBuilder)
+	if err := c.send(ctx, "read the claims-mapping policy", ri, nil, &res); err != nil {
+		return ClaimsPolicy{}, err
+	}
+	return res.policy(), nil
+}
+
 // DeleteClaimsPolicy deletes a policy (DELETE /policies/claimsMappingPolicies/{id}).
 func (c *Client) DeleteClaimsPolicy(ctx context.Context, policyID string) error {
 	err := c.policies().ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).Delete(ctx, nil)

@@ -64,7 +64,7 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 			return "", "", err
 		}
 		if len(sps) == 0 {
-			return "", "", &HintedError{Err: fmt.Errorf("no enterprise app with appId %s in this tenant", ref.AppID), HintText: NamedAppMissing("--app-id", ref.AppID)}
+			return "", "", &NoAppError{AppID: ref.AppID}
 		}
 		return sps[0].ID, "", nil
 	case st.App != nil && st.App.ServicePrincipalID != "":
@@ -72,6 +72,17 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 	}
 	return "", "", usageErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
 }
+
+// NoAppError means no enterprise app (service principal) has the --app-id asked for: most
+// commands fail on it; teardown counts the app as already gone.
+type NoAppError struct{ AppID string }
+
+func (e *NoAppError) Error() string {
+	return fmt.Sprintf("no enterprise app with appId %s in this tenant", e.AppID)
+}
+
+// Hint says to check the id: the app setup recorded is not the one missing.
+func (e *NoAppError) Hint() string { return NamedAppMissing("--app-id", e.AppID) }
 
 // JobLister is what ResolveJob needs from Graph.
 type JobLister interface {

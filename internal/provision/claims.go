@@ -28,6 +28,9 @@ type ClaimsGraph interface {
 	AssignClaimsPolicy(ctx context.Context, spID, policyID string) error
 	UnassignClaimsPolicy(ctx context.Context, spID, policyID string) error
 	DeleteClaimsPolicy(ctx context.Context, policyID string) error
+	// ClaimsPolicyAppliesTo lists what a policy is assigned to: sso --disable deletes the
+	// tool's policy only when this app alone uses it.
+	ClaimsPolicyAppliesTo(ctx context.Context, policyID string) ([]string, error)
 }
 
 var _ ClaimsGraph = (*graph.Client)(nil)
@@ -318,6 +321,18 @@ func (c *SSOConfigurator) claimsPrecheck(ctx context.Context, req SSORequest) ([
 	return ours, nil
 }
 
+// recordPolicy hands the id of the tool's policy now assigned ("" once none is) to
+// req.OnClaimsPolicy, when set.
+func recordPolicy(req SSORequest, id string) error {
+	if req.OnClaimsPolicy == nil {
+		return nil
+	}
+	if err := req.OnClaimsPolicy(id); err != nil {
+		return fmt.Errorf("the claims-mapping policy %s is in place, but recording it in the state failed: %w", dashIfEmpty(id), err)
+	}
+	return nil
+}
+
 // applyClaims is sso's claims step: Entra's defaults (remove this tool's policy) or the
 // spec's mappings (a policy of this tool's with that definition assigned). A foreign policy
 // is never touched. Graph lets a service principal hold one claims-mapping policy (see
@@ -331,6 +346,7 @@ func (c *SSOConfigurator) applyClaims(ctx context.Context, req SSORequest, ours 
 	}
 	if spec.Default {
 		res.Claims = &ClaimsState{Default: true}
+
 		names := make([]string, 0, len(ours))
 		for _, p := range ours {
 			names = append(names, p.DisplayName)
@@ -344,6 +360,9 @@ func (c *SSOConfigurator) applyClaims(ctx context.Context, req SSORequest, ours 
 					return claimsPermission(err)
 				}
 			}
+			if err := recordPolicy(req, ""); err != nil {
+				return err
+			}
 		}
 		if req.DryRun && len(ours) > 0 {
 			res.Claims = stateOf(&ours[0], false)
@@ -353,6 +372,12 @@ func (c *SSOConfigurator) applyClaims(ctx context.Context, req SSORequest, ours 
 	same := len(ours) == 1 && slices.Equal(cur, spec.Mappings)
 	want := &ClaimsState{Policy: ClaimsPolicyPrefix + req.AppName, Mappings: spec.Mappings}
 	if same {
+		if !req.DryRun {
+			// A policy made before the state recorded policies gets recorded now.
+			if err := recordPolicy(req, ours[0].ID); err != nil {
+				return err
+			}
+		}
 		res.Claims = stateOf(&ours[0], false)
 		step("claims", false, res.Claims.String())
 		return nil
@@ -383,9 +408,14 @@ func (c *SSOConfigurator) applyClaims(ctx context.Context, req SSORequest, ours 
 		_ = g.DeleteClaimsPolicy(ctx, p.ID)
 		return claimsPermission(errors.Join(err, rerr))
 	}
+	if err := recordPolicy(req, p.ID); err != nil {
+		return err
+	}
 	for _, old := range ours {
 		if err := g.DeleteClaimsPolicy(ctx, old.ID); err != nil {
-			return fmt.Errorf("the new claims policy is assigned, but the old one %s could not be deleted (delete it in Graph or run sso --claims again): %w", old.ID, claimsPermission(err))
+			// The old policy is unassigned now, so no sso run finds it again: only its id does.
+			return fmt.Errorf("the new claims policy is assigned, but the old one %s is unassigned and could not be deleted (delete it with Graph: %s): %w",
+				old.ID, graphDeleteFix(old.ID), claimsPermission(err))
 		}
 	}
 	want.PolicyID = p.ID

@@ -63,6 +63,14 @@ type SSORequest struct {
 	DryRun         bool
 	// Claims is what --claims asks for (ParseClaims); nil keeps the claims as they are.
 	Claims *ClaimsSpec
+	// ClaimsOnly changes the claims alone (--claims without --identifier and --reply-url): SAML
+	// must already be on (else a *UsageError naming the flags that turn it on), and the mode,
+	// the app's identifier and reply URLs and the certificate are kept as they are.
+	ClaimsOnly bool
+	// OnClaimsPolicy, when set, is told the id of the tool's claims-mapping policy once one is
+	// assigned (or found assigned) to the app, and "" once the tool's policy is removed, so
+	// the state can record it: teardown finds the policy by that id when the app is gone.
+	OnClaimsPolicy func(policyID string) error
 	// AppName names this tool's claims policy (ClaimsPolicyPrefix + AppName).
 	AppName string
 }
@@ -103,6 +111,12 @@ type SSOResult struct {
 	// Claims is the app's claims (a claims-mapping policy, or Entra's defaults); nil when
 	// not read.
 	Claims *ClaimsState `json:"claims,omitempty"`
+	// ClaimsPolicies are, for --disable, the claims-mapping policies on the app and what became
+	// of each: the tool's is deleted with SAML (a claims policy without SAML does nothing),
+	// any other is left with the reason.
+	ClaimsPolicies []TeardownClaimsPolicy `json:"claimsPolicies,omitempty"`
+	// Warnings say what was left in the tenant and how to remove it.
+	Warnings []string `json:"warnings,omitempty"`
 	// ClaimsApplied is true when this run assigned a claims-mapping policy (the caller then
 	// shows ClaimsPortalWarning).
 	ClaimsApplied bool `json:"-"`
@@ -237,6 +251,17 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	if req.Disable {
 		return c.disable(ctx, req, sso, app, res, step)
 	}
+	if req.ClaimsOnly && (req.Claims == nil || req.Identifier != "" || req.ReplyURL != "" || req.NewCertificate) {
+		return nil, errors.New("ClaimsOnly takes --claims alone")
+	}
+	if req.ClaimsOnly && sso.Mode != "saml" {
+		return nil, usageErrorf("--claims without --identifier and --reply-url changes the claims of an app with SAML on, but SAML single sign-on is off on this app (mode %s): turn it on first with --identifier and --reply-url (they can go with --claims in the same run)",
+			dashIfEmpty(sso.Mode))
+	}
+	if req.ClaimsOnly {
+		// Keep the app's current URLs: the steps below find them in place and write nothing.
+		req.Identifier, req.ReplyURL = firstOr(app.IdentifierURIs), firstOr(app.RedirectURIs)
+	}
 	var ours []graph.ClaimsPolicy
 	if req.Claims != nil {
 		// Before any write: a foreign policy stops the run with nothing changed.
@@ -257,10 +282,10 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	}
 	// 2. Identifier (Entity ID) and Reply URL (Assertion Consumer Service URL) on the app.
 	want := graph.AppSAML{IdentifierURIs: slices.Clone(app.IdentifierURIs), RedirectURIs: slices.Clone(app.RedirectURIs)}
-	if !slices.Contains(want.IdentifierURIs, req.Identifier) {
+	if !slices.Contains(want.IdentifierURIs, req.Identifier) && !req.ClaimsOnly {
 		want.IdentifierURIs = append(want.IdentifierURIs, req.Identifier)
 	}
-	if !slices.Contains(want.RedirectURIs, req.ReplyURL) {
+	if !slices.Contains(want.RedirectURIs, req.ReplyURL) && !req.ClaimsOnly {
 		want.RedirectURIs = append(want.RedirectURIs, req.ReplyURL)
 	}
 	changedURLs := len(want.IdentifierURIs) != len(app.IdentifierURIs) || len(want.RedirectURIs) != len(app.RedirectURIs)
@@ -274,6 +299,8 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 	active := ActiveCert(sso)
 	var reason string
 	switch {
+	case req.ClaimsOnly:
+		// --claims alone changes only the claims; status and doctor still flag the certificate.
 	case active == nil:
 		reason = "none is active"
 	case active.End.Sub(c.now()) < CertRenewBefore:
@@ -282,7 +309,10 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 		reason = "--new-certificate"
 	}
 	certDetail := reason
-	if reason == "" {
+	switch {
+	case reason == "" && active == nil:
+		certDetail = "none is active (kept: --claims alone changes only the claims)"
+	case reason == "":
 		certDetail = fmt.Sprintf("%s valid until %s", active.Thumbprint, active.End.Format("2006-01-02"))
 	}
 	if step("token-signing certificate", reason != "", certDetail) {
@@ -352,7 +382,80 @@ func (c *SSOConfigurator) disable(ctx context.Context, req SSORequest, sso graph
 	if k := ActiveCert(sso); k != nil {
 		res.Certificate = c.certInfo(*k)
 	}
+	if c.Claims != nil {
+		if err := c.disableClaims(ctx, req, res, step); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// disableFix says how to remove a policy sso --disable left: the same command again with an
+// account that may (it removes the tool's policy with SAML already off), or Graph.
+func disableFix(spID string) claimsFixer {
+	return func(id string) string {
+		graphCalls := "DELETE /servicePrincipals/" + spID + "/claimsMappingPolicies/" + id + "/$ref, then " + graphDeleteFix(id)
+		if id == "" {
+			graphCalls = "GET /servicePrincipals/" + spID + "/claimsMappingPolicies to find its id, then DELETE …/claimsMappingPolicies/{id}/$ref and " + graphDeleteFix("{id}")
+		}
+		return "run `invicti-scim sso --disable` again with an account that has " + PermPolicyWrite + ", or with Graph: " + graphCalls
+	}
+}
+
+// disableClaims is --disable's claims step: the tool's claims-mapping policy goes with SAML
+// (by teardown's rule: made by the tool, used by no other app; unassigned, then deleted). A
+// policy it cannot read or delete is left with a warning; SAML stays off all the same.
+func (c *SSOConfigurator) disableClaims(ctx context.Context, req SSORequest, res *SSOResult, step func(string, bool, string) bool) error {
+	const name = "remove claims-mapping policy"
+	fix := disableFix(req.ServicePrincipalID)
+	ps, warns := planClaimsRemoval(ctx, c.Claims, req.ServicePrincipalID, req.AppName, fix)
+	res.ClaimsPolicies, res.Warnings = ps, append(res.Warnings, warns...)
+	var del, left []string
+	for _, p := range ps {
+		if p.Outcome == PolicyWillDelete {
+			del = append(del, p.DisplayName)
+		} else {
+			left = append(left, p.DisplayName+" left: "+p.Reason)
+		}
+	}
+	detail := strings.Join(append(slices.Clone(del), left...), "; ")
+	switch {
+	case ps == nil && len(warns) > 0:
+		detail = "could not read the app's claims-mapping policies"
+	case detail == "":
+		detail = "none"
+	}
+	if step(name, len(del) > 0, detail) {
+		res.Warnings = append(res.Warnings, removeClaimsPolicies(ctx, c.Claims, req.ServicePrincipalID, ps, fix, true)...)
+	}
+	if len(warns) > 0 || slices.ContainsFunc(ps, func(p TeardownClaimsPolicy) bool {
+		return p.Reason != "" && p.Outcome == PolicyLeft && strings.HasPrefix(p.Reason, "could not")
+	}) {
+		res.Steps[len(res.Steps)-1].Outcome = Failed
+	}
+	remaining := slices.DeleteFunc(slices.Clone(ps), func(p TeardownClaimsPolicy) bool { return p.Outcome == PolicyDeleted })
+	switch {
+	case ps == nil && len(warns) > 0:
+		res.Claims = &ClaimsState{Unknown: "reading claims needs " + PermPolicyRead}
+	case len(remaining) == 0:
+		res.Claims = &ClaimsState{Default: true}
+	default:
+		r := remaining[0]
+		res.Claims = &ClaimsState{PolicyID: r.ID, Policy: r.DisplayName, Foreign: !strings.HasPrefix(r.DisplayName, ClaimsPolicyPrefix)}
+	}
+	if len(del) > 0 && !req.DryRun && !slices.ContainsFunc(ps, func(p TeardownClaimsPolicy) bool {
+		return strings.HasPrefix(p.DisplayName, ClaimsPolicyPrefix) && p.Outcome != PolicyDeleted
+	}) {
+		return recordPolicy(req, "")
+	}
+	return nil
+}
+
+func firstOr(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
 
 func dashIfEmpty(s string) string {

@@ -17,20 +17,29 @@ type TeardownGraph interface {
 	ApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
 	DeleteApplication(ctx context.Context, id string) error
 	// Claims-mapping policies: the one sso --claims made goes with the app.
-	ServicePrincipalClaimsPolicies(ctx context.Context, spID string) ([]graph.ClaimsPolicy, error)
-	ClaimsPolicyAppliesTo(ctx context.Context, policyID string) ([]string, error)
-	UnassignClaimsPolicy(ctx context.Context, spID, policyID string) error
-	DeleteClaimsPolicy(ctx context.Context, policyID string) error
+	claimsRemover
+	// ClaimsPolicy reads one policy (for the one the state recorded when the app is gone).
+	ClaimsPolicy(ctx context.Context, policyID string) (graph.ClaimsPolicy, error)
+	// TokenClaimer reads the signed-in token's permissions, so the plan can say a policy will
+	// probably be left.
+	TokenClaimer
 }
 
 // TeardownRequest says which app to delete.
 type TeardownRequest struct {
+	// ServicePrincipalID is the app's service principal; "" when the app named by its appId
+	// was not found (then it is already gone).
 	ServicePrincipalID string
 	// Ownership decides whether the app is invicti-scim's (see OwnedApp).
 	Ownership Ownership
 	// KnownAppID and KnownName name the app in the report when Graph cannot (from the state);
 	// the application deleted is always the one Graph confirms, never one read from a file.
 	KnownAppID, KnownName string
+	// KnownClaimsPolicyID is the claims-mapping policy sso --claims made for this app, as the
+	// state recorded it. When the app is already gone nothing leads to the policy through the
+	// app any more: teardown then deletes this one if it still exists, is the tool's and
+	// applies to nothing, and otherwise warns with its id and the Graph call.
+	KnownClaimsPolicyID string
 	// Confirm is asked once the app to delete is known, before the delete; false cancels
 	// (Teardown then returns ErrDeclined). nil deletes without asking.
 	Confirm func(TeardownPlan) (bool, error)
@@ -90,44 +99,66 @@ var ErrDeclined = errors.New("declined; nothing was changed")
 
 // Teardown deletes the application object behind an app invicti-scim made (Entra then deletes
 // its service principal, job, saved credentials and assignments). An app that is already gone
-// is success ("already-gone"); an app that is not ours is a *HintedError and nothing is
-// deleted. Graph 401/403 come back as *PermissionError.
+// is success ("already-gone"), and then the claims-mapping policy the state recorded for it
+// (KnownClaimsPolicyID) is deleted when nothing uses it; an app that is not ours is a
+// *HintedError and nothing is deleted. Graph 401/403 come back as *PermissionError.
 func Teardown(ctx context.Context, g TeardownGraph, req TeardownRequest) (*TeardownResult, error) {
 	spID := req.ServicePrincipalID
 	res := &TeardownResult{TeardownPlan: TeardownPlan{ServicePrincipalID: spID, AppID: req.KnownAppID, AppName: req.KnownName}}
-	req.Progress.emit(Event{Kind: EventBegin, StepID: "lookup", Message: "Looking up the app"})
-	sp, err := OwnedApp(ctx, g, spID, req.Ownership)
-	var he *HintedError
-	if errors.As(err, &he) {
-		return nil, err
-	}
-	switch {
-	case err == nil:
-		res.AppID, res.AppName = sp.AppID, sp.DisplayName
-		app, aerr := g.ApplicationByAppID(ctx, sp.AppID)
-		if aerr != nil && !graph.IsNotFound(aerr) {
-			return nil, PermissionHint(aerr, PermApplication)
+	if spID == "" {
+		res.Outcome = "already-gone" // no service principal has the appId asked for
+	} else {
+		req.Progress.emit(Event{Kind: EventBegin, StepID: "lookup", Message: "Looking up the app"})
+		sp, err := OwnedApp(ctx, g, spID, req.Ownership)
+		var he *HintedError
+		if errors.As(err, &he) {
+			return nil, err
 		}
-		if aerr == nil {
-			res.ApplicationID = app.ID
+		switch {
+		case err == nil:
+			res.AppID, res.AppName = sp.AppID, sp.DisplayName
+			app, aerr := g.ApplicationByAppID(ctx, sp.AppID)
+			if aerr != nil && !graph.IsNotFound(aerr) {
+				return nil, PermissionHint(aerr, PermApplication)
+			}
+			if aerr == nil {
+				res.ApplicationID = app.ID
+			}
+		case graph.IsNotFound(err):
+			res.Outcome = "already-gone"
+		default:
+			return nil, PermissionHint(err, PermApplication)
 		}
-	case graph.IsNotFound(err):
-		res.Outcome = "already-gone"
-	default:
-		return nil, PermissionHint(err, PermApplication)
 	}
 	if res.Outcome == "" && res.ApplicationID == "" {
 		res.Outcome = "already-gone"
 	}
-	if res.Outcome == "" {
+	// Warnings that only guess (the token's permissions): the real run replaces them with
+	// what happened.
+	var guesses []string
+	switch {
+	case res.Outcome == "":
 		// Read the policies while the service principal exists: afterwards nothing leads to them.
 		req.Progress.emit(Event{Kind: EventBegin, StepID: "claims", Message: "Reading the app's claims-mapping policies"})
-		res.ClaimsPolicies, res.Warnings = planClaimsTeardown(ctx, g, spID, res.AppName)
+		res.ClaimsPolicies, res.Warnings = planClaimsRemoval(ctx, g, spID, res.AppName, teardownFirstFix)
+	case req.KnownClaimsPolicyID != "":
+		req.Progress.emit(Event{Kind: EventBegin, StepID: "claims", Message: "Looking up the claims-mapping policy sso --claims made"})
+		res.ClaimsPolicies, res.Warnings = planOrphanPolicy(ctx, g, req.KnownClaimsPolicyID)
 	}
+	if slices.ContainsFunc(res.ClaimsPolicies, func(p TeardownClaimsPolicy) bool { return p.Outcome == PolicyWillDelete }) && lacksPolicyWrite(ctx, g) {
+		for _, p := range res.ClaimsPolicies {
+			if p.Outcome == PolicyWillDelete {
+				guesses = append(guesses, fmt.Sprintf("the signed-in token lacks %s, so the claims-mapping policy %q (id %s) will probably be left in the tenant; %s",
+					PermPolicyWrite, p.DisplayName, p.ID, teardownFirstFix(p.ID)))
+			}
+		}
+		res.Warnings = append(res.Warnings, guesses...)
+	}
+	deletes := res.Outcome == "" || slices.ContainsFunc(res.ClaimsPolicies, func(p TeardownClaimsPolicy) bool { return p.Outcome == PolicyWillDelete })
 	if res.Outcome == "" && req.DryRun {
 		res.Outcome = "will-delete"
 	}
-	if res.Outcome == "" {
+	if deletes && !req.DryRun {
 		if req.Confirm != nil {
 			// A copy: the outcomes in res change as the deletes run.
 			plan := res.TeardownPlan
@@ -140,91 +171,84 @@ func Teardown(ctx context.Context, g TeardownGraph, req TeardownRequest) (*Teard
 				return nil, ErrDeclined
 			}
 		}
-		deleteClaimsPolicies(ctx, g, spID, res)
-		req.Progress.emit(Event{Kind: EventBegin, StepID: "delete", Message: "Deleting the app"})
-		err := g.DeleteApplication(ctx, res.ApplicationID)
-		switch {
-		case err == nil:
-			res.Outcome = "deleted"
-		case graph.IsNotFound(err):
-			res.Outcome = "already-gone"
-		default:
-			return nil, PermissionHint(err, PermApplication)
+		res.Warnings = slices.DeleteFunc(res.Warnings, func(w string) bool { return slices.Contains(guesses, w) })
+		if res.Outcome == "already-gone" {
+			res.Warnings = append(res.Warnings, deleteOrphanPolicies(ctx, g, res.ClaimsPolicies)...)
+		} else {
+			res.Warnings = append(res.Warnings, removeClaimsPolicies(ctx, g, spID, res.ClaimsPolicies, teardownAfterFix, false)...)
+			req.Progress.emit(Event{Kind: EventBegin, StepID: "delete", Message: "Deleting the app"})
+			err := g.DeleteApplication(ctx, res.ApplicationID)
+			switch {
+			case err == nil:
+				res.Outcome = "deleted"
+			case graph.IsNotFound(err):
+				res.Outcome = "already-gone"
+			default:
+				return nil, PermissionHint(err, PermApplication)
+			}
 		}
 	}
 	res.OtherTagged = OtherTagged(ctx, g, spID)
 	return res, nil
 }
 
-// claimsPolicyFix says how to remove a claims-mapping policy teardown could not: before
-// teardown with sso, or afterwards with Graph (id "" when it is not known).
-func claimsPolicyFix(id string) string {
-	find := ""
-	if id == "" {
-		id, find = "{id}", "GET /policies/claimsMappingPolicies to find its id, then "
-	}
-	return "remove it first with `invicti-scim sso --claims default` (needs " + PermPolicyWrite +
-		"), or afterwards with Graph: " + find + "DELETE /policies/claimsMappingPolicies/" + id +
-		" (PowerShell: Remove-MgPolicyClaimMappingPolicy)"
+// teardownFirstFix says how to remove a policy teardown may leave: before teardown with sso
+// --disable (which removes the tool's policy whether SAML is on or off, and turning SAML off
+// costs nothing on an app about to go), or afterwards with Graph.
+func teardownFirstFix(id string) string {
+	return "remove it first with `invicti-scim sso --disable` (it turns SAML off and deletes the tool's policy; needs " + PermPolicyWrite +
+		"), or afterwards with Graph: " + graphDeleteFix(id)
 }
 
-// planClaimsTeardown reads the claims-mapping policies assigned to the service principal and
-// decides for each: this tool's policy (ClaimsPolicyPrefix) assigned to this app only is
-// deleted; another's, or one assigned elsewhere too, or one whose assignments cannot be read,
-// is left. A refused read is a warning, not an error: the app is still deleted.
-func planClaimsTeardown(ctx context.Context, g TeardownGraph, spID, appName string) ([]TeardownClaimsPolicy, []string) {
-	ps, err := g.ServicePrincipalClaimsPolicies(ctx, spID)
-	if err != nil {
+// teardownAfterFix says how to remove a policy teardown left: the app is gone (or going), so
+// only Graph leads to it.
+func teardownAfterFix(id string) string { return "delete it with Graph: " + graphDeleteFix(id) }
+
+// planOrphanPolicy looks up the policy the state recorded for an app that is gone: one that no
+// longer exists needs nothing; the tool's policy assigned to nothing is PolicyWillDelete; any
+// other is left, and a lookup that fails is a warning with the id and the Graph call.
+func planOrphanPolicy(ctx context.Context, g TeardownGraph, id string) ([]TeardownClaimsPolicy, []string) {
+	p, err := g.ClaimsPolicy(ctx, id)
+	if graph.IsNotFound(err) {
+		return nil, nil
+	}
+	cant := func(what string, err error) []string {
 		why := err.Error()
 		if graph.IsAuth(err) {
 			why = "needs " + PermPolicyRead
 		}
-		return nil, []string{fmt.Sprintf("could not read the app's claims-mapping policies (%s): if `sso --claims` set claims, its policy %q stays in the tenant after teardown; %s",
-			why, ClaimsPolicyPrefix+appName, claimsPolicyFix(""))}
+		return []string{fmt.Sprintf("the app is gone, but the claims-mapping policy %s that `sso --claims` made for it may be left: could not %s (%s); if it is there and no app uses it, %s",
+			id, what, why, teardownAfterFix(id))}
 	}
-	var out []TeardownClaimsPolicy
-	var warnings []string
-	for _, p := range ps {
-		tp := TeardownClaimsPolicy{ID: p.ID, DisplayName: p.DisplayName, Outcome: PolicyWillDelete}
-		switch applies, err := g.ClaimsPolicyAppliesTo(ctx, p.ID); {
-		case !strings.HasPrefix(p.DisplayName, ClaimsPolicyPrefix):
-			tp.Outcome, tp.Reason = PolicyLeft, "not made by invicti-scim"
-		case err != nil:
-			tp.Outcome, tp.Reason = PolicyLeft, "could not tell whether another app uses it: "+err.Error()
-			if graph.IsAuth(err) {
-				tp.Reason = "could not tell whether another app uses it (reading that needs " + PermPolicyRead + ")"
-			}
-			warnings = append(warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left: %s; if no other app uses it, %s",
-				p.DisplayName, p.ID, tp.Reason, claimsPolicyFix(p.ID)))
-		default:
-			var others []string
-			for _, id := range applies {
-				if !strings.EqualFold(id, spID) {
-					others = append(others, id)
-				}
-			}
-			if len(others) > 0 {
-				tp.Outcome, tp.Reason = PolicyLeft, "also assigned to "+strings.Join(others, ", ")
-			}
-		}
-		out = append(out, tp)
+	if err != nil {
+		return nil, cant("read it", err)
 	}
-	return out, warnings
+	tp := TeardownClaimsPolicy{ID: p.ID, DisplayName: p.DisplayName, Outcome: PolicyWillDelete}
+	if !strings.HasPrefix(p.DisplayName, ClaimsPolicyPrefix) {
+		tp.Outcome, tp.Reason = PolicyLeft, "not made by invicti-scim"
+		return []TeardownClaimsPolicy{tp}, nil
+	}
+	applies, err := g.ClaimsPolicyAppliesTo(ctx, p.ID)
+	if err != nil {
+		tp.Outcome, tp.Reason = PolicyLeft, "could not tell whether an app uses it"
+		return []TeardownClaimsPolicy{tp}, cant("tell whether an app uses it", err)
+	}
+	if len(applies) > 0 {
+		tp.Outcome, tp.Reason = PolicyLeft, "assigned to "+strings.Join(applies, ", ")
+	}
+	return []TeardownClaimsPolicy{tp}, nil
 }
 
-// deleteClaimsPolicies deletes the policies planned for deletion: unassigned first (as sso
-// --claims default does), then deleted. A failure leaves that policy (Outcome "left") with a
-// warning saying how to remove it; the app is deleted all the same.
-func deleteClaimsPolicies(ctx context.Context, g TeardownGraph, spID string, res *TeardownResult) {
-	for i := range res.ClaimsPolicies {
-		p := &res.ClaimsPolicies[i]
+// deleteOrphanPolicies deletes the planned policies of an app that is gone (nothing to
+// unassign); a failure leaves the policy with a warning naming its id and the Graph call.
+func deleteOrphanPolicies(ctx context.Context, g TeardownGraph, ps []TeardownClaimsPolicy) []string {
+	var warnings []string
+	for i := range ps {
+		p := &ps[i]
 		if p.Outcome != PolicyWillDelete {
 			continue
 		}
-		err := g.UnassignClaimsPolicy(ctx, spID, p.ID)
-		if err == nil || graph.IsNotFound(err) {
-			err = g.DeleteClaimsPolicy(ctx, p.ID)
-		}
+		err := g.DeleteClaimsPolicy(ctx, p.ID)
 		if err == nil || graph.IsNotFound(err) {
 			p.Outcome = PolicyDeleted
 			continue
@@ -234,9 +258,10 @@ func deleteClaimsPolicies(ctx context.Context, g TeardownGraph, spID string, res
 			why = "deleting it needs " + PermPolicyWrite
 		}
 		p.Outcome, p.Reason = PolicyLeft, "could not delete it: "+why
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left in the tenant: %s; delete it with Graph: DELETE /policies/claimsMappingPolicies/%s (PowerShell: Remove-MgPolicyClaimMappingPolicy)",
-			p.DisplayName, p.ID, why, p.ID))
+		warnings = append(warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left in the tenant: %s; %s",
+			p.DisplayName, p.ID, why, teardownAfterFix(p.ID)))
 	}
+	return warnings
 }
 
 // OtherTagged lists the apps carrying the invicti-scim tag other than spID. It is a report,

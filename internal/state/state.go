@@ -63,6 +63,9 @@ type App struct {
 	// CreatedAt is when this tool created the app (zero when it adopted an existing one):
 	// a young app that 404s is still replicating, an old one was deleted.
 	CreatedAt time.Time `json:"createdAt,omitempty"`
+	// ClaimsPolicyID is the claims-mapping policy `sso --claims` made and assigned to this app
+	// ("" when none): teardown deletes it by this id when the app was deleted elsewhere.
+	ClaimsPolicyID string `json:"claimsPolicyId,omitempty"`
 }
 
 // Invicti identifies the Invicti side (no secret).
