@@ -62,6 +62,17 @@ func TestSandboxWizardSSO(t *testing.T) {
 					t.Errorf("missing %s in:\n%s", re, out)
 				}
 			}
+			// Answered with the y key, the question left on screen shows Yes chosen: the last
+			// buttons drawn for it mark Yes, not the default No.
+			if q := strings.Index(out, "Set up single sign-on"); q >= 0 {
+				seg := out[q:]
+				if e := strings.Index(seg, "Invicti Identifier"); e >= 0 {
+					seg = seg[:e]
+				}
+				if strings.LastIndex(seg, "[Yes]") < strings.LastIndex(seg, "[No]") {
+					t.Errorf("the single sign-on question was left showing No after y:\n%s", seg)
+				}
+			}
 			// ... and is not printed a second time in the summary.
 			if n := regexp.MustCompile(`TYPE +NAME +STATUS`).FindAllStringIndex(out, -1); len(n) != 1 {
 				t.Errorf("the assign table is printed %d times, want once:\n%s", len(n), out)
