@@ -14,8 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
-	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
 
 	"github.com/invicti-scim/invicti-scim/pkg/entratest"
@@ -554,13 +554,13 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 
 // terminalRows is how many rows of a cols-wide terminal the record fills: a line folds onto
 // ceil(width/cols) rows, and a line redrawn after a carriage return (a spinner) is as wide as
-// its widest drawing.
+// its widest drawing (the record has no escape sequences left; its runes are one cell each).
 func terminalRows(record string, cols int) int {
 	rows := 0
 	for _, line := range strings.Split(strings.TrimSuffix(record, "\n"), "\n") {
 		w := 0
 		for _, seg := range strings.Split(line, "\r") {
-			w = max(w, ansi.StringWidth(seg))
+			w = max(w, utf8.RuneCountInString(seg)) // the record is plain text, one cell a rune
 		}
 		rows += max(1, (w+cols-1)/cols)
 	}
