@@ -49,9 +49,8 @@ type Printer struct {
 	T     Theme
 	Width int
 	R     *safetext.Redactor
-	// Terminal says W is a terminal: checklist lines longer than Width are then wrapped at
-	// word boundaries (the terminal itself would cut them mid-word); piped, each stays one line
-	// for grep.
+	// Terminal says W is a terminal: lines longer than Width are then wrapped at spaces by
+	// Wrap (the terminal itself would cut them mid-word); piped, each stays one line for grep.
 	Terminal bool
 }
 
