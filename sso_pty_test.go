@@ -41,10 +41,11 @@ func TestSandboxWizardSSO(t *testing.T) {
 				t.Fatalf("exit %d\n%s", code, w.scr.String())
 			}
 			out := w.record()
-			cert := `X\.509 Certificate +thumbprint [0-9A-F]{40}, expires \S+ \(\d+ days\), written to \S*sso-signing-[0-9a-f]{40}\.pem`
+			// The value wraps at spaces (never inside the thumbprint or the path) under its column.
+			cert := `X\.509 Certificate +thumbprint [0-9A-F]{40},\s+expires\s+\S+\s+\(\d+\s+days\),\s+written\s+to\s+\S*sso-signing-[0-9a-f]{40}\.pem`
 			if !keep {
 				// The sandbox's own config dir goes when the run ends: no file is pointed at.
-				cert = `X\.509 Certificate +thumbprint [0-9A-F]{40}, expires \S+ \(\d+ days\)\s*\n`
+				cert = `X\.509 Certificate +thumbprint [0-9A-F]{40},\s+expires\s+\S+\s+\(\d+\s+days\)\s*\n`
 			}
 			for _, re := range []string{
 				`SAML 2\.0 Endpoint +https://login\.microsoftonline\.com/[0-9a-f-]{36}/saml2`,
@@ -53,10 +54,28 @@ func TestSandboxWizardSSO(t *testing.T) {
 				`mandatory for the whole organisation unless users are exempted`,
 				// The SSO values come before the summary: "Setup complete" ends the record.
 				`(?s)SAML 2\.0 Endpoint.*Setup complete`,
+				// The record reads in the order things happened: what was assigned and
+				// provisioned comes before the single sign-on question.
+				`(?s)TYPE +NAME.*In Invicti: alice@contoso\.example.*Set up single sign-on.*Invicti Identifier`,
 			} {
 				if !regexp.MustCompile(re).MatchString(out) {
 					t.Errorf("missing %s in:\n%s", re, out)
 				}
+			}
+			// Answered with the y key, the question left on screen shows Yes chosen: the last
+			// buttons drawn for it mark Yes, not the default No.
+			if q := strings.Index(out, "Set up single sign-on"); q >= 0 {
+				seg := out[q:]
+				if e := strings.Index(seg, "Invicti Identifier"); e >= 0 {
+					seg = seg[:e]
+				}
+				if strings.LastIndex(seg, "[Yes]") < strings.LastIndex(seg, "[No]") {
+					t.Errorf("the single sign-on question was left showing No after y:\n%s", seg)
+				}
+			}
+			// ... and is not printed a second time in the summary.
+			if n := regexp.MustCompile(`TYPE +NAME +STATUS`).FindAllStringIndex(out, -1); len(n) != 1 {
+				t.Errorf("the assign table is printed %d times, want once:\n%s", len(n), out)
 			}
 			if !keep {
 				return

@@ -226,7 +226,7 @@ func printManifestPlan(p *ui.Printer, plan *reconcile.Plan, prune bool) {
 	printChanges(p, plan.Changes)
 	if plan.Pending(prune) == 0 {
 		if n := plan.PruneCandidates(); n > 0 {
-			p.Printf("  In sync: nothing to change without --prune (%s besides the manifest, above).\n", plural(n, "assignment"))
+			p.Paragraph("    ", fmt.Sprintf("  In sync: nothing to change without --prune (%s besides the manifest, above).", plural(n, "assignment")))
 		} else {
 			p.Println("  In sync: nothing to change.")
 		}
@@ -238,7 +238,7 @@ func printManifestPlan(p *ui.Printer, plan *reconcile.Plan, prune bool) {
 	when := drift.AppliedAt.UTC().Format("2006-01-02 15:04 UTC")
 	switch {
 	case drift.Drifted:
-		p.Printf("  Drift: the tenant changed since this manifest was applied %s; %s.\n", when, driftFix(plan))
+		p.Paragraph("    ", fmt.Sprintf("  Drift: the tenant changed since this manifest was applied %s; %s.", when, driftFix(plan)))
 	case drift.SameManifest:
 		p.Printf("  No drift since this manifest was applied %s.\n", when)
 	default:
@@ -278,7 +278,7 @@ func printChanges(p *ui.Printer, changes []reconcile.Change) {
 		if c.Prune {
 			verb += " (with --prune)"
 		}
-		p.Printf("    %s %s %s: %s\n", actionSym[c.Action], verb, c.Name, c.Detail)
+		p.Paragraph("      ", fmt.Sprintf("    %s %s %s: %s", actionSym[c.Action], verb, c.Name, c.Detail))
 	}
 }
 
@@ -311,7 +311,7 @@ func printOutcomesTo(f *Factory, p *ui.Printer, m *manifest.Manifest, outs []rec
 			}
 			printChanges(p, o.Result.Applied)
 			if n := len(o.Result.Skipped); n > 0 {
-				p.Printf("  %s left in place: apply --prune removes %s.\n", countBesides(n), itThem(n))
+				p.Paragraph("    ", fmt.Sprintf("  %s left in place: apply --prune removes %s.", countBesides(n), itThem(n)))
 			}
 		case applied:
 			p.Println("  In sync: nothing to change.")

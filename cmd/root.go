@@ -428,6 +428,8 @@ func printJSON(f *Factory, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
+	// The document is read by people and jq, not embedded in HTML: "&" stays "&", not \u0026.
+	enc.SetEscapeHTML(false)
 	f.jsonDone = true
 	if err := enc.Encode(v); err != nil {
 		return err

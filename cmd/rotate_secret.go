@@ -66,6 +66,14 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	sp := ui.NewSpinner(f.IO)
 	defer sp.Stop()
 	out := rotateJSON{ClientID: in.Credentials.ClientID}
+	// A run that fails before Graph is asked still names the app it was for: the one given by
+	// --sp-id, else (without --app-id) the one setup recorded.
+	switch {
+	case opts.app.SPID != "":
+		out.ServicePrincipalID = opts.app.SPID
+	case opts.app.AppID == "" && st.App != nil:
+		out.ServicePrincipalID, out.JobID = st.App.ServicePrincipalID, st.App.JobID
+	}
 	step := func(id, title string, o provision.Outcome, detail string) {
 		out.Steps = append(out.Steps, provision.Step{ID: id, Title: title, Outcome: o, Detail: detail})
 		if !f.JSON() {
@@ -104,6 +112,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 	if err != nil {
 		return finish(err)
 	}
+	out.ServicePrincipalID, out.JobID = spID, jobID
 	rot, err := provision.RotateSecret(ctx, conn.Client, provision.RotateRequest{
 		ServicePrincipalID: spID, JobID: jobID,
 		Ownership: provision.Ownership{TemplateID: conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),

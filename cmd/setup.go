@@ -313,6 +313,9 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		if errors.Is(err, provision.ErrPartial) {
 			err = &exitError{code: ExitFailed, err: err}
 		}
+		if err == nil && !f.JSON() && out.Extras != nil {
+			printAfterSetup(f, out.Extras)
+		}
 		if err == nil {
 			mappingsAfterAssign(ctx, f, conn, res.ServicePrincipalID, res.JobID) // mappings_hook.go
 		}
@@ -573,6 +576,30 @@ func enterPresses(ctx context.Context, f *Factory) <-chan struct{} {
 	return ch
 }
 
+// printAfterSetup prints what was assigned and provisioned (on stdout) as soon as those steps
+// finish, before the single sign-on step and the summary: the record reads in the order
+// things happened, and the summary does not repeat it.
+func printAfterSetup(f *Factory, x *provision.AfterSetupResult) {
+	p := ui.Out(f.IO)
+	printAssignTable(p, x.Assign)
+	if x.Provision != nil {
+		p.Println()
+		printProvisionResults(p, x.Provision)
+	}
+	for _, m := range x.Members {
+		if m.Verified.Found {
+			state := "active"
+			if !m.Verified.Active {
+				state = "inactive"
+			}
+			p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
+		} else {
+			p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
+		}
+	}
+	p.Println()
+}
+
 func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret string, runErr error) {
 	p := ui.Out(f.IO)
 	cmdName := commandPrefix()
@@ -592,28 +619,6 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 	}
 	if runErr != nil {
 		return
-	}
-	// What was assigned and provisioned comes first, then the summary of what exists: the
-	// record reads in the order things happened, and "Setup complete" is not followed by more
-	// progress.
-	if x := res.Extras; x != nil {
-		printAssignTable(p, x.Assign)
-		if x.Provision != nil {
-			p.Println()
-			printProvisionResults(p, x.Provision)
-		}
-		for _, m := range x.Members {
-			if m.Verified.Found {
-				state := "active"
-				if !m.Verified.Active {
-					state = "inactive"
-				}
-				p.Check(ui.SymOK, "In Invicti: "+m.UserName, state)
-			} else {
-				p.Check(ui.SymFail, "Not in Invicti: "+m.UserName, m.Verified.Error)
-			}
-		}
-		p.Println()
 	}
 	// Single sign-on was the wizard's last step: its values (for Invicti's SSO page) come
 	// before the summary too.
@@ -683,9 +688,7 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		assignStep+" (group assignment needs Entra ID P1/P2; nested groups are not provisioned):\n       "+cmdName+" assign --group \"<security group>\"",
 		"Check health any time:\n       "+cmdName+" status",
 	)
-	for i, s := range steps {
-		p.Printf("  %d. %s\n", i+1, s)
-	}
+	p.Numbered(steps)
 }
 
 // safeName reports whether a name read back from the tenant (through the state) may be offered

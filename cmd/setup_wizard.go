@@ -20,8 +20,9 @@ func setupWizardIO(f *Factory) wizard.IO {
 	wio := f.wizardIO()
 	p := ui.Err(f.IO)
 	wio.Say = func(lines ...string) {
+		// Each line wraps at spaces under its own indentation (a list of user names).
 		for _, l := range lines {
-			p.Println(l)
+			p.Paragraph(strings.Repeat(" ", len(l)-len(strings.TrimLeft(l, " ")))+"  ", l)
 		}
 	}
 	return wio
@@ -194,21 +195,31 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 			p.Check(ui.SymWarn, "Group "+g, "members not read: "+err.Error())
 			continue
 		}
-		p.Check(ui.SymOK, "Group "+g, fmt.Sprintf("%d direct members", facts.Members))
+		p.Check(ui.SymOK, "Group "+g, plural(facts.Members, "direct member"))
 		if len(facts.Nested) > 0 {
 			p.Check(ui.SymWarn, "  nested groups are not provisioned", strings.Join(facts.Nested, ", "))
 		}
-		for _, w := range []struct {
-			n    int
-			what string
-		}{{facts.Guests, "guest users"}, {facts.Disabled, "disabled users (provisioned as inactive)"}, {facts.NoMail, "users without a mail address"}} {
-			if w.n > 0 {
-				p.Check(ui.SymWarn, fmt.Sprintf("  %d %s", w.n, w.what), "")
-			}
+		for _, w := range groupWarnings(facts) {
+			p.Check(ui.SymWarn, "  "+w, "")
 		}
 	}
 	p.Println()
 	return nil
+}
+
+// groupWarnings are the counted warnings about a group's members, in words ("1 disabled user
+// (provisioned as inactive)"); none when every member is a plain enabled user with mail.
+func groupWarnings(facts provision.GroupFacts) []string {
+	var out []string
+	for _, w := range []struct {
+		n          int
+		noun, what string
+	}{{facts.Guests, "guest user", ""}, {facts.Disabled, "disabled user", " (provisioned as inactive)"}, {facts.NoMail, "user", " without a mail address"}} {
+		if w.n > 0 {
+			out = append(out, plural(w.n, w.noun)+w.what)
+		}
+	}
+	return out
 }
 
 // createTeamsStep creates the Invicti teams for the assigned groups, then (on a terminal)

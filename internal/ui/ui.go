@@ -49,9 +49,8 @@ type Printer struct {
 	T     Theme
 	Width int
 	R     *safetext.Redactor
-	// Terminal says W is a terminal: checklist lines longer than Width are then wrapped at
-	// word boundaries (the terminal itself would cut them mid-word); piped, each stays one line
-	// for grep.
+	// Terminal says W is a terminal: lines longer than Width are then wrapped at spaces by
+	// Wrap (the terminal itself would cut them mid-word); piped, each stays one line for grep.
 	Terminal bool
 }
 
@@ -88,16 +87,54 @@ func (p *Printer) line(s string) string { return p.R.Line(s) }
 // Println prints a line.
 func (p *Printer) Println(a ...any) { fmt.Fprint(p.W, p.text(fmt.Sprintln(a...))) }
 
-// Paragraph prints s word-wrapped to the printer's width (unwrapped when the width is unknown),
-// every line after the first indented by hang: prose pre-wrapped at 80 columns breaks
-// mid-word on a narrower terminal. A word longer than the width (a URL) is kept whole, so it
-// stays copyable.
+// Paragraph prints s word-wrapped to the printer's width on a terminal, every line after the
+// first indented by hang: prose pre-wrapped at 80 columns breaks mid-word on a narrower
+// terminal. Piped, s stays one line (see Wrap).
 func (p *Printer) Paragraph(hang, s string) {
-	s = p.line(s)
-	if p.Width > 0 && p.Width > len(hang)+20 {
-		s = strings.ReplaceAll(ansi.Wordwrap(s, p.Width-len(hang), ""), "\n", "\n"+hang)
+	fmt.Fprintln(p.W, p.Wrap(p.line(s), hang))
+}
+
+// Wrap is the one wrapping rule for human output: on a terminal of known width, s is broken
+// at spaces only (never at a hyphen, so ids and paths stay whole and copyable), a word longer
+// than the line is kept whole, widths are counted in cells with ANSI styling ignored, and
+// every continuation line starts with hang (spaces putting it under its text). Each line of a
+// multi-line s is wrapped on its own. Piped (or with no usable width) s is returned as it is,
+// so each item stays one line for grep. s must already be sanitised.
+func (p *Printer) Wrap(s, hang string) string {
+	if !p.Terminal || p.Width <= ansi.StringWidth(hang)+10 {
+		return s
 	}
-	fmt.Fprintln(p.W, s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = wrapLine(l, p.Width, hang)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// wrapLine breaks one line at spaces so that no line is wider than width cells unless one word
+// alone is (a URL, then kept whole); runs of spaces inside a line (alignment) are kept.
+func wrapLine(l string, width int, hang string) string {
+	if ansi.StringWidth(l) <= width {
+		return l
+	}
+	words := strings.Split(l, " ")
+	var out []string
+	cur := words[0]
+	curW := ansi.StringWidth(cur)
+	hangW := ansi.StringWidth(hang)
+	for _, w := range words[1:] {
+		ww := ansi.StringWidth(w)
+		// A word that would not fit on a line of its own either stays where it is: moving it
+		// would only add a line (the terminal folds it wherever it starts).
+		if ww > 0 && curW+1+ww > width && hangW+ww <= width && strings.TrimSpace(ansi.Strip(cur)) != "" {
+			out = append(out, strings.TrimRight(cur, " "))
+			cur, curW = hang+w, hangW+ww
+			continue
+		}
+		cur += " " + w
+		curW += 1 + ww
+	}
+	return strings.Join(append(out, cur), "\n")
 }
 
 // Printf prints formatted text.
@@ -105,11 +142,7 @@ func (p *Printer) Printf(format string, a ...any) { fmt.Fprint(p.W, p.text(fmt.S
 
 // Heading prints a bold heading line.
 func (p *Printer) Heading(s string) {
-	s = p.line(s)
-	if p.Width > 20 {
-		s = ansi.Wordwrap(s, p.Width, "")
-	}
-	fmt.Fprintln(p.W, p.T.Heading.Render(s))
+	fmt.Fprintln(p.W, p.T.Heading.Render(p.Wrap(p.line(s), "")))
 }
 
 // Check prints one checklist line: symbol, title, and a muted detail.
@@ -127,11 +160,8 @@ func (p *Printer) Check(sym, title, detail string) {
 	if detail != "" {
 		line += p.T.Muted.Render(" — " + p.line(detail))
 	}
-	if p.Terminal && p.Width > 20 {
-		// Continuation lines start under the title; the wrap is ANSI-aware.
-		line = strings.ReplaceAll(ansi.Wordwrap(line, p.Width-2, ""), "\n", "\n  ")
-	}
-	fmt.Fprintln(p.W, line)
+	// Continuation lines start under the title.
+	fmt.Fprintln(p.W, p.Wrap(line, "  "))
 }
 
 // Errorf prints an error line.
@@ -155,8 +185,25 @@ func (p *Printer) KV(rows [][2]string) {
 	for _, r := range rows {
 		w = max(w, lipgloss.Width(r[0]))
 	}
+	// A long value continues under the value column.
+	hang := strings.Repeat(" ", 2+w+2)
 	for _, r := range rows {
-		fmt.Fprintf(p.W, "  %s%s  %s\n", p.T.Key.Render(r[0]), strings.Repeat(" ", w-lipgloss.Width(r[0])), r[1])
+		fmt.Fprintln(p.W, p.Wrap("  "+p.T.Key.Render(r[0])+strings.Repeat(" ", w-lipgloss.Width(r[0]))+"  "+r[1], hang))
+	}
+}
+
+// Numbered prints a numbered list ("  1. item"), each item wrapped with its continuation lines
+// under the item's text. A newline in an item starts a line of its own (a command to copy),
+// which keeps its leading spaces.
+func (p *Printer) Numbered(items []string) {
+	for i, it := range items {
+		lead := fmt.Sprintf("  %d. ", i+1)
+		hang := strings.Repeat(" ", len(lead))
+		parts := strings.Split(it, "\n")
+		for j := range parts {
+			parts[j] = p.line(parts[j])
+		}
+		fmt.Fprintln(p.W, p.Wrap(lead+strings.Join(parts, "\n"), hang))
 	}
 }
 
@@ -227,23 +274,40 @@ func truncate(s string, w int) string {
 	return ansi.Truncate(s, w, "…")
 }
 
-// Panel prints a titled, bordered block (rounded border with colour; plain indentation without).
+// Panel prints a titled, bordered block (rounded border with colour; plain indentation
+// without). Lines are wrapped at spaces to fit inside the border, continuing under their own
+// indentation; when a word is too long for the box (an id on a narrow terminal) the block is
+// printed plain instead, because a border would cut it.
 func (p *Printer) Panel(title string, lines []string) {
 	title, lines = p.line(title), p.cells(lines)
-	if !p.T.color {
-		fmt.Fprintln(p.W, title)
+	if p.T.color {
+		inner := p.Width - 4 // two border cells and one cell of padding each side
+		body := []string{p.T.Heading.Render(title)}
+		fits := true
 		for _, l := range lines {
-			fmt.Fprintln(p.W, "  "+l)
+			if p.Width > 0 {
+				l = wrapLine(l, inner, leadingSpaces(l)+"  ")
+			}
+			for _, part := range strings.Split(l, "\n") {
+				fits = fits && (p.Width <= 0 || ansi.StringWidth(part) <= inner)
+			}
+			body = append(body, l)
 		}
-		return
+		fits = fits && (p.Width <= 0 || ansi.StringWidth(title) <= inner)
+		if fits {
+			box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1)
+			fmt.Fprintln(p.W, box.Render(strings.Join(body, "\n")))
+			return
+		}
 	}
-	body := p.T.Heading.Render(title) + "\n" + strings.Join(lines, "\n")
-	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(lipgloss.Color("8")).Padding(0, 1)
-	if p.Width > 4 {
-		box = box.MaxWidth(p.Width)
+	fmt.Fprintln(p.W, p.Wrap(title, "  "))
+	for _, l := range lines {
+		fmt.Fprintln(p.W, p.Wrap("  "+l, "  "+leadingSpaces(l)+"  "))
 	}
-	fmt.Fprintln(p.W, box.Render(body))
 }
+
+// leadingSpaces is the run of spaces s starts with.
+func leadingSpaces(s string) string { return s[:len(s)-len(strings.TrimLeft(s, " "))] }
 
 // Spinner shows a moving indicator with a message on a terminal; elsewhere it prints the
 // message once per change, so logs stay readable.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
 )
@@ -99,6 +100,115 @@ func TestCheckWrapsOnATerminalOnly(t *testing.T) {
 		words := strings.Fields(strings.Join(lines, " "))
 		if got := strings.Join(words, " "); got != SymOK+" "+title+" — saved" {
 			t.Errorf("a word was cut: %q", got)
+		}
+	}
+}
+
+// checkWrapped fails when a line of out is wider than width although its last word would fit on
+// a line of its own (a longer word is kept whole where it is), when a
+// continuation line does not start with hang, or when the words of out are not exactly want's
+// (a word cut, at a hyphen or mid-word, or lost).
+func checkWrapped(t *testing.T, out string, width int, hang, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(ansi.Strip(out), "\n"), "\n")
+	if len(lines) < 2 {
+		t.Errorf("not wrapped at %d: %q", width, lines)
+	}
+	for i, l := range lines {
+		fields := strings.Fields(l)
+		if w := lipgloss.Width(l); w > width && len(fields) > 1 && len(hang)+lipgloss.Width(fields[len(fields)-1]) <= width {
+			t.Errorf("line %d is %d cells > %d: %q", i, w, width, l)
+		}
+		if i > 0 && !strings.HasPrefix(l, hang) {
+			t.Errorf("line %d not under its text (%q): %q", i, hang, l)
+		}
+	}
+	if got := strings.Join(strings.Fields(strings.Join(lines, " ")), " "); got != strings.Join(strings.Fields(want), " ") {
+		t.Errorf("words changed:\n got %q\nwant %q", got, want)
+	}
+}
+
+// Ids and paths users copy have hyphens; the wrap breaks at spaces only, and a word longer
+// than the line is kept whole.
+func TestWrapBreaksAtSpacesOnly(t *testing.T) {
+	text := "Saved to /tmp/invicti-scim-sandbox-config-1065373252/state.json for app 66e7d05a-2ad5-41a8-b482-ba91812dfeeb (every run)"
+	var b strings.Builder
+	p := &Printer{W: &b, T: newTheme(true), Width: 30, Terminal: true}
+	p.Paragraph("  ", text)
+	checkWrapped(t, b.String(), 30, "  ", text)
+	for _, id := range []string{"/tmp/invicti-scim-sandbox-config-1065373252/state.json", "66e7d05a-2ad5-41a8-b482-ba91812dfeeb"} {
+		if !strings.Contains(b.String(), id) {
+			t.Errorf("%s was split:\n%s", id, b.String())
+		}
+	}
+}
+
+// Headings, KV values and numbered lists wrap by the same rule on a terminal, continuing under
+// their text; piped, every item is one line.
+func TestWrapEverywhereOnATerminalOnly(t *testing.T) {
+	long := "Entra's first provisioning cycle starts within 20–40 minutes (Users, teams & roles → Manage teams) every time"
+	for _, terminal := range []bool{true, false} {
+		var b strings.Builder
+		p := &Printer{W: &b, T: newTheme(true), Width: 50, Terminal: terminal}
+		p.Heading(long)
+		p.KV([][2]string{{"SSO cert", long}})
+		p.Numbered([]string{long, "second\n       invicti-scim status"})
+		p.Check(SymOK, "Provisioning now: dave@contoso.example, erin@contoso.example, frank@contoso.example", "")
+		out := ansi.Strip(b.String())
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		if !terminal {
+			if len(lines) != 6 { // one per item, and the command's own line
+				t.Errorf("piped: %d lines, want 6 (one per item):\n%s", len(lines), out)
+			}
+			continue
+		}
+		var buf strings.Builder
+		p2 := &Printer{W: &buf, T: newTheme(true), Width: 50, Terminal: true}
+		p2.Heading(long)
+		checkWrapped(t, buf.String(), 50, "", long)
+		buf.Reset()
+		p2.KV([][2]string{{"SSO cert", long}})
+		checkWrapped(t, buf.String(), 50, strings.Repeat(" ", 2+8+2), "SSO cert "+long)
+		buf.Reset()
+		p2.Numbered([]string{long})
+		checkWrapped(t, buf.String(), 50, "     ", "1. "+long)
+		buf.Reset()
+		p2.Numbered([]string{"a", "b\n       invicti-scim status"})
+		if !strings.Contains(buf.String(), "  2. b\n       invicti-scim status\n") {
+			t.Errorf("a command line in an item lost its place:\n%s", buf.String())
+		}
+	}
+}
+
+// A panel's lines wrap inside the border at 80 and 60 columns: nothing is cut, and every line
+// of the box keeps its right border.
+func TestPanelWrapsInsideTheBorder(t *testing.T) {
+	lines := []string{
+		`Claims-mapping policy "Invicti SSO claims" (id 65344d22-5521-4b8e-9c4e-0c3a1f7d2e11), made by sso --claims`,
+		`Enterprise app "Invicti Platform" (appId 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)`,
+		"  service principal 66e7d05a-2ad5-41a8-b482-ba91812dfeeb, its provisioning job, saved credentials and assignments",
+	}
+	for _, width := range []int{80, 60} {
+		var b strings.Builder
+		p := &Printer{W: &b, T: newTheme(true), Width: width, Terminal: true}
+		p.Panel("Will delete", lines)
+		out := ansi.Strip(b.String())
+		rows := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		for i, r := range rows {
+			if w := lipgloss.Width(r); w > width {
+				t.Errorf("%d cols: row %d is %d cells: %q", width, i, w, r)
+			}
+			if !strings.HasSuffix(r, "│") && !strings.HasSuffix(r, "╮") && !strings.HasSuffix(r, "╯") {
+				t.Errorf("%d cols: row %d has no right border: %q", width, i, r)
+			}
+		}
+		var words []string
+		for _, r := range rows {
+			words = append(words, strings.Fields(strings.Trim(r, "│╭╮╰╯─ "))...)
+		}
+		want := strings.Fields("Will delete " + strings.Join(lines, " "))
+		if strings.Join(words, " ") != strings.Join(want, " ") {
+			t.Errorf("%d cols: text lost:\n%s", width, out)
 		}
 	}
 }

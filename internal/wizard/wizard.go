@@ -5,9 +5,11 @@ package wizard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
@@ -48,11 +50,72 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 		WithAccessible(wio.Accessible).
 		WithShowHelp(true).
 		WithTheme(huh.ThemeFunc(theme))
-	err := form.RunWithContext(ctx)
-	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
+	var err error
+	if wio.Accessible {
+		err = form.RunWithContext(ctx)
+	} else {
+		err = runForm(ctx, wio, form)
+	}
+	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, tea.ErrInterrupted) || errors.Is(err, context.Canceled) {
 		return ErrCancelled
 	}
 	return err
+}
+
+// runForm runs form on the terminal as huh's Form.RunWithContext does, through answerFrame so
+// that the frame left on screen shows the answer given.
+func runForm(ctx context.Context, wio IO, form *huh.Form) error {
+	form.SubmitCmd, form.CancelCmd = tea.Quit, tea.Interrupt
+	m := &answerFrame{form: form}
+	_, err := tea.NewProgram(m, tea.WithInput(wio.In), tea.WithOutput(wio.Out), tea.WithContext(ctx)).Run()
+	if form.State == huh.StateAborted {
+		return ErrCancelled
+	}
+	if err != nil {
+		return fmt.Errorf("form: %w", err)
+	}
+	return nil
+}
+
+// answerFrame is a huh form as a bubbletea model whose last frame shows the answer. huh's
+// Form.View is empty once the form is done, and bubbletea draws at most one frame per tick
+// and leaves the last one it drew on screen. A key that sets the answer and submits at once
+// (y or n at a Yes/No question) is handled within one tick, so with huh's own run loop the frame
+// left showed the value from before the key: "Yes  [No]" after y. When the key that completed
+// the form changed its view, answerFrame gives the view as it was after that key (the answer
+// set, the field still focused) as the final view, so bubbletea draws it; otherwise (Enter on
+// what is shown, an aborted form) huh's behaviour is kept and nothing is redrawn.
+type answerFrame struct {
+	form *huh.Form
+	// last is the view after the latest key, changed whether that key changed the view.
+	last    string
+	changed bool
+}
+
+func (m *answerFrame) Init() tea.Cmd { return m.form.Init() }
+
+func (m *answerFrame) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	_, isKey := msg.(tea.KeyPressMsg)
+	before := ""
+	if isKey {
+		before = m.form.View()
+	}
+	_, cmd := m.form.Update(msg)
+	if isKey {
+		m.last = m.form.View()
+		m.changed = m.last != before
+	}
+	return m, cmd
+}
+
+func (m *answerFrame) View() tea.View {
+	content := m.form.View()
+	if content == "" && m.form.State == huh.StateCompleted && m.changed {
+		content = m.last
+	}
+	v := tea.NewView(content)
+	v.ReportFocus = true // as huh's run loop asks
+	return v
 }
 
 // InvictiAnswers are the Invicti connection values.
