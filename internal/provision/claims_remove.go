@@ -101,13 +101,10 @@ func removeClaimsPolicies(ctx context.Context, g claimsRemover, spID string, ps 
 			unassigned = true
 			err = g.DeleteClaimsPolicy(ctx, p.ID)
 		}
-		if err == nil || graph.IsNotFound(err) {
+		why := policyDeleteFailure(err)
+		if why == "" {
 			p.Outcome = PolicyDeleted
 			continue
-		}
-		why := err.Error()
-		if graph.IsAuth(err) {
-			why = "deleting it needs " + PermPolicyWrite
 		}
 		p.Outcome, p.Reason = PolicyLeft, "could not delete it: "+why
 		how := fix(p.ID)
@@ -151,4 +148,16 @@ func ClaimsPolicyRecorder(store state.Store, spID string) func(policyID string) 
 		st.App.ClaimsPolicyID = policyID
 		return store.Save(st)
 	}
+}
+
+// policyDeleteFailure is why a policy's unassign or delete failed, in the words plans and
+// warnings use; "" when it worked or the policy is already gone.
+func policyDeleteFailure(err error) string {
+	switch {
+	case err == nil || graph.IsNotFound(err):
+		return ""
+	case graph.IsAuth(err):
+		return "deleting it needs " + PermPolicyWrite
+	}
+	return err.Error()
 }

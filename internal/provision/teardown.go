@@ -248,14 +248,10 @@ func deleteOrphanPolicies(ctx context.Context, g TeardownGraph, ps []TeardownCla
 		if p.Outcome != PolicyWillDelete {
 			continue
 		}
-		err := g.DeleteClaimsPolicy(ctx, p.ID)
-		if err == nil || graph.IsNotFound(err) {
+		why := policyDeleteFailure(g.DeleteClaimsPolicy(ctx, p.ID))
+		if why == "" {
 			p.Outcome = PolicyDeleted
 			continue
-		}
-		why := err.Error()
-		if graph.IsAuth(err) {
-			why = "deleting it needs " + PermPolicyWrite
 		}
 		p.Outcome, p.Reason = PolicyLeft, "could not delete it: "+why
 		warnings = append(warnings, fmt.Sprintf("the claims-mapping policy %q (id %s) is left in the tenant: %s; %s",
