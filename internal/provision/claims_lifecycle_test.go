@@ -227,13 +227,7 @@ func TestTeardownPlanWarnsWithoutPolicyWrite(t *testing.T) {
 	f, res := setUpApp(t)
 	ctx := t.Context()
 	spID := res.ServicePrincipalID
-	p, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.client.AssignClaimsPolicy(ctx, spID, p.ID); err != nil {
-		t.Fatal(err)
-	}
+	p := ourClaimsPolicy(t, f, spID)
 	own := Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}
 	weak := clientWithout(t, f, PermPolicyWrite)
 	probably := func(ws []string) bool {
@@ -267,13 +261,7 @@ func TestTeardownGoneAppDeletesRecordedPolicy(t *testing.T) {
 	f, res := setUpApp(t)
 	ctx := t.Context()
 	spID := res.ServicePrincipalID
-	p, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.client.AssignClaimsPolicy(ctx, spID, p.ID); err != nil {
-		t.Fatal(err)
-	}
+	p := ourClaimsPolicy(t, f, spID)
 	f.tenant.DeleteAppBehindBack(spID)
 	own := Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}
 	req := TeardownRequest{ServicePrincipalID: spID, Ownership: own, KnownClaimsPolicyID: p.ID}
@@ -314,13 +302,7 @@ func TestTeardownGoneAppLeavesPolicyInUse(t *testing.T) {
 	ctx := t.Context()
 	spID := res.ServicePrincipalID
 	other := f.tenant.AddApp("Other")
-	p, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.client.AssignClaimsPolicy(ctx, other.ServicePrincipalID, p.ID); err != nil {
-		t.Fatal(err)
-	}
+	p := ourClaimsPolicy(t, f, other.ServicePrincipalID)
 	f.tenant.DeleteAppBehindBack(spID)
 	td, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: spID, KnownClaimsPolicyID: p.ID,
 		Ownership: Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}})

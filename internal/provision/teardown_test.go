@@ -5,8 +5,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
+
+// ourClaimsPolicy creates the policy `sso --claims default` would make for f's app (our name,
+// Entra's default claims) and assigns it to each of spIDs.
+func ourClaimsPolicy(t *testing.T, f *fixture, spIDs ...string) graph.ClaimsPolicy {
+	t.Helper()
+	p, err := f.client.CreateClaimsPolicy(t.Context(), ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range spIDs {
+		if err := f.client.AssignClaimsPolicy(t.Context(), sp, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
 
 // Teardown deletes the claims-mapping policy sso --claims made for the app (read while the
 // service principal exists, deleted before the app), shows it in the plan and in a dry run
@@ -66,15 +83,7 @@ func TestTeardownLeavesPoliciesNotOnlyOurs(t *testing.T) {
 	own := Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}
 	// A policy with our name, assigned to another app too: left, naming that app.
 	other := f.tenant.AddApp("Other")
-	shared, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sp := range []string{spID, other.ServicePrincipalID} {
-		if err := f.client.AssignClaimsPolicy(ctx, sp, shared.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ourClaimsPolicy(t, f, spID, other.ServicePrincipalID)
 	td, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: spID, Ownership: own})
 	if err != nil || td.Outcome != "deleted" || len(td.ClaimsPolicies) != 1 || td.ClaimsPolicies[0].Outcome != PolicyLeft ||
 		td.ClaimsPolicies[0].Reason != "also assigned to "+other.ServicePrincipalID {
@@ -104,13 +113,7 @@ func TestTeardownLeavesPolicyItCannotCheck(t *testing.T) {
 	f, res := setUpApp(t)
 	ctx := t.Context()
 	spID := res.ServicePrincipalID
-	p, err := f.client.CreateClaimsPolicy(ctx, ClaimsPolicyPrefix+f.cfg.AppName, ClaimsDefinition(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.client.AssignClaimsPolicy(ctx, spID, p.ID); err != nil {
-		t.Fatal(err)
-	}
+	p := ourClaimsPolicy(t, f, spID)
 	f.tenant.InjectFault(entratest.Fault{Method: "GET", Path: regexp.MustCompile(`/appliesTo$`), Status: 403})
 	td, err := Teardown(ctx, f.client, TeardownRequest{ServicePrincipalID: spID,
 		Ownership: Ownership{TemplateID: f.cfg.Cloud.TemplateID, Recorded: spID, What: "only ours"}})
