@@ -48,15 +48,10 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			}
 			sp := ui.NewSpinner(f.IO)
 			defer sp.Stop()
-			deps, err := f.reconcileDeps(sp)
+			deps, outs, err := opts.planAll(ctx, f, sp, m, true)
 			if err != nil {
 				return err
 			}
-			if sp.Animated() {
-				sp.Set("Reading the tenant")
-			}
-			outs := deps.PlanAll(ctx, m, opts.Parallel, true)
-			sp.Stop()
 			if ask {
 				n := applyingChanges(outs, opts.Prune)
 				pr := ui.Out(f.IO)

@@ -59,6 +59,21 @@ func (r *manifestRun) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml")
 }
 
+// planAll reads every tenant of m behind the spinner (reconcile.Deps.PlanAll); lock keeps
+// each planned tenant's state lock for apply. The spinner is stopped on return.
+func (r *manifestRun) planAll(ctx context.Context, f *Factory, sp *ui.Spinner, m *manifest.Manifest, lock bool) (*reconcile.Deps, []reconcile.TenantOutcome, error) {
+	deps, err := f.reconcileDeps(sp)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sp.Animated() {
+		sp.Set("Reading the tenant")
+	}
+	outs := deps.PlanAll(ctx, m, r.Parallel, lock)
+	sp.Stop()
+	return deps, outs, nil
+}
+
 // load checks the flags and reads the manifest: usage errors (exit 2) before anything else.
 func (r *manifestRun) load(cmd *cobra.Command) (*manifest.Manifest, error) {
 	if r.File == "" {
@@ -395,22 +410,21 @@ func additiveOnly(outs []reconcile.TenantOutcome, prune bool) bool {
 
 // pendingChanges counts what plan --exit-code reports over every tenant (reconcile.Plan.Pending).
 func pendingChanges(outs []reconcile.TenantOutcome, prune bool) int {
-	n := 0
-	for _, o := range outs {
-		if o.Plan != nil {
-			n += o.Plan.Pending(prune)
-		}
-	}
-	return n
+	return sumPlans(outs, func(p *reconcile.Plan) int { return p.Pending(prune) })
 }
 
 // applyingChanges counts the changes apply (with prune: apply --prune) carries out over every
 // tenant (reconcile.Plan.Applies).
 func applyingChanges(outs []reconcile.TenantOutcome, prune bool) int {
+	return sumPlans(outs, func(p *reconcile.Plan) int { return p.Applies(prune) })
+}
+
+// sumPlans adds count over the tenants that have a plan.
+func sumPlans(outs []reconcile.TenantOutcome, count func(*reconcile.Plan) int) int {
 	n := 0
 	for _, o := range outs {
 		if o.Plan != nil {
-			n += o.Plan.Applies(prune)
+			n += count(o.Plan)
 		}
 	}
 	return n

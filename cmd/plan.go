@@ -50,15 +50,10 @@ with --prune, which plans as apply --prune does. -o json prints
 			}
 			sp := ui.NewSpinner(f.IO)
 			defer sp.Stop()
-			deps, err := f.reconcileDeps(sp)
+			_, outs, err := opts.planAll(ctx, f, sp, m, false)
 			if err != nil {
 				return err
 			}
-			if sp.Animated() {
-				sp.Set("Reading the tenant")
-			}
-			outs := deps.PlanAll(ctx, m, opts.Parallel, false)
-			sp.Stop()
 			if f.JSON() {
 				if err := printJSON(f, buildManifestJSON(f, m, outs, &opts.Prune)); err != nil {
 					return err
