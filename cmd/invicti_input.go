@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -185,23 +184,13 @@ const (
 	maxPrincipalFile = 16 << 20
 )
 
-// readInputFile reads a file named by a flag, at most limit bytes. Pipes stay allowed
-// (--client-secret-file <(pass show invicti) is a good habit), so the bound, not the file
-// type, is what stops /dev/zero or a runaway file from filling memory.
+// readInputFile reads a file named by a flag, at most limit bytes (state.ReadFileLimited).
 func readInputFile(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, unwrapPathErr(err)
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, unwrapPathErr(err)
-	}
-	if int64(len(data)) > limit {
+	data, err := state.ReadFileLimited(path, limit)
+	if tl := (*state.TooLargeError)(nil); errors.As(err, &tl) {
 		return nil, fmt.Errorf("the file is larger than %d KiB, more than such a file can hold", limit>>10)
 	}
-	return data, nil
+	return data, unwrapPathErr(err)
 }
 
 func unwrapPathErr(err error) error {

@@ -110,7 +110,7 @@ func (d *Deps) resolveRef(m *manifest.Manifest, r manifest.Ref, what string) (st
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(m.Dir(), path)
 		}
-		data, err := readBounded(path, maxRefBytes)
+		data, err := state.ReadFileLimited(path, maxRefBytes)
 		if err != nil {
 			return "", &InputError{Problems: []string{fmt.Sprintf("%s: file %s: %v", where, r.File, err)}}
 		}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -483,7 +482,7 @@ func (d *Deps) wantMappings(p *Plan) (*provision.Mappings, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(p.m.Dir(), path)
 	}
-	data, err := readBounded(path, 1<<20)
+	data, err := state.ReadFileLimited(path, 1<<20)
 	if err != nil {
 		return nil, &InputError{Problems: []string{fmt.Sprintf("%s:%d: mappings.file %s: %v", p.m.Path, mp.Line, mp.File, err)}, Fix: fixManifest}
 	}
@@ -712,26 +711,6 @@ func (e *InputError) Error() string { return strings.Join(e.Problems, "; ") }
 func (e *InputError) Hint() string { return e.Fix }
 
 const fixManifest = "correct the manifest and run plan again"
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
-		return nil, err
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d KiB", limit>>10)
-	}
-	return data, nil
-}
 
 // sortChanges orders a plan for reading: by resource, then creates, updates, deletes.
 func sortChanges(cs []Change) {

@@ -208,6 +208,37 @@ func readBounded(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// TooLargeError is a file longer than the limit ReadFileLimited was given.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d KiB", e.Limit>>10) }
+
+// ReadFileLimited reads a file a person named (a flag, a manifest entry, a wizard answer), at
+// most limit bytes. Pipes and other non-regular files stay allowed (--client-secret-file
+// <(pass show invicti) is a good habit), so the bound, not the file type, is what stops
+// /dev/zero or a runaway file from filling memory. A file that cannot be opened is the
+// *os.PathError's own error (the caller names the file in its own words); a read error is
+// returned as it is; a longer file is a *TooLargeError.
+func ReadFileLimited(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, pe.Err
+		}
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	return data, nil
+}
+
 // ensureDir creates the config dir with mode 0700, and tightens an existing one that others
 // can read or enter: it holds which tenant and app this admin manages, and the lock.
 func (s Store) ensureDir() error {

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +70,25 @@ func TestDefaultDir(t *testing.T) {
 	env["INVICTI_SCIM_CONFIG_DIR"] = "/c"
 	if d, _ := DefaultDir(get); d != "/c" {
 		t.Errorf("override: %s", d)
+	}
+}
+
+// ReadFileLimited: a file at the limit is read whole, one byte more is a *TooLargeError, and a
+// file that cannot be opened is the bare errno, for the caller to name the file itself.
+func TestReadFileLimited(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := os.WriteFile(path, make([]byte, 1024), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadFileLimited(path, 1024); err != nil || len(data) != 1024 {
+		t.Errorf("at the limit: %d bytes, %v", len(data), err)
+	}
+	var tl *TooLargeError
+	if _, err := ReadFileLimited(path, 1023); !errors.As(err, &tl) || err.Error() != "larger than 0 KiB" {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := ReadFileLimited(filepath.Join(dir, "missing"), 10); !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), dir) {
+		t.Errorf("missing: %v, want the bare errno", err)
 	}
 }

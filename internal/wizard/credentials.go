@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"charm.land/huh/v2"
 
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
@@ -306,23 +306,16 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	if path == "" {
 		return nil, errors.New("enter a path")
 	}
-	fh, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: %w", path, pe.Err)
-		}
-		return nil, err
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
+	data, err := state.ReadFileLimited(path, limit)
+	var tl *state.TooLargeError
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &tl):
 		return nil, fmt.Errorf("%s is larger than %d KiB, more than a credentials file holds", path, limit>>10)
+	case err != nil && !errors.As(err, &pe):
+		return nil, fmt.Errorf("%s: %w", path, err) // could not open it: name the file
 	}
-	return data, nil
+	return data, err
 }
 
 func askID(ctx context.Context, wio IO, a *InvictiAnswers, def string) error {
