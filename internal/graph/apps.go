@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -87,8 +88,7 @@ func (c *Client) ServicePrincipal(ctx context.Context, id string) (ServicePrinci
 
 // FindServicePrincipals lists every service principal matching an OData filter, following
 // @odata.nextLink page by page (50 a page: the answers are usually one or two apps, and a
-// tenant with more must not be cut off silently). The next pages go through the same typed
-// builder (WithUrl), so errors convert the same way as on the first; the link is re-rooted on
+// tenant with more must not be cut off silently), through listAll: the link is re-rooted on
 // the client's own Graph URL (sameHost), so a nextLink naming another host never gets the token.
 func (c *Client) FindServicePrincipals(ctx context.Context, filter string) ([]ServicePrincipal, error) {
 	const op = "find service principals"
@@ -97,29 +97,21 @@ func (c *Client) FindServicePrincipals(ctx context.Context, filter string) ([]Se
 		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &filter, Select: spSelect, Top: &top},
 	}
 	ri, err := c.servicePrincipals().ToGetRequestInformation(ctx, cfg)
-	var out []ServicePrincipal
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		var res struct {
-			Value    []spWire `json:"value"`
-			NextLink string   `json:"@odata.nextLink"`
-		}
-		if err := c.send(ctx, op, ri, nil, &res); err != nil {
-			return nil, err
-		}
-		for _, sp := range res.Value {
-			out = append(out, sp.servicePrincipal())
-		}
-		if res.NextLink == "" {
-			return out, nil
-		}
-		if pages >= maxPages {
-			return nil, fmt.Errorf("%s: more than %d pages of %d; narrow the filter %q", op, maxPages, top, filter)
-		}
-		ri, err = c.servicePrincipals().WithUrl(c.sameHost(res.NextLink)).ToGetRequestInformation(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	sps, err := listAll[spWire](ctx, c, op, ri)
+	if errors.Is(err, errTooManyPages) {
+		return nil, fmt.Errorf("%s: more than %d pages of %d; narrow the filter %q", op, maxPages, top, filter)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []ServicePrincipal
+	for _, sp := range sps {
+		out = append(out, sp.servicePrincipal())
+	}
+	return out, nil
 }
 
 // maxPages bounds a paged list, so a server that keeps sending nextLinks cannot keep the tool

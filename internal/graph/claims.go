@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -120,27 +121,18 @@ func (c *Client) DeleteClaimsPolicy(ctx context.Context, policyID string) error 
 func (c *Client) ClaimsPolicyAppliesTo(ctx context.Context, policyID string) ([]string, error) {
 	const op = "list what the claims-mapping policy applies to"
 	b := c.policies().ClaimsMappingPolicies().ByClaimsMappingPolicyId(policyID).AppliesTo()
-	ri := at(abs.GET, b.BaseRequestBuilder)
-	out := []string{}
-	for pages := 1; ; pages++ {
-		var res struct {
-			Value []struct {
-				ID string `json:"id"`
-			} `json:"value"`
-			NextLink string `json:"@odata.nextLink"`
+	objs, err := listAll[struct {
+		ID string `json:"id"`
+	}](ctx, c, op, at(abs.GET, b.BaseRequestBuilder))
+	if err != nil {
+		if errors.Is(err, errTooManyPages) {
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		if err := c.send(ctx, op, ri, nil, &res); err != nil {
-			return nil, err
-		}
-		for _, o := range res.Value {
-			out = append(out, o.ID)
-		}
-		if res.NextLink == "" {
-			return out, nil
-		}
-		if pages >= maxPages {
-			return nil, fmt.Errorf("%s: more than %d pages", op, maxPages)
-		}
-		ri = at(abs.GET, b.WithUrl(c.sameHost(res.NextLink)).BaseRequestBuilder)
+		return nil, err
 	}
+	out := []string{}
+	for _, o := range objs {
+		out = append(out, o.ID)
+	}
+	return out, nil
 }

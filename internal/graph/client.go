@@ -285,6 +285,39 @@ func (c *Client) send(ctx context.Context, op string, ri *abs.RequestInformation
 	return nil
 }
 
+// errTooManyPages is listAll's answer to a server that keeps sending nextLinks.
+var errTooManyPages = fmt.Errorf("more than %d pages", maxPages)
+
+// listAll reads a collection through ri and then every @odata.nextLink, at most maxPages pages
+// (errTooManyPages). Each link is re-rooted on the client's own Graph URL (sameHost), so a
+// nextLink naming another host never gets the token.
+func listAll[T any](ctx context.Context, c *Client, op string, ri *abs.RequestInformation) ([]T, error) {
+	var out []T
+	for pages := 1; ; pages++ {
+		var res struct {
+			Value    []T    `json:"value"`
+			NextLink string `json:"@odata.nextLink"`
+		}
+		if err := c.send(ctx, op, ri, nil, &res); err != nil {
+			return nil, err
+		}
+		out = append(out, res.Value...)
+		if res.NextLink == "" {
+			return out, nil
+		}
+		if pages >= maxPages {
+			return nil, errTooManyPages
+		}
+		next, err := url.Parse(c.sameHost(res.NextLink))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		ri = abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*next)
+	}
+}
+
 func retryAfter(h http.Header) time.Duration { return httpx.RetryAfter(h, 0) }
 
 func boolean(p *bool) bool { return p != nil && *p }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -156,5 +157,30 @@ func TestAtSendsNoTemplateQuery(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A server that never stops sending nextLinks is read for maxPages pages, not forever; each
+// caller says so in its own words.
+func TestListAllStopsAtMaxPages(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"value":[{"id":"x%d"}],"@odata.nextLink":"http://%s%s?$skiptoken=%d"}`, n, r.Host, r.URL.Path, n)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FindServicePrincipals(t.Context(), "appId eq 'x'")
+	if err == nil || err.Error() != `find service principals: more than 1000 pages of 50; narrow the filter "appId eq 'x'"` || calls.Load() != maxPages {
+		t.Errorf("service principals: %v after %d calls", err, calls.Load())
+	}
+	calls.Store(0)
+	_, err = c.ClaimsPolicyAppliesTo(t.Context(), "p")
+	if err == nil || err.Error() != "list what the claims-mapping policy applies to: more than 1000 pages" || calls.Load() != maxPages {
+		t.Errorf("appliesTo: %v after %d calls", err, calls.Load())
 	}
 }
