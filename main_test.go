@@ -197,6 +197,7 @@ func cmdLoadEnv(ts *testscript.TestScript, neg bool, args []string) {
 //	emu sso MODE [IDENTIFIER REPLY]  SSO mode ("" = unset) and, given, the app's only identifier and reply URL
 //	emu sso-certs N                  the app has N token-signing certificates
 //	emu age-cert DURATION            every signing certificate now expires after DURATION
+//	emu ids                          set $APP_ID and $SP_ID to the newest app's ids
 //	emu claims-policies N [TOTAL]    the app has N claims-mapping policies (and the tenant TOTAL)
 //	emu claims-def REGEXP            the app's one claims-mapping policy's definition matches
 //	emu foreign-claims NAME          assign a claims-mapping policy NAME made outside the tool
@@ -254,6 +255,10 @@ func cmdEmu(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		check(n == atoi(args[3]), "requests %s %s: have %d, want %s", args[1], args[2], n, args[3])
+	case "ids":
+		// ids: set $APP_ID and $SP_ID to the newest app's appId and service principal id.
+		ts.Setenv("APP_ID", app().AppID)
+		ts.Setenv("SP_ID", app().ServicePrincipalID)
 	case "reset-log":
 		e.tenant.ResetRequests()
 	case "fault":

@@ -36,7 +36,7 @@ func (fl appFlags) namedBy() string {
 
 func (fl *appFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&fl.AppID, "app-id", "", "The enterprise app's appId (default: the app recorded by setup)")
-	cmd.Flags().StringVar(&fl.SPID, "sp-id", "", "The enterprise app's service principal object id (default: the app recorded by setup)")
+	cmd.Flags().StringVar(&fl.SPID, "sp-id", "", "The enterprise app's service principal object id (default: the app recorded by setup; with --app-id, both must name the same app)")
 }
 
 type assignOptions struct {

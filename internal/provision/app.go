@@ -23,7 +23,7 @@ func (r AppRef) Validate() error {
 	switch {
 	case r.SPID != "" && !IsGUID(r.SPID):
 		return usageErrorf("--sp-id %q: expected an object id (GUID)", r.SPID)
-	case r.SPID == "" && r.AppID != "" && !IsGUID(r.AppID):
+	case r.AppID != "" && !IsGUID(r.AppID):
 		return usageErrorf("--app-id %q: expected an appId (GUID)", r.AppID)
 	}
 	return nil
@@ -50,6 +50,8 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 		return "", "", err
 	}
 	switch {
+	case ref.SPID != "" && ref.AppID != "":
+		return resolveBoth(ctx, g, ref, st)
 	case ref.SPID != "":
 		if st.App != nil && st.App.ServicePrincipalID == ref.SPID {
 			return ref.SPID, st.App.JobID, nil
@@ -71,6 +73,31 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 		return st.App.ServicePrincipalID, st.App.JobID, nil
 	}
 	return "", "", usageErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+}
+
+// resolveBoth accepts --sp-id and --app-id together only when they name the same app: a
+// script that passes both (say, from `status -o json`) must not act on the --sp-id app while
+// its author reads --app-id. The pair setup recorded needs no Graph call; otherwise the
+// --app-id is looked up. A mismatch is a *UsageError naming both; an --app-id no app has is
+// *NoAppError.
+func resolveBoth(ctx context.Context, g AppFinder, ref AppRef, st state.State) (spID, jobID string, err error) {
+	if st.App != nil && st.App.ServicePrincipalID == ref.SPID && strings.EqualFold(st.App.AppID, ref.AppID) {
+		return ref.SPID, st.App.JobID, nil
+	}
+	sps, err := g.FindServicePrincipals(ctx, "appId eq "+graph.Quote(ref.AppID))
+	if err != nil {
+		return "", "", err
+	}
+	if len(sps) == 0 {
+		return "", "", &NoAppError{AppID: ref.AppID}
+	}
+	if !strings.EqualFold(sps[0].ID, ref.SPID) {
+		return "", "", usageErrorf("--sp-id %s and --app-id %s name different apps (the service principal of --app-id %s is %s): pass one of the two flags", ref.SPID, ref.AppID, ref.AppID, sps[0].ID)
+	}
+	if st.App != nil && st.App.ServicePrincipalID == ref.SPID {
+		jobID = st.App.JobID
+	}
+	return ref.SPID, jobID, nil
 }
 
 // NoAppError means no enterprise app (service principal) has the --app-id asked for: most
