@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/policies"
@@ -125,9 +123,6 @@ func (c *Client) ClaimsPolicyAppliesTo(ctx context.Context, policyID string) ([]
 		ID string `json:"id"`
 	}](ctx, c, op, at(abs.GET, b.BaseRequestBuilder))
 	if err != nil {
-		if errors.Is(err, errTooManyPages) {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
 		return nil, err
 	}
 	out := []string{}

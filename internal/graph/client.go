@@ -285,32 +285,46 @@ func (c *Client) send(ctx context.Context, op string, ri *abs.RequestInformation
 	return nil
 }
 
-// errTooManyPages is listAll's answer to a server that keeps sending nextLinks.
+// errTooManyPages is the pager's answer to a server that keeps sending nextLinks.
 var errTooManyPages = fmt.Errorf("more than %d pages", maxPages)
 
-// listAll reads a collection through ri and then every @odata.nextLink, at most maxPages pages
-// (errTooManyPages). Each link is re-rooted on the client's own Graph URL (sameHost), so a
-// nextLink naming another host never gets the token.
+// listAll reads a whole collection through listPages.
 func listAll[T any](ctx context.Context, c *Client, op string, ri *abs.RequestInformation) ([]T, error) {
 	var out []T
+	err := listPages(ctx, c, op, ri, func(page []T) bool {
+		out = append(out, page...)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// listPages is the one pager: it reads a collection through ri and then every
+// @odata.nextLink (Graph's paging, "Paging Microsoft Graph data in your app"), handing each
+// page's value to page, until a page has no nextLink or page returns false. It reads at most
+// maxPages pages and then fails with errTooManyPages wrapped in op, so a server that keeps
+// sending nextLinks cannot keep the tool reading. Each link is re-rooted on the client's own
+// Graph URL (sameHost), so a nextLink naming another host never gets the token.
+func listPages[T any](ctx context.Context, c *Client, op string, ri *abs.RequestInformation, page func([]T) (more bool)) error {
 	for pages := 1; ; pages++ {
 		var res struct {
 			Value    []T    `json:"value"`
 			NextLink string `json:"@odata.nextLink"`
 		}
 		if err := c.send(ctx, op, ri, nil, &res); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, res.Value...)
-		if res.NextLink == "" {
-			return out, nil
+		if !page(res.Value) || res.NextLink == "" {
+			return nil
 		}
 		if pages >= maxPages {
-			return nil, errTooManyPages
+			return fmt.Errorf("%s: %w", op, errTooManyPages)
 		}
 		next, err := url.Parse(c.sameHost(res.NextLink))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
+			return fmt.Errorf("%s: %w", op, err)
 		}
 		ri = abs.NewRequestInformation()
 		ri.Method = abs.GET

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
@@ -90,24 +92,28 @@ func (c *Client) FindGroups(ctx context.Context, filter string) ([]Group, error)
 }
 
 // GroupMembers lists the direct user members of a group, and apart from them its nested groups
-// (whose members Entra does not provision, so callers can say why a group brings nobody).
+// (whose members Entra does not provision, so callers can say why a group brings nobody), 100
+// a page through the one pager (listPages: bounded, nextLinks kept on Graph's host).
 func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, []Group, error) {
+	const op = "list group members"
+	top := int32(100)
+	cfg := &groups.ItemMembersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{
+			Select: []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled"}, Top: &top,
+		},
+	}
+	ri, err := c.groups().ByGroupId(groupID).Members().ToGetRequestInformation(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
 	var out []User
 	var nested []Group
-	next := "/groups/" + PathEscape(groupID) + "/members"
-	q := url.Values{"$select": {"id,userPrincipalName,mail,displayName,accountEnabled"}, "$top": {"100"}}
-	for next != "" {
-		var res struct {
-			Value []struct {
-				Type string `json:"@odata.type"`
-				User
-			} `json:"value"`
-			NextLink string `json:"@odata.nextLink"`
-		}
-		if err := c.raw(ctx, "list group members", http.MethodGet, next, q, nil, &res); err != nil {
-			return nil, nil, err
-		}
-		for _, m := range res.Value {
+	type member struct {
+		Type string `json:"@odata.type"`
+		User
+	}
+	err = listPages(ctx, c, op, ri, func(page []member) bool {
+		for _, m := range page {
 			switch m.Type {
 			case "", "#microsoft.graph.user":
 				out = append(out, m.User)
@@ -115,9 +121,16 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]User, []Gr
 				nested = append(nested, Group{ID: m.ID, DisplayName: m.DisplayName})
 			}
 		}
-		next, q = c.relative(res.NextLink)
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return out, nested, nil
+}
+
+func (c *Client) groups() *groups.GroupsRequestBuilder {
+	return groups.NewGroupsRequestBuilderInternal(c.pathParams(), c.adapter)
 }
 
 // relative turns an @odata.nextLink into a path and query under our base URL.
@@ -160,23 +173,19 @@ type Assignment struct {
 	CreatedDateTime      time.Time `json:"createdDateTime"`
 }
 
-// Assignments lists every user and group assigned to the app.
+// Assignments lists every user and group assigned to the app, 999 a page (Graph's most for
+// appRoleAssignedTo) through the one pager.
 func (c *Client) Assignments(ctx context.Context, spID string) ([]Assignment, error) {
-	var out []Assignment
-	next := "/servicePrincipals/" + PathEscape(spID) + "/appRoleAssignedTo"
-	q := url.Values{"$top": {"999"}}
-	for next != "" {
-		var res struct {
-			Value    []Assignment `json:"value"`
-			NextLink string       `json:"@odata.nextLink"`
-		}
-		if err := c.raw(ctx, "list app role assignments", http.MethodGet, next, q, nil, &res); err != nil {
-			return nil, err
-		}
-		out = append(out, res.Value...)
-		next, q = c.relative(res.NextLink)
+	const op = "list app role assignments"
+	top := int32(999)
+	cfg := &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Top: &top},
 	}
-	return out, nil
+	ri, err := c.servicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().ToGetRequestInformation(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return listAll[Assignment](ctx, c, op, ri)
 }
 
 // Assign assigns a user or group to the app with the given app role.

@@ -2,10 +2,12 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 )
 
 // ProvisioningEvent is one entry of the provisioning logs (provisioningObjectSummary).
@@ -48,23 +50,27 @@ type LogIdentity struct {
 // Hand-written for the reason Jobs gives: an entry's action and status are SDK enums that drop
 // values they do not know, and its details are free-form JSON the tool shows as sent.
 func (c *Client) ProvisioningLogs(ctx context.Context, filter string, limit int) ([]ProvisioningEvent, error) {
-	var out []ProvisioningEvent
-	top := min(limit, 100)
+	const op = "list provisioning logs"
+	top := int32(min(limit, 100))
 	if top <= 0 {
 		top = 50
 	}
-	next := "/auditLogs/provisioning"
-	q := url.Values{"$filter": {filter}, "$top": {strconv.Itoa(top)}}
-	for next != "" && (limit <= 0 || len(out) < limit) {
-		var res struct {
-			Value    []ProvisioningEvent `json:"value"`
-			NextLink string              `json:"@odata.nextLink"`
-		}
-		if err := c.raw(ctx, "list provisioning logs", http.MethodGet, next, q, nil, &res); err != nil {
-			return nil, err
-		}
-		out = append(out, res.Value...)
-		next, q = c.relative(res.NextLink)
+	q := &auditlogs.ProvisioningRequestBuilderGetQueryParameters{Top: &top}
+	if filter != "" {
+		q.Filter = &filter
+	}
+	ri, err := auditlogs.NewAuditLogsRequestBuilderInternal(c.pathParams(), c.adapter).Provisioning().
+		ToGetRequestInformation(ctx, &auditlogs.ProvisioningRequestBuilderGetRequestConfiguration{QueryParameters: q})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var out []ProvisioningEvent
+	err = listPages(ctx, c, op, ri, func(page []ProvisioningEvent) bool {
+		out = append(out, page...)
+		return limit <= 0 || len(out) < limit
+	})
+	if err != nil {
+		return nil, err
 	}
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]

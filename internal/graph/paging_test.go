@@ -178,9 +178,59 @@ func TestListAllStopsAtMaxPages(t *testing.T) {
 	if err == nil || err.Error() != `find service principals: more than 1000 pages of 50; narrow the filter "appId eq 'x'"` || calls.Load() != maxPages {
 		t.Errorf("service principals: %v after %d calls", err, calls.Load())
 	}
-	calls.Store(0)
-	_, err = c.ClaimsPolicyAppliesTo(t.Context(), "p")
-	if err == nil || err.Error() != "list what the claims-mapping policy applies to: more than 1000 pages" || calls.Load() != maxPages {
-		t.Errorf("appliesTo: %v after %d calls", err, calls.Load())
+	// Every other paged list goes through the same pager (the hand-written loops of
+	// GroupMembers, Assignments and ProvisioningLogs had no bound).
+	for _, tc := range []struct {
+		op   string
+		list func() error
+	}{
+		{"list what the claims-mapping policy applies to", func() error { _, err := c.ClaimsPolicyAppliesTo(t.Context(), "p"); return err }},
+		{"list group members", func() error { _, _, err := c.GroupMembers(t.Context(), "g"); return err }},
+		{"list app role assignments", func() error { _, err := c.Assignments(t.Context(), "sp"); return err }},
+		{"list provisioning logs", func() error { _, err := c.ProvisioningLogs(t.Context(), "jobId eq 'j'", 0); return err }},
+	} {
+		calls.Store(0)
+		err := tc.list()
+		if err == nil || err.Error() != tc.op+": more than 1000 pages" || !errors.Is(err, errTooManyPages) || calls.Load() != maxPages {
+			t.Errorf("%s: %v after %d calls", tc.op, err, calls.Load())
+		}
+	}
+}
+
+// ProvisioningLogs stops reading once it has limit entries (a page of 100 at most), and the
+// lists ask for the same URLs as before they moved to the typed builders (a '#' in an id
+// travels as %23).
+func TestPagedListRequests(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.EscapedPath()+"?"+r.URL.Query().Encode())
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"value":[{"id":"a"},{"id":"b"},{"id":"c"}],"@odata.nextLink":"http://%s%s?$skiptoken=%d"}`, r.Host, r.URL.Path, len(got))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{RootURL: srv.URL, Credential: StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := c.ProvisioningLogs(t.Context(), "jobId eq 'j 1'", 5)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("logs: %d entries, %v; want 5", len(evs), err)
+	}
+	if _, _, err := c.GroupMembers(t.Context(), "g#1"); err == nil {
+		t.Fatal("members: want the too-many-pages error from this endless server")
+	}
+	got = got[:3] // two pages of logs, then the members' first
+	if _, err := c.Assignments(t.Context(), "sp-1"); err == nil {
+		t.Fatal("assignments: want the too-many-pages error")
+	}
+	got = got[:4]
+	want := []string{
+		"/v1.0/auditLogs/provisioning?%24filter=jobId+eq+%27j+1%27&%24top=5",
+		"/v1.0/auditLogs/provisioning?%24skiptoken=1",
+		"/v1.0/groups/g%231/members?%24select=id%2CuserPrincipalName%2Cmail%2CdisplayName%2CaccountEnabled&%24top=100",
+		"/v1.0/servicePrincipals/sp-1/appRoleAssignedTo?%24top=999",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
