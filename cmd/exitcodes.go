@@ -25,20 +25,51 @@ const (
 	ExitCancelled  = 130 // cancelled (Ctrl-C, Esc in a form)
 )
 
-// exitCodesHelp is the exit-code table, printed once by `invicti-scim help exit-codes`.
-const exitCodesHelp = `Exit codes:
-  0    success (also --dry-run, "nothing to do", and No at a confirmation:
-       "Nothing changed")
-  1    the operation failed (Graph or Invicti error, provisioning failure, timeout)
-  2    usage error: a bad flag or value, or missing input when not interactive
-  3    connection test failed (Invicti directly, or Entra's Test Connection)
-  4    Microsoft Graph sign-in or permission problem, including an expired or
-       not-yet-valid Graph token
-  5    plan --exit-code: changes are pending (0 means in sync)
-  130  cancelled (Ctrl-C); state is saved and the same command resumes
+// ExitCodeDoc is one row of the exit-code table: `help exit-codes` prints the table as text,
+// and `help exit-codes -o json` as {"ok": true, "exitCodes": [{"code", "name", "meaning"}…]}.
+type ExitCodeDoc struct {
+	Code    int    `json:"code"`
+	Name    string `json:"name"` // a short stable name for scripts: ok, failed, usage, …
+	Meaning string `json:"meaning"`
+}
 
-Scripts can branch on them; with -o json an error is also a JSON document on stdout:
-  {"ok": false, "error": {"message": "…", "exitCode": 2, "hint": "…"}}`
+// exitCodeTable is the one table of exit codes.
+var exitCodeTable = []ExitCodeDoc{
+	{ExitOK, "ok", `success (also --dry-run, "nothing to do", and No at a confirmation: "Nothing changed")`},
+	{ExitFailed, "failed", "the operation failed (Graph or Invicti error, provisioning failure, timeout)"},
+	{ExitUsage, "usage", "usage error: a bad flag or value, or missing input when not interactive"},
+	{ExitConnection, "connection", "connection test failed (Invicti directly, or Entra's Test Connection)"},
+	{ExitAuth, "auth", "Microsoft Graph sign-in or permission problem, including an expired or not-yet-valid Graph token"},
+	{ExitChanges, "changes", "plan --exit-code: changes are pending (0 means in sync)"},
+	{ExitCancelled, "cancelled", "cancelled (Ctrl-C); state is saved and the same command resumes"},
+}
+
+// exitCodesHelp is the exit-code table as text, printed once by `invicti-scim help exit-codes`:
+// each meaning wrapped at 80 columns under its own column.
+func exitCodesHelp() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, e := range exitCodeTable {
+		line := fmt.Sprintf("  %-4d ", e.Code)
+		indent := strings.Repeat(" ", len(line))
+		for i, w := range strings.Fields(e.Meaning) {
+			switch {
+			case i == 0:
+				line += w
+			case len(line)+1+len(w) > 80:
+				b.WriteString(line + "\n")
+				line = indent + w
+			default:
+				line += " " + w
+			}
+		}
+		b.WriteString(line + "\n")
+	}
+	b.WriteString("\nScripts can branch on them; `help exit-codes -o json` gives this table as JSON.\n")
+	b.WriteString("With -o json, an error is also a JSON document on stdout:\n")
+	b.WriteString(`  {"ok": false, "error": {"message": "…", "exitCode": 2, "hint": "…"}}`)
+	return b.String()
+}
 
 // exitCodesLink is what every command's help says about exit codes.
 const exitCodesLink = "Exit codes: 0 ok, 1 failed, 2 usage, 3 connection test, 4 sign-in or permission,\n130 cancelled; see `invicti-scim help exit-codes`."

@@ -282,17 +282,17 @@ Environment:
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
 		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
-		Long:  exitCodesHelp,
+		Long:  exitCodesHelp(),
 	})
 	root.SetUsageFunc(wrappedUsage(f.IO.Width()))
-	root.SetHelpCommand(newHelpCmd())
+	root.SetHelpCommand(newHelpCmd(f))
 	return root
 }
 
 // newHelpCmd is cobra's help command, except that an unknown topic is a usage error (exit 2,
 // naming the topic and where the list is) instead of the root's usage with exit 0: a script
 // that asks for help on a misspelt command should not read success.
-func newHelpCmd() *cobra.Command {
+func newHelpCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about any command or topic (help exit-codes)",
@@ -313,6 +313,13 @@ func newHelpCmd() *cobra.Command {
 			cmd, rest, err := c.Root().Find(args)
 			if err != nil || cmd == nil || len(rest) > 0 && cmd == c.Root() {
 				return flagErrorf("unknown help topic %q: `invicti-scim help` lists the commands and topics", strings.Join(args, " "))
+			}
+			if cmd.Name() == "exit-codes" && cmd.Parent() == c.Root() && f.JSON() {
+				// The one help topic that is data: scripts read the table.
+				return printJSON(f, struct {
+					OK        bool          `json:"ok"`
+					ExitCodes []ExitCodeDoc `json:"exitCodes"`
+				}{true, exitCodeTable})
 			}
 			cmd.InitDefaultHelpFlag()
 			cmd.InitDefaultVersionFlag()
