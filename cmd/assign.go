@@ -121,7 +121,12 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 	if len(opts.Users) == 0 && len(opts.Groups) == 0 {
 		return flagErrorf("nothing to assign: pass --user, --group or --from-file")
 	}
-	for _, v := range append(append([]string{}, opts.Users...), opts.Groups...) {
+	for _, v := range opts.Users {
+		if err := validUser("--user", v); err != nil {
+			return err
+		}
+	}
+	for _, v := range opts.Groups {
 		if err := validPrincipal(v); err != nil {
 			return err
 		}
@@ -286,6 +291,28 @@ func validPrincipal(v string) error {
 	return nil
 }
 
+// validUser is validPrincipal for a user, plus the one shape rule that needs no Graph call: a
+// user is named by user principal name, mail or object id, and none of them has whitespace
+// (Microsoft Entra's UPN rules: "UserPrincipalName formats", learn.microsoft.com/entra/identity/
+// hybrid/connect/plan-connect-userprincipalname; RFC 5322 addr-spec has no unquoted space), so
+// "Alice Smith" is a display name and gets a usage error naming flag, instead of Graph's
+// "Invalid object identifier" 400 after the run has begun. flag is "--user" or similar, or ""
+// for a file line (the caller names the line).
+func validUser(flag, v string) error {
+	if err := validPrincipal(v); err != nil {
+		return err
+	}
+	t := strings.TrimSpace(v)
+	if strings.ContainsFunc(t, unicode.IsSpace) {
+		name := fmt.Sprintf("%q", t)
+		if flag != "" {
+			name = flag + " " + name
+		}
+		return flagErrorf("%s: not a user principal name, mail or object id (none has spaces): name the user as alice@contoso.com or by object id", name)
+	}
+	return nil
+}
+
 // ParsePrincipalFile reads --from-file: either one principal per line ("#" starts a comment,
 // "group:NAME" marks a group), or CSV whose header names the column(s) to use.
 func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
@@ -322,6 +349,9 @@ func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
 			}
 			groups = append(groups, g)
 		} else {
+			if err := validUser("", t); err != nil {
+				return nil, nil, fmt.Errorf("line %d: %w (a group line starts with \"group:\")", n+1, err)
+			}
 			users = append(users, t)
 		}
 	}
@@ -380,7 +410,11 @@ func parseCSV(text string) (users, groups []string, err error) {
 			if v == "" {
 				continue
 			}
-			if err := validPrincipal(v); err != nil {
+			check := validPrincipal
+			if c.dst == &users {
+				check = func(v string) error { return validUser("", v) }
+			}
+			if err := check(v); err != nil {
 				return nil, nil, fmt.Errorf("CSV row %d: %w", n+2, err)
 			}
 			*c.dst = append(*c.dst, v)

@@ -107,7 +107,7 @@ func runLogs(ctx context.Context, f *Factory, opts *logsOptions) error {
 		return flagErrorf("--max %d: expected 1 to 5000", opts.Max)
 	}
 	if opts.User != "" {
-		if err := validPrincipal(opts.User); err != nil {
+		if err := validUser("--user", opts.User); err != nil {
 			return err
 		}
 	}

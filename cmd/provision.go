@@ -67,7 +67,12 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 	if len(opts.Users) == 0 && len(opts.Groups) == 0 {
 		return flagErrorf("nothing to provision: pass --user or --group")
 	}
-	for _, v := range append(append([]string{}, opts.Users...), opts.Groups...) {
+	for _, v := range opts.Users {
+		if err := validUser("--user", v); err != nil {
+			return err
+		}
+	}
+	for _, v := range opts.Groups {
 		if err := validPrincipal(v); err != nil {
 			return err
 		}

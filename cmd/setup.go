@@ -174,7 +174,12 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	}
 	// Check what setup will assign before it creates anything, so a typo cannot leave a new app
 	// behind with a failed assignment.
-	for _, v := range append(append([]string{}, opts.AssignUsers...), opts.AssignGroups...) {
+	for _, v := range opts.AssignUsers {
+		if err := validUser("--assign-user", v); err != nil {
+			return err
+		}
+	}
+	for _, v := range opts.AssignGroups {
 		if err := validPrincipal(v); err != nil {
 			return err
 		}
