@@ -28,6 +28,9 @@ type PermNeed struct {
 	Missing    []string `json:"missing,omitempty"`
 	Satisfied  bool     `json:"satisfied"`
 	Determined bool     `json:"determined"`
+	// Optional rows are for features a run may never use (the SAML claims-mapping policy):
+	// their missing permissions are a warning, never a failed check.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // SettingsDump is what --show-settings prints: enough for an admin who configured an app in
@@ -105,17 +108,24 @@ type InvictiTarget struct {
 
 // commandPermissions is what each command needs from Graph (application or delegated).
 var commandPermissions = []struct {
-	cmd   string
-	perms []string
+	cmd      string
+	perms    []string
+	optional bool
 }{
-	{"setup", []string{PermApplication, PermSync}},
-	{"assign", []string{PermAssign, PermUsers, PermGroups}},
-	{"provision", []string{PermSync, PermUsers, PermGroups}},
-	{"status / job / rotate-secret", []string{PermSync}},
-	{"logs", []string{PermAuditLog}},
-	{"teardown", []string{PermApplication}},
-	{"sso", []string{PermApplication}},
-	{"mappings", []string{PermSync, PermUsers, PermGroups}},
+	{"setup", []string{PermApplication, PermSync}, false},
+	{"assign", []string{PermAssign, PermUsers, PermGroups}, false},
+	{"provision", []string{PermSync, PermUsers, PermGroups}, false},
+	{"status / job / rotate-secret", []string{PermSync}, false},
+	{"logs", []string{PermAuditLog}, false},
+	{"teardown", []string{PermApplication}, false},
+	{"sso", []string{PermApplication}, false},
+	{"mappings", []string{PermSync, PermUsers, PermGroups}, false},
+	// The claims-mapping policy: sso --claims creates and assigns it (Create
+	// claimsMappingPolicy: Policy.ReadWrite.ApplicationConfiguration; Assign
+	// claimsMappingPolicy: Policy.Read.All with Application.ReadWrite.All); sso --disable and
+	// teardown read what it applies to and delete it. Without them the rest still works, and
+	// those commands say what they left.
+	{"sso --claims (optional)", []string{PermPolicyWrite, PermPolicyRead}, true},
 }
 
 // Directory roles that can configure provisioning, by template id.
@@ -339,12 +349,17 @@ func signedIn(out *DoctorReport, claims graph.Claims, st state.State, req Doctor
 	}
 	add(DoctorCheck{Name: "Graph sign-in", OK: true, Detail: fmt.Sprintf("%s in tenant %s (%s, via --auth %s)%s", dash(out.Identity), dash(out.TenantID), map[bool]string{true: "delegated", false: "application"}[out.Delegated], req.AuthMode, tokenLeft(claims.ExpiresAt(), now))})
 	out.Permissions = permNeeds(out.Scopes)
-	missing := missingOf(out.Permissions)
+	missing := missingOf(out.Permissions, false)
 	if len(missing) == 0 {
 		add(DoctorCheck{Name: "Graph permissions", OK: true, Detail: strings.Join(out.Scopes, " ")})
 	} else {
 		add(DoctorCheck{Name: "Graph permissions", Detail: "missing " + strings.Join(missing, ", "),
 			Fix: "grant (and consent) " + strings.Join(missing, ", ") + " to the signing-in app; Graph reports a missing permission as 401 UnknownError on provisioning calls"})
+	}
+	if opt := missingOf(out.Permissions, true); len(opt) > 0 {
+		add(DoctorCheck{Name: "Optional permissions", OK: true, Status: "warn",
+			Detail: "missing " + strings.Join(opt, ", ") + ": needed only for the SAML claims-mapping policy (sso --claims, and for sso --disable and teardown to remove it)",
+			Fix:    "grant (and consent) " + strings.Join(opt, ", ") + " before `invicti-scim sso --claims`; nothing else needs them"})
 	}
 	if out.Delegated {
 		held := heldAdminRoles(claims.WIDs)
@@ -366,7 +381,7 @@ func permNeeds(scopes []string, commands ...string) []PermNeed {
 		if len(commands) > 0 && !slices.Contains(commands, cp.cmd) {
 			continue
 		}
-		n := PermNeed{Command: cp.cmd, Needs: cp.perms, Determined: true}
+		n := PermNeed{Command: cp.cmd, Needs: cp.perms, Determined: true, Optional: cp.optional}
 		for _, p := range cp.perms {
 			if !hasPerm(scopes, p) {
 				n.Missing = append(n.Missing, p)
@@ -378,10 +393,14 @@ func permNeeds(scopes []string, commands ...string) []PermNeed {
 	return out
 }
 
-// missingOf lists every missing permission of a table once, in table order.
-func missingOf(needs []PermNeed) []string {
+// missingOf lists every missing permission of a table's rows that are (optional) or are not
+// optional, once each, in table order.
+func missingOf(needs []PermNeed, optional bool) []string {
 	var missing []string
 	for _, n := range needs {
+		if n.Optional != optional {
+			continue
+		}
 		for _, m := range n.Missing {
 			if !slices.Contains(missing, m) {
 				missing = append(missing, m)

@@ -33,7 +33,7 @@ func RunPreflight(ctx context.Context, g TokenClaimer, commands ...string) Prefl
 		return Preflight{}
 	}
 	p := Preflight{Determined: true, Delegated: claims.Delegated()}
-	p.Missing = missingOf(permNeeds(claims.Scopes(), commands...))
+	p.Missing = missingOf(permNeeds(claims.Scopes(), commands...), false)
 	p.NoRole = p.Delegated && len(heldAdminRoles(claims.WIDs)) == 0
 	return p
 }
