@@ -207,7 +207,10 @@ func (p *Printer) Numbered(items []string) {
 	}
 }
 
-// Table prints rows under a header with columns padded to fit.
+// Table prints rows under a header with columns padded to fit. On a terminal too narrow for
+// every column but the last, with room for at least 10 cells of the last (which is cut to fit),
+// each row is printed as a record instead: its first cell on a line, then the other columns
+// as "  HEADER  value" lines wrapped to the width. A pipe always gets the one-line rows.
 func (p *Printer) Table(header []string, rows [][]string) {
 	header = p.cells(header)
 	clean := make([][]string, len(rows))
@@ -231,7 +234,12 @@ func (p *Printer) Table(header []string, rows [][]string) {
 	for i := 0; i < len(widths)-1; i++ {
 		used += widths[i] + 2
 	}
-	if last := len(widths) - 1; last >= 0 && p.Width > 0 && used+widths[last] > p.Width && p.Width-used > 10 {
+	last := len(widths) - 1
+	if p.Terminal && p.Width > 0 && last > 0 && used+min(widths[last], 10) > p.Width {
+		p.records(header, rows)
+		return
+	}
+	if last >= 0 && p.Width > 0 && used+widths[last] > p.Width && p.Width-used > 10 {
 		widths[last] = p.Width - used
 	}
 	line := func(cells []string, style lipgloss.Style) {
@@ -254,6 +262,28 @@ func (p *Printer) Table(header []string, rows [][]string) {
 	line(header, p.T.Heading)
 	for _, r := range rows {
 		line(r, lipgloss.NewStyle())
+	}
+}
+
+// records is Table for a narrow terminal: cells are already sanitised.
+func (p *Printer) records(header []string, rows [][]string) {
+	w := 0
+	for _, h := range header[1:] {
+		w = max(w, lipgloss.Width(h))
+	}
+	hang := strings.Repeat(" ", 2+w+2)
+	for _, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		fmt.Fprintln(p.W, p.T.Heading.Render(r[0]))
+		for i := 1; i < len(r) && i < len(header); i++ {
+			if r[i] == "" {
+				continue
+			}
+			key := header[i] + strings.Repeat(" ", w-lipgloss.Width(header[i]))
+			fmt.Fprintln(p.W, p.Wrap("  "+key+"  "+r[i], hang))
+		}
 	}
 }
 

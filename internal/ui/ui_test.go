@@ -212,3 +212,47 @@ func TestPanelWrapsInsideTheBorder(t *testing.T) {
 		}
 	}
 }
+
+// A table whose columns before the last do not fit a terminal (doctor's permission table at 80
+// columns was 150 wide, and the terminal folded it mid-word) is printed as records, each line
+// within the width; piped it keeps one line per row for grep.
+func TestTableTooWideBecomesRecords(t *testing.T) {
+	header := []string{"COMMAND", "NEEDS", "TOKEN"}
+	rows := [][]string{
+		{"assign", "AppRoleAssignment.ReadWrite.All, User.Read.All, GroupMember.Read.All", "ok"},
+		{"sso --claims (optional)", "Policy.ReadWrite.ApplicationConfiguration, Policy.Read.All", "missing Policy.Read.All"},
+	}
+	var b strings.Builder
+	p := &Printer{W: &b, T: newTheme(false), Width: 60, Terminal: true}
+	p.Table(header, rows)
+	want := "assign\n" +
+		"  NEEDS  AppRoleAssignment.ReadWrite.All, User.Read.All,\n" +
+		"         GroupMember.Read.All\n" +
+		"  TOKEN  ok\n" +
+		"sso --claims (optional)\n" +
+		"  NEEDS  Policy.ReadWrite.ApplicationConfiguration,\n" +
+		"         Policy.Read.All\n" +
+		"  TOKEN  missing Policy.Read.All\n"
+	if b.String() != want {
+		t.Errorf("records:\n%s\nwant\n%s", b.String(), want)
+	}
+	for _, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		if w := lipgloss.Width(l); w > p.Width {
+			t.Errorf("%d cells > %d: %q", w, p.Width, l)
+		}
+	}
+
+	b.Reset()
+	p.Terminal = false
+	p.Table(header, rows)
+	if n := strings.Count(b.String(), "\n"); n != 3 {
+		t.Errorf("piped: %d lines, want a header and two rows:\n%s", n, b.String())
+	}
+	// A table that fits stays a table.
+	b.Reset()
+	p.Terminal = true
+	p.Table([]string{"A", "B"}, [][]string{{"x", "y"}})
+	if b.String() != "A  B\nx  y\n" {
+		t.Errorf("narrow table: %q", b.String())
+	}
+}
