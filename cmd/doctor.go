@@ -113,7 +113,7 @@ func printDoctor(f *Factory, out *provision.DoctorReport) {
 		sym := map[string]string{"ok": ui.SymOK, "fail": ui.SymFail, "warn": ui.SymWarn, "skip": ui.SymSkip}[c.Status]
 		p.Check(sym, c.Name, c.Detail)
 		if c.Fix != "" && !c.OK {
-			p.Printf("    fix: %s\n", c.Fix)
+			p.Fix(4, c.Fix)
 		}
 	}
 	if d := out.Settings; d != nil {

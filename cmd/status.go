@@ -223,7 +223,7 @@ func printStatus(f *Factory, s statusJSON) {
 		p.Check(ui.SymWarn, pr, "")
 	}
 	for _, fx := range s.Fixes {
-		p.Printf("fix: %s\n", fx)
+		p.Fix(0, fx)
 	}
 }
 

@@ -206,7 +206,7 @@ func printLayer(p *ui.Printer, l layerJSON) {
 		default:
 			p.Check(ui.SymFail, s.Title, s.Problem)
 			if s.Fix != "" {
-				p.Printf("    fix: %s\n", s.Fix)
+				p.Fix(4, s.Fix)
 			}
 		}
 	}

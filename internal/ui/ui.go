@@ -165,13 +165,22 @@ func (p *Printer) Check(sym, title, detail string) {
 }
 
 // Errorf prints an error line.
+// On a terminal the message wraps between words, continuation lines under the message (the
+// one wrap rule, Wrap); piped it stays one line for grep.
 func (p *Printer) Errorf(format string, a ...any) {
-	fmt.Fprintln(p.W, p.T.Err.Render("error:")+" "+p.text(fmt.Sprintf(format, a...)))
+	fmt.Fprintln(p.W, p.Wrap(p.T.Err.Render("error:")+" "+p.text(fmt.Sprintf(format, a...)), "       "))
 }
 
-// Hint prints a hint line under an error.
+// Fix prints "fix: s" under a failed check, indent spaces in, wrapped as Errorf's with
+// continuation lines under the text.
+func (p *Printer) Fix(indent int, s string) {
+	lead := strings.Repeat(" ", indent) + "fix: "
+	fmt.Fprintln(p.W, p.Wrap(lead+p.text(s), strings.Repeat(" ", len(lead))))
+}
+
+// Hint prints a hint line under an error, wrapped as Errorf's.
 func (p *Printer) Hint(s string) {
-	fmt.Fprintln(p.W, p.T.Warn.Render("hint:")+" "+p.text(s))
+	fmt.Fprintln(p.W, p.Wrap(p.T.Warn.Render("hint:")+" "+p.text(s), "      "))
 }
 
 // KV prints aligned key/value lines.

@@ -256,3 +256,37 @@ func TestTableTooWideBecomesRecords(t *testing.T) {
 		t.Errorf("narrow table: %q", b.String())
 	}
 }
+
+// Error and hint lines wrap on a terminal, continuation lines under the message; piped they
+// stay one line each.
+func TestErrorAndHintWrapOnATerminalOnly(t *testing.T) {
+	msg := "--user \"Alice Smith\": not a user principal name, mail or object id (none has spaces)"
+	for _, terminal := range []bool{true, false} {
+		var b strings.Builder
+		p := &Printer{W: &b, T: newTheme(false), Width: 40, Terminal: terminal}
+		p.Errorf("%s", msg)
+		p.Hint("name the user as alice@contoso.com or by object id")
+		lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+		if !terminal {
+			if len(lines) != 2 {
+				t.Errorf("piped: %q", lines)
+			}
+			continue
+		}
+		if !strings.HasPrefix(lines[0], "error: --user") || len(lines) < 4 {
+			t.Fatalf("terminal: %q", lines)
+		}
+		for _, l := range lines {
+			if w := lipgloss.Width(l); w > 40 {
+				t.Errorf("%d cells > 40: %q", w, l)
+			}
+		}
+		if !strings.HasPrefix(lines[1], "       ") || strings.HasPrefix(lines[1], "        ") {
+			t.Errorf("continuation not under the message: %q", lines[1])
+		}
+		joined := strings.Join(strings.Fields(b.String()), " ")
+		if !strings.Contains(joined, msg) {
+			t.Errorf("words lost: %q", joined)
+		}
+	}
+}
