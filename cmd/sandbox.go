@@ -1,10 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/safetext"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -144,10 +145,10 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		})
 	}
 	if opts.EnvFile != "" {
-		if dir := filepath.Dir(opts.EnvFile); dir != "" {
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return flagErrorf("--env-file %s: the directory %s does not exist", opts.EnvFile, dir)
-			}
+		// Replaced only when it is an env file a sandbox wrote (its first line says so).
+		isEnvFile := func(head []byte) bool { return bytes.HasPrefix(head, []byte(sandbox.EnvFileHeader)) }
+		if err := state.CheckOutputFile(opts.EnvFile, "a sandbox env file", isEnvFile); err != nil {
+			return flagErrorf("--env-file %s: %v", opts.EnvFile, err)
 		}
 	}
 	s, err := sandbox.Serve(so)

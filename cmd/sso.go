@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
@@ -112,6 +114,14 @@ func runSSO(ctx context.Context, f *Factory, opts *ssoOptions) error {
 			return &FlagError{Err: err}
 		}
 		claims = &spec
+	}
+	if opts.CertOut != "" {
+		// Checked before SAML is turned on: a typo in the path must not fail the run after the
+		// app changed, and only a certificate file (PEM) is replaced.
+		isPEM := func(head []byte) bool { return bytes.Contains(head, []byte("-----BEGIN CERTIFICATE-----")) }
+		if err := state.CheckOutputFile(opts.CertOut, "a PEM certificate", isPEM); err != nil {
+			return flagErrorf("--cert-out %s: %v", opts.CertOut, err)
+		}
 	}
 	// The inputs are checked (and asked for) before any Graph call: the Invicti host comes
 	// from the state file.

@@ -321,9 +321,13 @@ func (s *Served) EnvVars() []EnvVar {
 }
 
 // WriteEnvFile writes KEY=VALUE lines (shell-safe single quotes) with mode 0600.
+// EnvFileHeader starts every env file WriteEnvFile writes: `sandbox --env-file` replaces only
+// a file that starts with it.
+const EnvFileHeader = "# invicti-scim sandbox"
+
 func (s *Served) WriteEnvFile(path string) error {
 	var b strings.Builder
-	b.WriteString("# invicti-scim sandbox: load with  set -a; . " + SourcePath(path) + "; set +a\n")
+	b.WriteString(EnvFileHeader + ": load with  set -a; . " + SourcePath(path) + "; set +a\n")
 	b.WriteString("# Sandbox-only values: the emulated tenant and Invicti on this machine.\n")
 	for _, e := range s.EnvVars() {
 		b.WriteString(e.Key + "='" + strings.ReplaceAll(e.Value, "'", `'\''`) + "'\n")
