@@ -71,8 +71,12 @@ func exitCodesHelp() string {
 	return b.String()
 }
 
-// exitCodesLink is what every command's help says about exit codes.
-const exitCodesLink = "Exit codes: 0 ok, 1 failed, 2 usage, 3 connection test, 4 sign-in or permission,\n130 cancelled; see `invicti-scim help exit-codes`."
+// exitCodesLink is what every command's help says about exit codes; exitCodesLinkAll, for
+// the root and plan (the one command that exits 5), adds 5.
+const (
+	exitCodesLink    = "Exit codes: 0 ok, 1 failed, 2 usage, 3 connection test, 4 sign-in or permission,\n130 cancelled; see `invicti-scim help exit-codes`."
+	exitCodesLinkAll = "Exit codes: 0 ok, 1 failed, 2 usage, 3 connection test, 4 sign-in or permission,\n5 changes pending (plan --exit-code), 130 cancelled;\nsee `invicti-scim help exit-codes`."
+)
 
 // FlagError is a usage problem; it exits 2.
 type FlagError struct{ Err error }

@@ -165,7 +165,7 @@ of the connection, assigns users and groups, and provisions them on demand.
 
 Try it without an account: invicti-scim setup --sandbox
 
-` + exitCodesLink + `
+` + exitCodesLinkAll + `
 
 Environment:
   INVICTI_SCIM_CLIENT_ID         Invicti client id (--client-id)
@@ -274,7 +274,7 @@ Environment:
 		if c.Long != "" && c.Name() != "completion" && c.Name() != "help" {
 			link := exitCodesLink
 			if c.Name() == "plan" {
-				link = strings.Replace(link, "4 sign-in or permission,\n", "4 sign-in or permission,\n5 changes pending (--exit-code), ", 1)
+				link = exitCodesLinkAll
 			}
 			c.Long += "\n\n" + link
 		}
