@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/invicti-scim/invicti-scim/internal/manifest"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
@@ -42,6 +44,47 @@ var exitCodeTable = []ExitCodeDoc{
 	{ExitAuth, "auth", "Microsoft Graph sign-in or permission problem, including an expired or not-yet-valid Graph token"},
 	{ExitChanges, "changes", "plan --exit-code: changes are pending (0 means in sync)"},
 	{ExitCancelled, "cancelled", "cancelled (Ctrl-C); state is saved and the same command resumes"},
+}
+
+// newExitCodesTopic is the help topic `invicti-scim help exit-codes` (also `invicti-scim
+// exit-codes`): the table as text, or with -o json as {"ok": true, "exitCodes": […]}, the one
+// help topic that is data scripts read.
+func newExitCodesTopic(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
+		Long:  exitCodesHelp(),
+	}
+	text := c.HelpFunc()
+	c.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		if !f.JSON() {
+			text(cmd, args)
+			return
+		}
+		if err := printJSON(f, struct {
+			OK        bool          `json:"ok"`
+			ExitCodes []ExitCodeDoc `json:"exitCodes"`
+		}{true, exitCodeTable}); err != nil {
+			ui.Err(f.IO).Errorf("%v", err)
+		}
+	})
+	return c
+}
+
+// noJSONForm reports the commands whose output is not data: shell completion scripts, and
+// help other than the exit-code table. -o json there is a usage error rather than text a
+// script would fail to parse.
+func noJSONForm(cmd *cobra.Command, args []string) bool {
+	if cmd.Parent() == nil || cmd.Parent().Parent() != nil && cmd.Parent().Name() != "completion" {
+		return false
+	}
+	switch cmd.Name() {
+	case "completion", "bash", "zsh", "fish", "powershell":
+		return true
+	case "help":
+		return len(args) != 1 || args[0] != "exit-codes"
+	}
+	return false
 }
 
 // exitCodesHelp is the exit-code table as text, printed once by `invicti-scim help exit-codes`:

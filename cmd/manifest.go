@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,10 +34,19 @@ what apply -f would change. docs/manifest.md has a complete example.`,
 		Short: "Print the manifest's JSON Schema (for editors and CI validation)",
 		Long: `Print the JSON Schema (draft 2020-12) of invicti-scim.yaml on stdout, the same file as
 docs/manifest.schema.json. Point your editor at it, e.g. with the YAML language server:
-  # yaml-language-server: $schema=./manifest.schema.json`,
+  # yaml-language-server: $schema=./manifest.schema.json
+With -o json the schema is the "schema" member of {"ok": true, "schema": …}, as every -o json
+document carries ok.`,
 		Example: `  invicti-scim manifest schema > manifest.schema.json`,
 		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if f.JSON() {
+				// Every -o json document carries ok; the schema itself is the "schema" member.
+				return printJSON(f, struct {
+					OK     bool            `json:"ok"`
+					Schema json.RawMessage `json:"schema"`
+				}{true, manifest.Schema})
+			}
 			_, err := f.IO.Out.Write(manifest.Schema)
 			return err
 		},

@@ -180,14 +180,17 @@ Environment:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       f.Build.Version,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch f.Output {
 			case "text", "json":
 			default:
 				return flagErrorf("-o/--output %q: expected text or json", f.Output)
 			}
 			if f.Timeout < 0 {
-				return flagErrorf("--timeout %s: must be positive", f.Timeout)
+				return flagErrorf("--timeout %s: must not be negative (0 means no time limit)", f.Timeout)
+			}
+			if f.JSON() && noJSONForm(cmd, args) {
+				return flagErrorf("%s prints no JSON: leave out -o json", cmd.CommandPath())
 			}
 			if f.RequestTimeout <= 0 {
 				return flagErrorf("--request-timeout %s: must be positive", f.RequestTimeout)
@@ -219,7 +222,7 @@ Environment:
 	pf.BoolVar(&f.Accessible, "accessible", false, "Use line-by-line prompts for screen readers (env ACCESSIBLE=1)")
 	pf.BoolVar(&f.NoColor, "no-color", false, "Disable colour (also NO_COLOR)")
 	pf.StringVar(&f.ConfigDir, "config-dir", "", "Where state is kept (env INVICTI_SCIM_CONFIG_DIR; default $XDG_CONFIG_HOME/invicti-scim)")
-	pf.DurationVar(&f.Timeout, "timeout", 30*time.Minute, "Give up after this long, leaving a resumable state")
+	pf.DurationVar(&f.Timeout, "timeout", 30*time.Minute, "Give up after this long, leaving a resumable state (0: no time limit)")
 	pf.DurationVar(&f.RequestTimeout, "request-timeout", 60*time.Second, "Give up on one HTTP request after this long (reads are retried)")
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("text", "json"))
 
@@ -279,20 +282,16 @@ Environment:
 			c.Long += "\n\n" + link
 		}
 	}
-	root.AddCommand(&cobra.Command{
-		Use:   "exit-codes",
-		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
-		Long:  exitCodesHelp(),
-	})
+	root.AddCommand(newExitCodesTopic(f))
 	root.SetUsageFunc(wrappedUsage(f.IO.Width()))
-	root.SetHelpCommand(newHelpCmd(f))
+	root.SetHelpCommand(newHelpCmd())
 	return root
 }
 
 // newHelpCmd is cobra's help command, except that an unknown topic is a usage error (exit 2,
 // naming the topic and where the list is) instead of the root's usage with exit 0: a script
 // that asks for help on a misspelt command should not read success.
-func newHelpCmd(f *Factory) *cobra.Command {
+func newHelpCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "help [command]",
 		Short: "Help about any command or topic (help exit-codes)",
@@ -313,13 +312,6 @@ func newHelpCmd(f *Factory) *cobra.Command {
 			cmd, rest, err := c.Root().Find(args)
 			if err != nil || cmd == nil || len(rest) > 0 && cmd == c.Root() {
 				return flagErrorf("unknown help topic %q: `invicti-scim help` lists the commands and topics", strings.Join(args, " "))
-			}
-			if cmd.Name() == "exit-codes" && cmd.Parent() == c.Root() && f.JSON() {
-				// The one help topic that is data: scripts read the table.
-				return printJSON(f, struct {
-					OK        bool          `json:"ok"`
-					ExitCodes []ExitCodeDoc `json:"exitCodes"`
-				}{true, exitCodeTable})
 			}
 			cmd.InitDefaultHelpFlag()
 			cmd.InitDefaultVersionFlag()
