@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,8 +53,15 @@ func newJobCmd(f *Factory, runF func(context.Context, *Factory, *jobOptions, str
   invicti-scim job restart --reset QuarantineState --yes`,
 		ValidArgs: []string{"start", "pause", "restart"},
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != "start" && args[0] != "pause" && args[0] != "restart") {
+			switch {
+			case len(args) == 0:
 				return flagErrorf("job needs one action: start, pause or restart")
+			case len(args) > 1:
+				return flagErrorf("job takes one action, got %q", strings.Join(args, " "))
+			case args[0] == "stop":
+				return flagErrorf("job %q: unknown action; expected start, pause or restart (pause stops the provisioning cycles)", args[0])
+			case args[0] != "start" && args[0] != "pause" && args[0] != "restart":
+				return flagErrorf("job %q: unknown action; expected start, pause or restart", args[0])
 			}
 			return nil
 		},

@@ -200,8 +200,12 @@ Environment:
 			if f.NoColor || f.JSON() {
 				f.IO.SetColorNever()
 			}
+			source := "--config-dir"
 			if f.ConfigDir == "" {
-				f.ConfigDir = f.Getenv("INVICTI_SCIM_CONFIG_DIR")
+				f.ConfigDir, source = f.Getenv("INVICTI_SCIM_CONFIG_DIR"), "INVICTI_SCIM_CONFIG_DIR"
+			}
+			if fi, err := os.Stat(f.ConfigDir); f.ConfigDir != "" && err == nil && !fi.IsDir() {
+				return flagErrorf("%s %s: is a file, not a directory; name the directory that holds (or will hold) state.json", source, f.ConfigDir)
 			}
 			if f.WaitLock < 0 {
 				return flagErrorf("--wait-lock %s: must not be negative", f.WaitLock)
@@ -385,6 +389,9 @@ func flagParseError(c *cobra.Command, err error) error {
 	}
 	// pflag's own messages name the flag but not where the list is (as gh does: "Run … --help").
 	hint := "`" + c.CommandPath() + " --help` lists its flags"
+	if c.Name() == "apply" && strings.HasPrefix(err.Error(), "unknown flag: --dry-run") {
+		hint = "`invicti-scim plan -f FILE` shows what apply would do, without changing anything"
+	}
 	if strings.Contains(err.Error(), "time: ") {
 		// A duration flag (--timeout, --wait-lock, …): Go's parser names the unit it did not
 		// know but not the ones it does.

@@ -153,7 +153,7 @@ func ParseClaims(values []string) (ClaimsSpec, error) {
 		claimRaw, srcRaw, ok := strings.Cut(it, "=")
 		claimRaw, srcRaw = strings.TrimSpace(claimRaw), strings.TrimSpace(srcRaw)
 		if !ok || claimRaw == "" || srcRaw == "" {
-			return spec, fmt.Errorf("--claims %q: expected CLAIM=SOURCE: %s", it, claimsFix)
+			return spec, fmt.Errorf("--claims %q: expected CLAIM=SOURCE, e.g. --claims nameidentifier=user.mail, or --claims default", it)
 		}
 		claim, err := parseClaimType(claimRaw)
 		if err != nil {
