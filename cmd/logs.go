@@ -37,7 +37,8 @@ action, status and the error reason. Entra keeps them for 30 days.
 
 Without --since it reads the last 24 hours, or further back to the job's last successful cycle
 or the start of its quarantine, whichever is older (at most the 30 days Entra keeps), so a
-problem that began days ago is in view; it says on stderr how far back it looked and why.
+problem that began days ago is in view; when it looks back further than 24 hours it says on
+stderr how far and why.
 
 It reads the app first, because Graph answers an unknown app with no entries: an app that no
 longer exists (or an --sp-id or --app-id that names none) exits 1 with the fix, as status and
