@@ -520,6 +520,17 @@ func (d *Deps) planMappings(ctx context.Context, p *Plan) error {
 	return nil
 }
 
+// ssoConfigurator is the one SSO use case `sso` runs. Turning SSO off (sso.enabled: false)
+// also removes the claims-mapping policy `sso --claims` made, as `sso --disable` does; turning
+// it on leaves claims alone (the manifest has no claims), so it reads no policies.
+func ssoConfigurator(s *session, d *Deps, req provision.SSORequest) *provision.SSOConfigurator {
+	c := &provision.SSOConfigurator{Graph: s.client, Cloud: s.cloud, Now: d.Now}
+	if req.Disable {
+		c.Claims = s.client
+	}
+	return c
+}
+
 func (d *Deps) planSSO(ctx context.Context, p *Plan) error {
 	s := p.t.SSO
 	if s == nil {
@@ -546,7 +557,7 @@ func (d *Deps) planSSO(ctx context.Context, p *Plan) error {
 		return nil
 	}
 	req.DryRun = true
-	res, err := (&provision.SSOConfigurator{Graph: p.s.client, Cloud: p.s.cloud, Now: d.Now}).Run(ctx, req)
+	res, err := ssoConfigurator(p.s, d, req).Run(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -660,7 +671,7 @@ func (d *Deps) Apply(ctx context.Context, p *Plan, prune bool) (*Result, error) 
 	if p.sso != nil {
 		req := *p.sso
 		req.ServicePrincipalID, req.ApplicationID, req.AppID = p.spID, p.appObjID, p.appID
-		if _, err := (&provision.SSOConfigurator{Graph: s.client, Cloud: s.cloud, Now: d.Now}).Run(ctx, req); err != nil {
+		if _, err := ssoConfigurator(s, d, req).Run(ctx, req); err != nil {
 			return res, err
 		}
 		done(ResourceSSO)
