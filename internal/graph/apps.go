@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
@@ -161,11 +161,18 @@ type Application struct {
 
 // ApplicationByAppID finds the application object for an appId.
 func (c *Client) ApplicationByAppID(ctx context.Context, appID string) (Application, error) {
+	const op = "find application"
 	var res struct {
 		Value []Application `json:"value"`
 	}
-	q := url.Values{"$filter": {"appId eq " + Quote(appID)}, "$select": {"id,appId,displayName,createdDateTime"}}
-	if err := c.raw(ctx, "find application", http.MethodGet, "/applications", q, nil, &res); err != nil {
+	filter := "appId eq " + Quote(appID)
+	ri, err := c.applications().ToGetRequestInformation(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id", "appId", "displayName", "createdDateTime"}},
+	})
+	if err != nil {
+		return Application{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := c.send(ctx, op, ri, nil, &res); err != nil {
 		return Application{}, err
 	}
 	if len(res.Value) == 0 {
@@ -176,16 +183,22 @@ func (c *Client) ApplicationByAppID(ctx context.Context, appID string) (Applicat
 
 // Application reads an application object by object id.
 func (c *Client) Application(ctx context.Context, id string) (Application, error) {
+	op := "get application " + id
 	var app Application
-	q := url.Values{"$select": {"id,appId,displayName"}}
-	err := c.raw(ctx, "get application "+id, http.MethodGet, "/applications/"+PathEscape(id), q, nil, &app)
+	ri, err := c.applications().ByApplicationId(id).ToGetRequestInformation(ctx, &applications.ApplicationItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &applications.ApplicationItemRequestBuilderGetQueryParameters{Select: []string{"id", "appId", "displayName"}},
+	})
+	if err != nil {
+		return app, fmt.Errorf("%s: %w", op, err)
+	}
+	err = c.send(ctx, op, ri, nil, &app)
 	return app, err
 }
 
 // DeleteApplication deletes the app registration; Entra removes its service principal,
 // provisioning job and assignments with it.
 func (c *Client) DeleteApplication(ctx context.Context, id string) error {
-	return c.raw(ctx, "delete application "+id, http.MethodDelete, "/applications/"+PathEscape(id), nil, nil, nil)
+	return c.send(ctx, "delete application "+id, at(abs.DELETE, c.applications().ByApplicationId(id).BaseRequestBuilder), nil, nil)
 }
 
 // spWire is a service principal as Graph sends it (the fields spSelect and the SSO read ask

@@ -214,6 +214,15 @@ func (c *Client) raw(ctx context.Context, op, method, path string, query url.Val
 
 // rawURL is raw with an absolute URL (for the few beta calls).
 func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any) error {
+	ri, err := requestAt(method, u)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return c.send(ctx, op, ri, body, out)
+}
+
+// requestAt is a request for a hand-written absolute URL.
+func requestAt(method, u string) (*abs.RequestInformation, error) {
 	ri := abs.NewRequestInformation()
 	switch method {
 	case http.MethodGet:
@@ -227,14 +236,14 @@ func (c *Client) rawURL(ctx context.Context, op, method, u string, body, out any
 	case http.MethodDelete:
 		ri.Method = abs.DELETE
 	default:
-		return fmt.Errorf("%s: unsupported method %s", op, method)
+		return nil, fmt.Errorf("unsupported method %s", method)
 	}
 	parsed, err := url.Parse(u)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
 	ri.SetUri(*parsed)
-	return c.send(ctx, op, ri, body, out)
+	return ri, nil
 }
 
 // at is a request for a typed request builder's URL (its template and path parameters, which

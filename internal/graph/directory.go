@@ -65,29 +65,60 @@ func (c *Client) User(ctx context.Context, idOrUPN string) (User, error) {
 
 // FindUsers lists users matching an OData filter.
 func (c *Client) FindUsers(ctx context.Context, filter string) ([]User, error) {
+	return c.listUsers(ctx, "find users", filter, 10)
+}
+
+// listUsers reads one page of at most top users matching filter ("" for any): the callers
+// want a few candidates (FindUser's mail look-up, the wizard's picker), never the directory.
+func (c *Client) listUsers(ctx context.Context, op, filter string, top int32) ([]User, error) {
+	q := &users.UsersRequestBuilderGetQueryParameters{Select: strings.Split(UserSelect, ","), Top: &top}
+	if filter != "" {
+		q.Filter = &filter
+	}
+	ri, err := c.users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{QueryParameters: q})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	var res struct {
 		Value []User `json:"value"`
 	}
-	q := url.Values{"$filter": {filter}, "$select": {UserSelect}, "$top": {"10"}}
-	err := c.raw(ctx, "find users", http.MethodGet, "/users", q, nil, &res)
+	err = c.send(ctx, op, ri, nil, &res)
 	return res.Value, err
 }
 
 // Group reads a group by object id.
 func (c *Client) Group(ctx context.Context, id string) (Group, error) {
+	op := "get group " + id
 	var g Group
-	q := url.Values{"$select": {GroupSelect}}
-	err := c.raw(ctx, "get group "+id, http.MethodGet, "/groups/"+PathEscape(id), q, nil, &g)
+	ri, err := c.groups().ByGroupId(id).ToGetRequestInformation(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: strings.Split(GroupSelect, ",")},
+	})
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", op, err)
+	}
+	err = c.send(ctx, op, ri, nil, &g)
 	return g, err
 }
 
 // FindGroups lists groups matching an OData filter.
 func (c *Client) FindGroups(ctx context.Context, filter string) ([]Group, error) {
+	return c.listGroups(ctx, "find groups", filter, 10)
+}
+
+// listGroups reads one page of at most top groups matching filter ("" for any), as listUsers.
+func (c *Client) listGroups(ctx context.Context, op, filter string, top int32) ([]Group, error) {
+	q := &groups.GroupsRequestBuilderGetQueryParameters{Select: strings.Split(GroupSelect, ","), Top: &top}
+	if filter != "" {
+		q.Filter = &filter
+	}
+	ri, err := c.groups().ToGetRequestInformation(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{QueryParameters: q})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	var res struct {
 		Value []Group `json:"value"`
 	}
-	q := url.Values{"$filter": {filter}, "$select": {GroupSelect}, "$top": {"10"}}
-	err := c.raw(ctx, "find groups", http.MethodGet, "/groups", q, nil, &res)
+	err = c.send(ctx, op, ri, nil, &res)
 	return res.Value, err
 }
 

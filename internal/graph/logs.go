@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/organization"
 )
 
 // ProvisioningEvent is one entry of the provisioning logs (provisioningObjectSummary).
@@ -85,7 +86,9 @@ type Me struct {
 	DisplayName       string `json:"displayName"`
 }
 
-// Me reads the signed-in user.
+// Me reads the signed-in user. Hand-written: the SDK's Me() builder makes
+// /users/me-token-to-replace and relies on kiota's URL-replace middleware, which this client's
+// plain HTTP client does not run (New: no kiota middleware).
 func (c *Client) Me(ctx context.Context) (Me, error) {
 	var me Me
 	err := c.raw(ctx, "get signed-in user", http.MethodGet, "/me", url.Values{"$select": {"id,userPrincipalName,displayName"}}, nil, &me)
@@ -100,10 +103,18 @@ type Organization struct {
 
 // Organization reads the tenant.
 func (c *Client) Organization(ctx context.Context) (Organization, error) {
+	const op = "get organization"
 	var res struct {
 		Value []Organization `json:"value"`
 	}
-	if err := c.raw(ctx, "get organization", http.MethodGet, "/organization", url.Values{"$select": {"id,displayName"}}, nil, &res); err != nil {
+	ri, err := organization.NewOrganizationRequestBuilderInternal(c.pathParams(), c.adapter).ToGetRequestInformation(ctx,
+		&organization.OrganizationRequestBuilderGetRequestConfiguration{
+			QueryParameters: &organization.OrganizationRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+		})
+	if err != nil {
+		return Organization{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := c.send(ctx, op, ri, nil, &res); err != nil {
 		return Organization{}, err
 	}
 	if len(res.Value) == 0 {
@@ -119,19 +130,24 @@ type DirectoryRole struct {
 	RoleTemplateID string `json:"roleTemplateId"`
 }
 
-// MyDirectoryRoles lists the directory roles of the signed-in user.
+// MyDirectoryRoles lists the directory roles of the signed-in user, reading every page of
+// memberOf (100 a page by default: a person in many groups has the roles on a later page).
+// Hand-written for the reason Me gives.
 func (c *Client) MyDirectoryRoles(ctx context.Context) ([]DirectoryRole, error) {
-	var res struct {
-		Value []struct {
-			Type string `json:"@odata.type"`
-			DirectoryRole
-		} `json:"value"`
+	const op = "list my directory roles"
+	ri, err := requestAt(http.MethodGet, c.baseURL+"/me/memberOf")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	if err := c.raw(ctx, "list my directory roles", http.MethodGet, "/me/memberOf", nil, nil, &res); err != nil {
+	objs, err := listAll[struct {
+		Type string `json:"@odata.type"`
+		DirectoryRole
+	}](ctx, c, op, ri)
+	if err != nil {
 		return nil, err
 	}
 	var out []DirectoryRole
-	for _, v := range res.Value {
+	for _, v := range objs {
 		if v.Type == "#microsoft.graph.directoryRole" {
 			out = append(out, v.DirectoryRole)
 		}

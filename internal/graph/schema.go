@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	abs "github.com/microsoft/kiota-abstractions-go"
+
 	"github.com/invicti-scim/invicti-scim/internal/mappingexpr"
 )
 
@@ -63,7 +65,7 @@ func (s JobSchema) Object(source string) (ObjectMapping, bool) {
 // Schema reads the job's schema.
 func (c *Client) Schema(ctx context.Context, spID, jobID string) (JobSchema, error) {
 	var raw map[string]any
-	if err := c.raw(ctx, "get synchronization schema", http.MethodGet, c.syncPath(spID)+"/jobs/"+PathEscape(jobID)+"/schema", nil, nil, &raw); err != nil {
+	if err := c.send(ctx, "get synchronization schema", at(abs.GET, c.job(spID, jobID).Schema().BaseRequestBuilder), nil, &raw); err != nil {
 		return JobSchema{}, err
 	}
 	out := JobSchema{raw: raw}
@@ -202,7 +204,9 @@ func (c *Client) PutSchema(ctx context.Context, spID, jobID string, s JobSchema,
 			return fmt.Errorf("put synchronization schema: the job's schema has no %s object mapping", want.SourceObject)
 		}
 	}
-	return c.raw(ctx, "PUT synchronization schema", http.MethodPut, c.syncPath(spID)+"/jobs/"+PathEscape(jobID)+"/schema", nil, doc, nil)
+	// PUT, which the SDK's schema builder does not offer (only PATCH): PUT "fully replaces the
+	// current schema with the one provided", which is what a read-modify-write needs.
+	return c.send(ctx, "PUT synchronization schema", at(abs.PUT, c.job(spID, jobID).Schema().BaseRequestBuilder), doc, nil)
 }
 
 // SourceUserSelect is what SourceUsers reads: the user attributes that provisioning mappings

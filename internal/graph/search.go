@@ -1,27 +1,21 @@
 package graph
 
-import (
-	"context"
-	"net/http"
-	"net/url"
-	"strconv"
-)
+import "context"
 
 // SearchUsers returns up to top users whose displayName or userPrincipalName starts with
 // prefix (case-insensitive), or the first top users when prefix is empty: the server-side half
 // of the wizard's type-to-filter picker. It makes two requests because startswith clauses
 // joined by "or" are an advanced query on some tenants; startswith on displayName and
 // userPrincipalName is a default query on /users
-// (https://learn.microsoft.com/graph/aad-advanced-queries). The Graph SDK's request builders
-// would work here; the hand-written request keeps one shape with FindUsers.
+// (https://learn.microsoft.com/graph/aad-advanced-queries).
 func (c *Client) SearchUsers(ctx context.Context, prefix string, top int) ([]User, error) {
 	if prefix == "" {
-		return c.listUsers(ctx, url.Values{"$select": {UserSelect}, "$top": {strconv.Itoa(top)}})
+		return c.listUsers(ctx, "search users", "", int32(top))
 	}
 	var out []User
 	seen := map[string]bool{}
 	for _, prop := range []string{"displayName", "userPrincipalName"} {
-		us, err := c.listUsers(ctx, url.Values{"$filter": {"startswith(" + prop + "," + Quote(prefix) + ")"}, "$select": {UserSelect}, "$top": {strconv.Itoa(top)}})
+		us, err := c.listUsers(ctx, "search users", "startswith("+prop+","+Quote(prefix)+")", int32(top))
 		if err != nil {
 			return nil, err
 		}
@@ -35,25 +29,13 @@ func (c *Client) SearchUsers(ctx context.Context, prefix string, top int) ([]Use
 	return out, nil
 }
 
-func (c *Client) listUsers(ctx context.Context, q url.Values) ([]User, error) {
-	var res struct {
-		Value []User `json:"value"`
-	}
-	err := c.raw(ctx, "search users", http.MethodGet, "/users", q, nil, &res)
-	return res.Value, err
-}
-
 // SearchGroups returns up to top groups whose displayName starts with prefix
 // (case-insensitive), or the first top groups when prefix is empty. Callers keep the security
 // groups: Entra assigns those to an app, not Microsoft 365 groups without securityEnabled.
 func (c *Client) SearchGroups(ctx context.Context, prefix string, top int) ([]Group, error) {
-	var res struct {
-		Value []Group `json:"value"`
-	}
-	q := url.Values{"$select": {GroupSelect}, "$top": {strconv.Itoa(top)}}
+	filter := ""
 	if prefix != "" {
-		q.Set("$filter", "startswith(displayName,"+Quote(prefix)+")")
+		filter = "startswith(displayName," + Quote(prefix) + ")"
 	}
-	err := c.raw(ctx, "search groups", http.MethodGet, "/groups", q, nil, &res)
-	return res.Value, err
+	return c.listGroups(ctx, "search groups", filter, int32(top))
 }

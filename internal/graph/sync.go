@@ -96,29 +96,24 @@ func (c *Client) syncPath(spID string) string {
 
 // SyncTemplates lists the provisioning templates available to the app.
 func (c *Client) SyncTemplates(ctx context.Context, spID string) ([]SyncTemplate, error) {
-	var res struct {
-		Value []SyncTemplate `json:"value"`
-	}
-	err := c.raw(ctx, "list synchronization templates", http.MethodGet, c.syncPath(spID)+"/templates", nil, nil, &res)
-	return res.Value, err
+	b := c.servicePrincipals().ByServicePrincipalId(spID).Synchronization().Templates()
+	return listAll[SyncTemplate](ctx, c, "list synchronization templates", at(abs.GET, b.BaseRequestBuilder))
 }
 
-// Jobs lists the app's provisioning jobs. Hand-written (CONTRIBUTING.md, "the SDK rule"): a
-// job's status carries enums Entra extends (status code, quarantine reason), and the SDK's enum
-// parsers turn a value they do not know into nil (models.ParseQuarantineReason's default case),
-// while status and doctor must show Entra's value as sent.
+// Jobs lists the app's provisioning jobs. Decoded into this package's Job, never the SDK's
+// model (CONTRIBUTING.md, "the SDK rule"): a job's status carries enums Entra extends (status
+// code, quarantine reason), and the SDK's enum parsers turn a value they do not know into nil
+// (models.ParseQuarantineReason's default case), while status and doctor must show Entra's
+// value as sent.
 func (c *Client) Jobs(ctx context.Context, spID string) ([]Job, error) {
-	var res struct {
-		Value []Job `json:"value"`
-	}
-	err := c.raw(ctx, "list synchronization jobs", http.MethodGet, c.syncPath(spID)+"/jobs", nil, nil, &res)
-	return res.Value, err
+	b := c.servicePrincipals().ByServicePrincipalId(spID).Synchronization().Jobs()
+	return listAll[Job](ctx, c, "list synchronization jobs", at(abs.GET, b.BaseRequestBuilder))
 }
 
-// Job reads one provisioning job with its full status; hand-written for the reason Jobs gives.
+// Job reads one provisioning job with its full status, decoded as Jobs explains.
 func (c *Client) Job(ctx context.Context, spID, jobID string) (Job, error) {
 	var j Job
-	err := c.raw(ctx, "get synchronization job", http.MethodGet, c.syncPath(spID)+"/jobs/"+PathEscape(jobID), nil, nil, &j)
+	err := c.send(ctx, "get synchronization job", at(abs.GET, c.job(spID, jobID).BaseRequestBuilder), nil, &j)
 	return j, err
 }
 
@@ -133,13 +128,18 @@ func (c *Client) CreateJob(ctx context.Context, spID, templateID string) (Job, e
 }
 
 // Secrets reads the saved provisioning settings. Sensitive values come back masked ("*").
-// The SDK has no GET for secrets and drops key names outside its enum, so this goes raw.
+// The SDK's secrets builder has no GET, and its typed key enum drops key names it does not
+// know, so the URL comes from the builder and the answer is this package's KeyValue.
 func (c *Client) Secrets(ctx context.Context, spID string) ([]KeyValue, error) {
 	var res struct {
 		Value []KeyValue `json:"value"`
 	}
-	err := c.raw(ctx, "read synchronization secrets", http.MethodGet, c.syncPath(spID)+"/secrets", nil, nil, &res)
+	err := c.send(ctx, "read synchronization secrets", at(abs.GET, c.secrets(spID).BaseRequestBuilder), nil, &res)
 	return res.Value, err
+}
+
+func (c *Client) secrets(spID string) *serviceprincipals.ItemSynchronizationSecretsRequestBuilder {
+	return c.servicePrincipals().ByServicePrincipalId(spID).Synchronization().Secrets()
 }
 
 // PutSecrets saves provisioning settings. Raw keys are sent exactly as given, because the
@@ -147,7 +147,7 @@ func (c *Client) Secrets(ctx context.Context, spID string) ([]KeyValue, error) {
 // SDK's enum does not know.
 func (c *Client) PutSecrets(ctx context.Context, spID string, kv []KeyValue) error {
 	body := map[string]any{"value": kv}
-	return c.raw(ctx, "PUT synchronization/secrets", http.MethodPut, c.syncPath(spID)+"/secrets", nil, body, nil)
+	return c.send(ctx, "PUT synchronization/secrets", at(abs.PUT, c.secrets(spID).BaseRequestBuilder), body, nil)
 }
 
 // PatchConnectivityParameters saves provisioning settings through the undocumented beta
