@@ -38,7 +38,7 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			m, err := opts.load(cmd)
+			m, err := opts.load(cmd, f.IO.In)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ type manifestRun struct {
 
 func (r *manifestRun) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVarP(&r.File, "file", "f", "", "The manifest (invicti-scim.yaml); docs/manifest.md")
+	fs.StringVarP(&r.File, "file", "f", "", "The manifest (invicti-scim.yaml; - reads standard input); docs/manifest.md")
 	fs.BoolVar(&r.All, "all", false, "Run every tenant of the manifest's tenants: list, concurrently")
 	fs.IntVar(&r.Parallel, "parallel", reconcile.DefaultParallel, "With --all: how many tenants at once (1 to 64)")
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml")
@@ -85,7 +86,7 @@ func (r *manifestRun) planAll(ctx context.Context, f *Factory, sp *ui.Spinner, m
 }
 
 // load checks the flags and reads the manifest: usage errors (exit 2) before anything else.
-func (r *manifestRun) load(cmd *cobra.Command) (*manifest.Manifest, error) {
+func (r *manifestRun) load(cmd *cobra.Command, in io.Reader) (*manifest.Manifest, error) {
 	if r.File == "" {
 		return nil, flagErrorf("-f/--file is required: the manifest to read, e.g. -f invicti-scim.yaml (docs/manifest.md)")
 	}
@@ -95,7 +96,15 @@ func (r *manifestRun) load(cmd *cobra.Command) (*manifest.Manifest, error) {
 	if cmd.Flags().Changed("parallel") && !r.All {
 		return nil, flagErrorf("--parallel only applies with --all")
 	}
-	m, err := manifest.Load(r.File)
+	var m *manifest.Manifest
+	var err error
+	if r.File == "-" {
+		// From standard input (a pipeline in CI); relative references resolve against the
+		// working directory, and apply cannot ask for confirmation on that stdin: --yes.
+		m, err = manifest.Read(manifest.StdinName, in)
+	} else {
+		m, err = manifest.Load(r.File)
+	}
 	if err != nil {
 		return nil, err
 	}

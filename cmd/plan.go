@@ -44,7 +44,7 @@ with --prune, which plans as apply --prune does. -o json prints
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())
 			defer cancel()
-			m, err := opts.load(cmd)
+			m, err := opts.load(cmd, f.IO.In)
 			if err != nil {
 				return err
 			}

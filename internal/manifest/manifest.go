@@ -158,8 +158,17 @@ type Manifest struct {
 	Multi bool
 }
 
-// Dir is the directory relative references are resolved against.
-func (m *Manifest) Dir() string { return filepath.Dir(m.Path) }
+// Dir is the directory relative references are resolved against: the manifest's own, or the
+// working directory for a manifest read from standard input.
+func (m *Manifest) Dir() string {
+	if m.Path == StdinName {
+		return "."
+	}
+	return filepath.Dir(m.Path)
+}
+
+// StdinName is the Path of a manifest read from standard input (-f -), as messages name it.
+const StdinName = "<stdin>"
 
 // Error is a manifest that cannot be used: each problem names the file, line and field. The
 // CLI exits 2.
@@ -210,7 +219,13 @@ func Load(path string) (*Manifest, error) {
 		return nil, &Error{Path: path, Problems: []Problem{{Msg: "cannot read the manifest: " + err.Error() + "; pass -f with the path of your invicti-scim.yaml"}}}
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, MaxFileBytes+1))
+	return Read(path, fh)
+}
+
+// Read reads (at most MaxFileBytes) and validates a manifest from r; path names it in
+// messages and anchors its relative references (StdinName for standard input).
+func Read(path string, r io.Reader) (*Manifest, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
 		return nil, &Error{Path: path, Problems: []Problem{{Msg: "cannot read the manifest: " + err.Error()}}}
 	}
