@@ -77,6 +77,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"emu":         cmdEmu,
 			"exitcode":    cmdExitCode,
+			"jsonfail":    cmdJSONFail, // json_contract_test.go
 			"graph-token": cmdGraphToken,
 			"writeenc":    cmdWriteEncoded,
 			"waitfile":    cmdWaitFile,

@@ -42,8 +42,11 @@ writer and key-set version setup used, so settings made in the portal can be com
 
 It reads the token's exp and nbf claims and says how long the token stays valid: an
 expired (or not yet valid) token is a sign-in problem and exits 4, with how to sign in again.
+So is a token Microsoft Graph refuses (401 InvalidAuthenticationToken: malformed, not a JWT,
+or for another tenant): the Graph sign-in check fails, and no permission is blamed.
 
-Exits 0 when every check passes, 4 when the Graph token is expired or not yet valid, 1 otherwise.`,
+Exits 0 when every check passes, 4 when the Graph token is expired, not yet valid or refused,
+1 otherwise; the failed checks are also the error line on stderr (and "error" with -o json).`,
 		Example: `  invicti-scim doctor
   invicti-scim doctor --show-settings
   invicti-scim doctor -o json`,
@@ -98,13 +101,9 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	} else {
 		printDoctor(f, out)
 	}
-	if !out.OK {
-		if out.Expired {
-			return silent(ExitAuth)
-		}
-		return silent(ExitFailed)
-	}
-	return nil
+	// The failed checks are the error (stderr, and "error" in the JSON document); a token
+	// Graph refused or that expired exits 4 through it (provision.Classify).
+	return out.Err()
 }
 
 func printDoctor(f *Factory, out *provision.DoctorReport) {

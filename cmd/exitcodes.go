@@ -140,7 +140,10 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// errSilent means the command already explained the failure; only the exit code remains.
+// silentError is a verdict exit: the command's output already is the answer and the exit
+// code is part of it (plan --exit-code's 5, mappings diff's 1, declining's 0), so no error
+// line is printed and the JSON document keeps "ok": true (finishJSON). A failure returns an
+// error instead, which becomes the error line and the document's "error".
 type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

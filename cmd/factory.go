@@ -52,8 +52,10 @@ type Factory struct {
 	// timedOut reports whether --timeout (not one request's --request-timeout) ended the command.
 	timedOut func() bool
 
-	// jsonDone is set once a command printed its JSON document, so errors do not add a second.
+	// jsonDone is set once a command printed its JSON document, so errors do not add a second;
+	// jsonDoc is that document until the run ends and finishJSON writes it (cmd/jsondoc.go).
 	jsonDone bool
+	jsonDoc  []byte
 	sandbox  *sandbox.Env
 	// cleanups stop in-process emulators started by --sandbox.
 	cleanups []func()

@@ -130,7 +130,9 @@ func newMappingsDiffCmd(f *Factory) *cobra.Command {
 		Short: "Compare a mappings file (or the Invicti preset) with the tenant",
 		Long: `Compare a mappings file (-f FILE) or a preset (--preset invicti) with the job's mappings and
 list what applying it would add, change or remove. Exits 0 when they are equal and 1 when
-they differ, like diff(1).`,
+they differ, like diff(1). Exit 1 is also a failure (a Graph error), so with -o json read
+"ok": a difference is "ok": true with the changes (a verdict, not an error), a failure is
+"ok": false with "error" (see invicti-scim help exit-codes).`,
 		Example: `  invicti-scim mappings diff -f mappings.yaml
   invicti-scim mappings diff --preset invicti`,
 		Args: noArgs,
@@ -382,9 +384,26 @@ func runMappingsCheck(ctx context.Context, f *Factory, opts *mappingsOptions) er
 		}
 	}
 	if !out.OK && !out.Fixed {
-		return silent(ExitFailed)
+		return mappingsCheckFailure(res)
 	}
 	return nil
+}
+
+// mappingsCheckFailure is the error of a check that found empty attributes (exit 1): what is
+// empty for how many users, with the fix as the hint.
+func mappingsCheckFailure(c *provision.MappingCheck) error {
+	var empty []string
+	for _, fd := range c.Findings {
+		if fd.Count > 0 {
+			empty = append(empty, fmt.Sprintf("%s empty for %d", fd.What, fd.Count))
+		}
+	}
+	err := fmt.Errorf("mappings check: %s of %d assigned users", strings.Join(empty, ", "), c.UsersChecked)
+	hint := "fill the attributes in Entra or map a fallback (docs/mappings.md)"
+	if _, some := c.Fixed(); some {
+		hint = "invicti-scim mappings check --fix (maps the work e-mail to " + fixOf(c) + ")"
+	}
+	return &provision.HintedError{Err: err, HintText: hint}
 }
 
 func fixOf(c *provision.MappingCheck) string {

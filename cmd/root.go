@@ -4,9 +4,7 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,10 +71,10 @@ func run(ctx context.Context, f *Factory, args []string) int {
 	if code == ExitUsage && !f.JSON() && jsonRequested(args) {
 		f.Output = "json"
 	}
-	var se *silentError
-	if err != nil && !errors.As(err, &se) {
-		printError(f, err, code)
+	if err != nil && !isVerdict(err) {
+		printError(f, err)
 	}
+	finishJSON(f, err, code)
 	return code
 }
 
@@ -141,12 +139,11 @@ func explainDeadline(f *Factory, err error) error {
 	return fmt.Errorf("no answer within %s (--request-timeout); %s: %w", f.requestTimeout(), f.againAdvice(), err)
 }
 
-func printError(f *Factory, err error, code int) {
-	msg := strings.TrimSpace(f.IO.Redactor.Redact(err.Error()))
+// printError is the error line (and hint) on stderr, in text and JSON mode alike; finishJSON
+// puts the same error in the JSON document.
+func printError(f *Factory, err error) {
+	msg := errMessage(f, err)
 	hint := f.IO.Redactor.Redact(hintOf(err))
-	if f.JSON() && !f.jsonDone {
-		_ = printJSON(f, errorDoc{Error: errorJSON{Message: msg, ExitCode: code, Hint: hint}})
-	}
 	p := ui.Err(f.IO)
 	p.Errorf("%s", msg)
 	// An InputError's message already ends "; expected HINT": do not say it twice.
@@ -425,21 +422,4 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return flagErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
 	}
 	return nil
-}
-
-// printJSON writes the command's one JSON document to stdout. The data stays exact except
-// for secrets, which are masked in every string (steps[].detail, error messages) by the same
-// redactor as the text output.
-func printJSON(f *Factory, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	// The document is read by people and jq, not embedded in HTML: "&" stays "&", not \u0026.
-	enc.SetEscapeHTML(false)
-	f.jsonDone = true
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	_, err := f.IO.Out.Write(f.IO.Redactor.JSON(buf.Bytes()))
-	return err
 }

@@ -187,9 +187,14 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		}
 		doc := map[string]any{"ok": true, "graphUrl": s.GraphURL, "invictiUrl": s.InvictiURL, "tenantId": s.Tenant.TenantID(),
 			"restored": s.Restored, "env": env}
-		if err := printJSON(f, doc); err != nil {
+		// The document announces a sandbox that keeps running: it goes out now, not at the end.
+		perr := printJSON(f, doc)
+		if perr == nil {
+			perr = flushJSON(f)
+		}
+		if perr != nil {
 			_ = s.Close()
-			return err
+			return perr
 		}
 	}
 	printSandboxBanner(f, s, opts)

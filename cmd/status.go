@@ -102,9 +102,24 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 		printStatus(f, out)
 	}
 	if !out.OK {
-		return silent(ExitFailed)
+		return statusFailure(out)
 	}
 	return nil
+}
+
+// statusFailure is the error of a status that is not healthy (exit 1): the verdict and its
+// summary, or the failed Invicti check, with the first fix as the hint.
+func statusFailure(s statusJSON) error {
+	var err error
+	if s.Health == provision.Healthy {
+		err = fmt.Errorf("status: the direct Invicti check failed: %s", firstProblem(s.Invicti))
+	} else {
+		err = fmt.Errorf("status: %s: %s", s.Health, s.Summary)
+	}
+	if len(s.Fixes) > 0 {
+		return &provision.HintedError{Err: err, HintText: s.Fixes[0]}
+	}
+	return err
 }
 
 func firstProblem(l *layerJSON) string {

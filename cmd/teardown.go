@@ -26,7 +26,7 @@ type teardownJSON struct {
 	AppID              string `json:"appId,omitempty"`
 	ServicePrincipalID string `json:"servicePrincipalId,omitempty"`
 	AppName            string `json:"appName,omitempty"`
-	Outcome            string `json:"outcome"` // deleted, already-gone, will-delete (--dry-run)
+	Outcome            string `json:"outcome"` // deleted, already-gone, nothing-recorded, will-delete (--dry-run)
 	StateRemoved       bool   `json:"stateRemoved"`
 	DryRun             bool   `json:"dryRun,omitempty"`
 	// ClaimsPolicies are the claims-mapping policies assigned to the app: the one sso --claims
@@ -72,8 +72,11 @@ Other apps carrying the invicti-scim tag (a twin from an interrupted or concurre
 listed at the end, not deleted.
 
 It shows what will be deleted and asks first; without a terminal --yes is required. --dry-run
-shows the same plan and changes nothing. Running it again when the app is already gone
-succeeds.`,
+shows the same plan and changes nothing. Running it again succeeds (exit 0): with the app
+already gone it says so ("already-gone"); with no app recorded in the config dir and none
+named, as after an earlier teardown or before any setup here, it changes nothing, says
+"Nothing to tear down" ("nothing-recorded") and lists any app tagged invicti-scim it could
+remove with --sp-id. It never reports removing a state file that was not there.`,
 		Example: `  invicti-scim teardown
   invicti-scim teardown --dry-run
   invicti-scim teardown --yes -o json`,
@@ -99,9 +102,12 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	s, err := openApp(ctx, f, &opts.graph, opts.app)
 	defer s.stop()
 	var noApp *provision.NoAppError
+	nothing := false
 	switch {
 	case errors.As(err, &noApp) && s != nil && s.conn != nil:
 		// No app has that appId: already gone, as for an --sp-id that is gone.
+	case errors.Is(err, provision.ErrNoAppRecorded) && s != nil && s.conn != nil:
+		nothing = true // torn down already, or never set up with this config dir: nothing to do
 	case err != nil:
 		return err
 	}
@@ -110,8 +116,9 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 		ServicePrincipalID: spID,
 		Ownership: provision.Ownership{TemplateID: s.conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),
 			What: "teardown deletes only apps invicti-scim made", Hint: "delete it in the Entra portal if you are sure it should go"},
-		Progress: func(e provision.Event) { sp.Set(e.Message) },
-		DryRun:   opts.DryRun,
+		Progress:        func(e provision.Event) { sp.Set(e.Message) },
+		DryRun:          opts.DryRun,
+		NothingRecorded: nothing,
 	}
 	switch {
 	case st.App != nil && spID != "" && st.App.ServicePrincipalID == spID:
@@ -147,10 +154,11 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 	// Those already said at the confirmation are not repeated.
 	printTeardownWarnings(f, newWarnings(out.Warnings, plannedWarnings))
 	if !opts.Keep && !opts.DryRun && (st.App == nil || st.App.ServicePrincipalID == spID) {
-		if err := store.Remove(); err != nil {
+		removed, err := store.Remove()
+		if err != nil {
 			return err
 		}
-		out.StateRemoved = true
+		out.StateRemoved = removed // false when an earlier teardown removed it
 	}
 	if f.JSON() {
 		out.OK = true
@@ -164,6 +172,9 @@ func runTeardown(ctx context.Context, f *Factory, opts *teardownOptions) error {
 			p.Println("  " + l)
 		}
 		p.Println("dry run: nothing was changed")
+	case "nothing-recorded":
+		p.Check(ui.SymOK, "Nothing to tear down: no app is recorded in "+store.Dir,
+			"torn down already, or never set up with this config dir (--config-dir); --sp-id or --app-id names an app to remove")
 	case "deleted":
 		printTeardownPolicies(p, out.ClaimsPolicies)
 		p.Check(ui.SymOK, fmt.Sprintf("Deleted %q (appId %s)", out.AppName, out.AppID), "Entra removes the service principal and job with it")

@@ -124,12 +124,35 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 		printCheck(f, out)
 	}
 	if !out.OK {
-		if out.Invicti.OK && out.Entra != nil && len(out.Entra.Steps) > 0 && out.Entra.Steps[0].Kind == "sign_in" {
-			return silent(ExitAuth) // an expired Graph token is a sign-in problem, not a connection one
-		}
-		return silent(ExitConnection)
+		return connectionFailure(out)
 	}
 	return nil
+}
+
+// connectionFailure is the error of a failed test (exit 3): the first layer that failed, its
+// problem and fix. An expired Graph token before the Entra layer is a sign-in problem (exit 4),
+// not a connection one.
+func connectionFailure(out testConnectionJSON) error {
+	layer, l := "invicti", &out.Invicti
+	if out.Invicti.OK && out.Entra != nil {
+		layer, l = "entra", out.Entra
+	}
+	fix := ""
+	for _, s := range l.Steps {
+		if s.Problem != "" {
+			fix = s.Fix
+			break
+		}
+	}
+	code := ExitConnection
+	if layer == "entra" && len(l.Steps) > 0 && l.Steps[0].Kind == "sign_in" {
+		code = ExitAuth
+	}
+	err := fmt.Errorf("%s connection test failed: %s", layer, firstProblem(l))
+	if fix != "" {
+		err = &provision.HintedError{Err: err, HintText: fix}
+	}
+	return &exitError{code: code, err: err}
 }
 
 func entraLayer(ctx context.Context, f *Factory, opts *testConnectionOptions, spID, jobID string) layerJSON {

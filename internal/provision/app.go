@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -42,6 +43,11 @@ type AppFinder interface {
 	FindServicePrincipals(ctx context.Context, filter string) ([]graph.ServicePrincipal, error)
 }
 
+// ErrNoAppRecorded is ResolveApp's usage error (inside a *UsageError) when no --sp-id or
+// --app-id was given and the config dir records no app. For teardown it means there is
+// nothing to remove (TeardownRequest.NothingRecorded).
+var ErrNoAppRecorded = errors.New("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+
 // ResolveApp finds the service principal (and, when the state knows it, the job) a command
 // works on: ref.SPID, ref.AppID (looked up in the tenant unless the state recorded it), or the
 // app setup recorded. Malformed ids and no app at all are *UsageError.
@@ -72,7 +78,7 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 	case st.App != nil && st.App.ServicePrincipalID != "":
 		return st.App.ServicePrincipalID, st.App.JobID, nil
 	}
-	return "", "", usageErrorf("no app recorded in the config dir: run `invicti-scim setup` first, or pass --app-id or --sp-id")
+	return "", "", &UsageError{Err: ErrNoAppRecorded}
 }
 
 // resolveBoth accepts --sp-id and --app-id together only when they name the same app: a

@@ -61,6 +61,65 @@ type DoctorReport struct {
 	// Expired: the Graph token is expired or not yet valid (by its claims or by Graph's
 	// answer). That is a sign-in problem: the command exits 4.
 	Expired bool `json:"-"`
+	// TokenErr is why the Graph token cannot be used when Graph refused it (TokenRefused:
+	// expired, malformed, another tenant's) or its claims say it is expired; Err wraps it.
+	TokenErr error `json:"-"`
+}
+
+// Err is the failure of a report that is not OK, for the command's exit code and error line
+// (nil when every check passed): a token Graph refused or that is expired is a sign-in
+// problem (Classify: exit 4) with how to sign in again; otherwise the failed checks, with the
+// first one's fix as the hint (exit 1).
+func (r *DoctorReport) Err() error {
+	if r.OK {
+		return nil
+	}
+	if r.TokenErr != nil {
+		hint := SignInAgain
+		if IsExpiredToken(r.TokenErr) {
+			hint = Hint(ExplainExpiredToken(r.TokenErr))
+		}
+		return &HintedError{Err: fmt.Errorf("doctor: the Microsoft Graph access token cannot be used: %w", ExplainExpiredToken(r.TokenErr)), HintText: hint}
+	}
+	var names []string
+	fix := ""
+	for _, c := range r.Checks {
+		if !c.OK {
+			names = append(names, c.Name)
+			if fix == "" {
+				fix = c.Fix
+			}
+		}
+	}
+	err := fmt.Errorf("doctor: %d check(s) failed: %s", len(names), strings.Join(names, ", "))
+	if fix == "" {
+		return err
+	}
+	return &HintedError{Err: err, HintText: fix}
+}
+
+// noteToken records err when it says the Graph token is unusable: expired or not yet valid
+// (Expired), or refused by Graph (TokenRefused). The first such error is kept.
+func (r *DoctorReport) noteToken(err error) {
+	if !IsExpiredToken(err) && !TokenRefused(err) {
+		return
+	}
+	r.Expired = r.Expired || IsExpiredToken(err)
+	if r.TokenErr == nil {
+		r.TokenErr = err
+	}
+}
+
+// notJWTProbe is the read doctor makes when the token is not a JWT, to learn whether Graph
+// accepts it at all: Microsoft Graph's own service principal (appId
+// 00000003-0000-0000-c000-000000000000, the well-known id of the Microsoft Graph resource,
+// https://learn.microsoft.com/graph/permissions-reference), which every tenant has.
+const notJWTProbe = "appId eq '00000003-0000-0000-c000-000000000000'"
+
+// refusedCheck is the check line of an app or job that was not checked because Graph refused
+// the token; the Graph sign-in line says why and how to fix it.
+func refusedCheck(name string) DoctorCheck {
+	return DoctorCheck{Name: name, OK: true, Status: "skip", Detail: "not checked: Microsoft Graph did not accept the access token (see Graph sign-in)"}
 }
 
 // DoctorGraph is what Doctor needs from Graph.
@@ -191,6 +250,9 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 
 	g := req.Graph
 	out.Expired = graph.IsExpiredToken(req.SignInErr) // an expired token exits 4, as in every command
+	if out.Expired {
+		out.TokenErr = req.SignInErr
+	}
 	if req.SignInErr != nil {
 		add(DoctorCheck{Name: "Graph sign-in", Detail: req.SignInErr.Error(), Fix: Hint(req.SignInErr)})
 		g = nil
@@ -203,13 +265,22 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 		}
 		switch {
 		case graph.IsExpiredToken(cerr):
-			out.Expired = true
+			out.Expired, out.TokenErr = true, cerr
 			add(DoctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: Hint(cerr)})
 			g = nil
 		case cerr != nil && !errors.Is(cerr, graph.ErrNotJWT):
 			add(DoctorCheck{Name: "Graph sign-in", Detail: cerr.Error(), Fix: "sign in again (see `invicti-scim setup --help`)"})
 			g = nil
 		case cerr != nil:
+			// Whether Graph accepts the token at all is the sign-in check: an opaque token may
+			// be fine, garbage is refused (TokenRefused, the rule every command uses).
+			progress("Asking Graph whether it accepts the token")
+			if _, perr := g.FindServicePrincipals(ctx, notJWTProbe); TokenRefused(perr) {
+				out.noteToken(perr)
+				add(DoctorCheck{Name: "Graph sign-in", Detail: "Microsoft Graph did not accept the access token: " + perr.Error(), Fix: GraphFix(perr, "")})
+				g = nil
+				break
+			}
 			add(DoctorCheck{Name: "Graph sign-in", OK: true, Status: "warn", Detail: "the token is not a JWT, so its permissions cannot be read; checking by calling Graph instead"})
 		default:
 			signedIn(out, claims, st, req, now(), add)
@@ -236,13 +307,18 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 	case g != nil && named:
 		progress("Checking the app")
 		spID, jobID, err := ResolveApp(ctx, g, req.App, st)
+		if TokenRefused(err) {
+			out.noteToken(err)
+			add(refusedCheck("App"))
+			break
+		}
 		if err != nil {
 			fix := GraphFix(err, PermApplication)
 			if !graph.IsAuth(err) && !graph.IsExpiredToken(err) {
 				fix = "check " + req.App.flag() + ", or leave it out to check the app setup recorded"
 			}
 			add(DoctorCheck{Name: "App", Detail: ExplainGraph(err), Fix: fix})
-			out.Expired = out.Expired || graph.IsExpiredToken(err)
+			out.noteToken(err)
 			break
 		}
 		out.Settings = doctorApp(ctx, g, req, now, spID, jobID, spID != RecordedSP(st), out, add, progress)
@@ -253,14 +329,21 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 		add(DoctorCheck{Name: "App in state", OK: true, Status: "skip", Detail: "no app recorded yet (run setup)"})
 	}
 
-	// Graph refused as expired a token whose own claims still read valid: the clocks disagree
-	// (or the token was revoked); the sign-in line must not stay a green tick.
-	if out.Expired {
+	// Graph refused a token whose own claims still read valid (or that it cannot read): as
+	// expired, the clocks disagree (or the token was revoked); otherwise it is malformed or for
+	// another tenant or resource. Either way the sign-in line must not stay a green tick or a
+	// warning, and no permission is to blame.
+	if out.Expired || out.TokenErr != nil {
 		for i := range out.Checks {
 			if c := &out.Checks[i]; c.Name == "Graph sign-in" && c.OK {
 				c.OK, c.Status = false, "fail"
-				c.Detail += "; but Microsoft Graph refused this token as expired or not yet valid, so this computer's clock may differ from Microsoft's"
-				c.Fix = ClockSkewFix()
+				if out.Expired {
+					c.Detail += "; but Microsoft Graph refused this token as expired or not yet valid, so this computer's clock may differ from Microsoft's"
+					c.Fix = ClockSkewFix()
+				} else {
+					c.Detail += "; but Microsoft Graph did not accept the access token: " + out.TokenErr.Error()
+					c.Fix = SignInAgain
+				}
 			}
 		}
 	}
@@ -292,9 +375,13 @@ func doctorApp(ctx context.Context, g DoctorGraph, req DoctorRequest, now func()
 	case graph.IsNotFound(err):
 		add(DoctorCheck{Name: appName, Detail: "the app recorded in state (servicePrincipal " + spID + ") no longer exists — deleted in the portal?", Fix: "run `invicti-scim setup` to create it again, or `invicti-scim teardown --yes` to forget it"})
 		return nil
+	case TokenRefused(err):
+		out.noteToken(err)
+		add(refusedCheck(appName))
+		return nil
 	case err != nil:
 		add(DoctorCheck{Name: appName, Detail: ExplainGraph(err), Fix: GraphFix(err, PermApplication)})
-		out.Expired = out.Expired || graph.IsExpiredToken(err)
+		out.noteToken(err)
 		return nil
 	}
 	name := sp.DisplayName
@@ -312,7 +399,7 @@ func doctorApp(ctx context.Context, g DoctorGraph, req DoctorRequest, now func()
 				c.Fix = GraphFix(err, PermSync) // else the detail says what to do
 			}
 			add(c)
-			out.Expired = out.Expired || graph.IsExpiredToken(err)
+			out.noteToken(err)
 			jobID = ""
 		}
 	}
@@ -325,7 +412,7 @@ func doctorApp(ctx context.Context, g DoctorGraph, req DoctorRequest, now func()
 			add(DoctorCheck{Name: jobName, Detail: jobID + " no longer exists", Fix: "run `invicti-scim setup` to create the job again"})
 		} else {
 			add(DoctorCheck{Name: jobName, Detail: ExplainGraph(err), Fix: GraphFix(err, PermSync)})
-			out.Expired = out.Expired || graph.IsExpiredToken(err)
+			out.noteToken(err)
 		}
 	}
 	progress("Checking single sign-on")

@@ -1,10 +1,12 @@
 package provision
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
@@ -70,5 +72,87 @@ func TestAppRefValidate(t *testing.T) {
 	}
 	if err := (AppRef{SPID: "00000000-0000-4000-8000-000000000000"}).Validate(); err != nil {
 		t.Errorf("a GUID: %v", err)
+	}
+}
+
+// refusingGraph is a tenant whose Graph refuses the token on every app read, the way Graph
+// answers a malformed or other-tenant token: 401 InvalidAuthenticationToken (pkg/entratest
+// answers "IDX14100: JWT is not well formed" for a token that is not a JWT). notJWT makes its
+// claims unreadable too.
+type refusingGraph struct {
+	DoctorGraph
+	notJWT bool
+}
+
+var errRefused = &graph.Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "IDX14100: JWT is not well formed, there are no dots (.)."}
+
+func (g refusingGraph) TokenClaims(ctx context.Context) (graph.Claims, error) {
+	if g.notJWT {
+		return graph.Claims{}, graph.ErrNotJWT
+	}
+	return g.DoctorGraph.TokenClaims(ctx)
+}
+
+func (refusingGraph) ServicePrincipal(context.Context, string) (graph.ServicePrincipal, error) {
+	return graph.ServicePrincipal{}, errRefused
+}
+
+func (refusingGraph) FindServicePrincipals(context.Context, string) ([]graph.ServicePrincipal, error) {
+	return nil, errRefused
+}
+
+// A token Graph refuses is a failed Graph sign-in with the sign-in fix, by the rule every
+// command uses (TokenRefused): never a missing permission, and Err is a sign-in problem
+// (KindAuth, exit 4). It used to fail "App in state" with "needs Application.ReadWrite.All".
+func TestDoctorRefusedToken(t *testing.T) {
+	f, _ := setUpApp(t)
+	st, err := f.setup.Store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		st   state.State
+		g    refusingGraph
+	}{
+		{"not a JWT, app recorded", st, refusingGraph{DoctorGraph: f.client, notJWT: true}},
+		{"not a JWT, no app", state.State{}, refusingGraph{DoctorGraph: f.client, notJWT: true}},
+		{"readable claims", st, refusingGraph{DoctorGraph: f.client}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Doctor(t.Context(), DoctorRequest{State: tc.st, Graph: tc.g, Cloud: f.cfg.Cloud, InvictiErr: errors.New("no secret")})
+			var signIn *DoctorCheck
+			for i, c := range rep.Checks {
+				if c.Name == "Graph sign-in" {
+					signIn = &rep.Checks[i]
+				}
+				if strings.Contains(c.Fix, "needs ") || strings.Contains(c.Fix, "Application.ReadWrite.All") {
+					t.Errorf("check %q blames a permission: %+v", c.Name, c)
+				}
+				if c.Name != "Graph sign-in" && c.Status == "fail" {
+					t.Errorf("check %q fails for the token: %+v", c.Name, c)
+				}
+			}
+			if signIn == nil || signIn.OK || signIn.Status != "fail" || signIn.Fix != SignInAgain || !strings.Contains(signIn.Detail, "did not accept") {
+				t.Fatalf("Graph sign-in check %+v (all %+v)", signIn, rep.Checks)
+			}
+			err := rep.Err()
+			if rep.OK || err == nil || Classify(err) != KindAuth || Hint(err) != SignInAgain {
+				t.Errorf("OK %v, Err %v (kind %v, hint %q)", rep.OK, err, Classify(err), Hint(err))
+			}
+		})
+	}
+}
+
+// A report that failed for another reason is an ordinary failure (exit 1) naming the checks,
+// with the first fix as the hint; a passing report has no error.
+func TestDoctorReportErr(t *testing.T) {
+	rep := &DoctorReport{Checks: []DoctorCheck{{Name: "A", OK: true}, {Name: "Tenant", Fix: "sign in to the tenant"}, {Name: "B", Fix: "later"}}}
+	err := rep.Err()
+	if err == nil || Classify(err) != KindFailed || !strings.Contains(err.Error(), "Tenant, B") || Hint(err) != "sign in to the tenant" {
+		t.Errorf("Err %v (hint %q)", err, Hint(err))
+	}
+	if err := (&DoctorReport{OK: true}).Err(); err != nil {
+		t.Errorf("passing report: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
@@ -148,14 +149,29 @@ func ExplainGraph(err error) string {
 	return err.Error()
 }
 
-// GraphFix is the fix for a failed Graph read: sign in again for an expired token (no
-// permission helps then), else the permission perm the read needs.
+// GraphFix is the fix for a failed Graph read: sign in again for an expired token or one
+// Graph refused (TokenRefused: no permission helps then), else the permission perm the read
+// needs.
 func GraphFix(err error, perm string) string {
-	if graph.IsExpiredToken(err) {
+	switch {
+	case graph.IsExpiredToken(err):
 		return Hint(graph.AsExpiredToken(err))
+	case TokenRefused(err):
+		return SignInAgain
 	}
 	return "needs " + perm
 }
+
+// TokenRefused reports whether Graph refused the access token itself: 401
+// InvalidAuthenticationToken, which Graph answers for a token that is expired, malformed (not a
+// JWT), or issued for another tenant or resource. That is a sign-in problem (Classify: KindAuth,
+// exit 4) and no permission would help; an expired token is also IsExpiredToken.
+func TokenRefused(err error) bool {
+	return graph.StatusOf(err) == 401 && strings.EqualFold(graph.CodeOf(err), "InvalidAuthenticationToken")
+}
+
+// SignInAgain is the hint for a token Graph refused (TokenRefused).
+const SignInAgain = "Microsoft Graph did not accept the access token (expired, malformed, or issued for another tenant or resource): sign in again; with --auth token, export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)"
 
 // ClockSkewFix is the fix when Graph refused as expired a token whose own claims still read
 // valid: the clocks disagree (or the token was revoked).

@@ -155,8 +155,8 @@ func (e *PermissionError) Unwrap() error { return e.Err }
 // malformed, for another tenant or resource) with 401 InvalidAuthenticationToken: that is a
 // sign-in problem, and no permission would help.
 func (e *PermissionError) Hint() string {
-	if graph.CodeOf(e.Err) == "InvalidAuthenticationToken" {
-		return "Microsoft Graph did not accept the access token (expired, malformed, or issued for another tenant or resource): sign in again; with --auth token, export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)"
+	if TokenRefused(e.Err) {
+		return SignInAgain
 	}
 	return fmt.Sprintf("the signed-in identity needs the Graph permission %s (delegated sign-in: and the Application Administrator or Cloud Application Administrator directory role). Run `invicti-scim doctor` to see what your token has.", e.Permission)
 }

@@ -337,7 +337,7 @@ func TestSetupSurvivesARefusedTagQuery(t *testing.T) {
 	if _, err := f.setup.Run(t.Context(), f.cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.setup.Store.Remove(); err != nil {
+	if _, err := f.setup.Store.Remove(); err != nil {
 		t.Fatal(err)
 	}
 	f.tenant.InjectFault(entratest.Fault{Method: http.MethodGet, Path: regexp.MustCompile(`^/v1.0/servicePrincipals$`), Status: 400, Code: "Request_UnsupportedQuery", Times: 1})

@@ -43,6 +43,11 @@ type TeardownRequest struct {
 	// Confirm is asked once the app to delete is known, before the delete; false cancels
 	// (Teardown then returns ErrDeclined). nil deletes without asking.
 	Confirm func(TeardownPlan) (bool, error)
+	// NothingRecorded: no app was named and the config dir records none (ErrNoAppRecorded), as
+	// after an earlier teardown or before any setup with this config dir. Teardown then changes
+	// nothing and succeeds (Outcome "nothing-recorded"), listing the tagged apps it could remove
+	// with --sp-id. ServicePrincipalID must be "".
+	NothingRecorded bool
 	// DryRun plans (Outcome "will-delete", claims policies "will-delete") and changes nothing;
 	// Confirm is not asked.
 	DryRun bool
@@ -88,7 +93,7 @@ type TaggedApp struct {
 // TeardownResult is what Teardown did.
 type TeardownResult struct {
 	TeardownPlan
-	Outcome string // "deleted", "already-gone", or "will-delete" (dry run)
+	Outcome string // "deleted", "already-gone", "nothing-recorded", or "will-delete" (dry run)
 	// OtherTagged lists the other apps carrying the invicti-scim tag (e.g. a twin from two
 	// runs at once): the report names them rather than calling the tenant clean over them.
 	OtherTagged []TaggedApp
@@ -105,6 +110,14 @@ var ErrDeclined = errors.New("declined; nothing was changed")
 func Teardown(ctx context.Context, g TeardownGraph, req TeardownRequest) (*TeardownResult, error) {
 	spID := req.ServicePrincipalID
 	res := &TeardownResult{TeardownPlan: TeardownPlan{ServicePrincipalID: spID, AppID: req.KnownAppID, AppName: req.KnownName}}
+	if req.NothingRecorded && spID == "" {
+		// Idempotent like rm -f: a second teardown (or one before any setup) has nothing to do
+		// and must not fail a script; the apps tagged as invicti-scim's are named so an app set
+		// up with another config dir is not mistaken for a clean tenant.
+		res.Outcome = "nothing-recorded"
+		res.OtherTagged = OtherTagged(ctx, g, "")
+		return res, nil
+	}
 	if spID == "" {
 		res.Outcome = "already-gone" // no service principal has the appId asked for
 	} else {

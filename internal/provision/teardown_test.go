@@ -1,11 +1,13 @@
 package provision
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/pkg/entratest"
 )
 
@@ -126,5 +128,28 @@ func TestTeardownLeavesPolicyItCannotCheck(t *testing.T) {
 	}
 	if _, total := f.tenant.ClaimsPolicies(spID); total != 1 {
 		t.Errorf("%d policies in the tenant, want the unchecked one left", total)
+	}
+}
+
+// With no app named and none recorded (an earlier teardown, or no setup with this config dir)
+// teardown changes nothing and succeeds, naming the tagged apps it could remove with --sp-id;
+// ResolveApp's error for that case is the one the command recognises.
+func TestTeardownNothingRecorded(t *testing.T) {
+	f, res := setUpApp(t)
+	ctx := t.Context()
+	if _, _, err := ResolveApp(ctx, f.client, AppRef{}, state.State{}); !errors.Is(err, ErrNoAppRecorded) || Classify(err) != KindUsage {
+		t.Fatalf("ResolveApp with nothing recorded: %v", err)
+	}
+	f.tenant.ResetRequests()
+	td, err := Teardown(ctx, f.client, TeardownRequest{NothingRecorded: true,
+		Confirm: func(TeardownPlan) (bool, error) { t.Fatal("asked to confirm deleting nothing"); return false, nil }})
+	if err != nil || td.Outcome != "nothing-recorded" || td.ApplicationID != "" {
+		t.Fatalf("teardown: %+v, %v", td, err)
+	}
+	if w := f.tenant.Writes(); len(w) != 0 {
+		t.Fatalf("wrote %+v", w)
+	}
+	if len(td.OtherTagged) != 1 || td.OtherTagged[0].ServicePrincipalID != res.ServicePrincipalID {
+		t.Errorf("tagged apps %+v, want the one setup made", td.OtherTagged)
 	}
 }

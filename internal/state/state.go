@@ -264,13 +264,14 @@ func (s Store) ensureDir() error {
 	return nil
 }
 
-// Remove deletes the state file; a missing file is fine.
-func (s Store) Remove() error {
-	err := os.Remove(s.Path())
+// Remove deletes the state file; a missing file is fine. removed reports whether there was
+// one, so a second teardown never claims to have removed what was already gone.
+func (s Store) Remove() (removed bool, err error) {
+	err = os.Remove(s.Path())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
 }
 
 // DefaultDir is $INVICTI_SCIM_CONFIG_DIR, else $XDG_CONFIG_HOME/invicti-scim, else the

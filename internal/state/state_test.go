@@ -37,11 +37,11 @@ func TestSaveLoadModes(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
-	if err := s.Remove(); err != nil {
-		t.Fatal(err)
+	if removed, err := s.Remove(); err != nil || !removed {
+		t.Fatalf("remove: %v, removed %v", err, removed)
 	}
-	if err := s.Remove(); err != nil {
-		t.Fatalf("second remove: %v", err)
+	if removed, err := s.Remove(); err != nil || removed {
+		t.Fatalf("second remove: %v, removed %v (there was nothing to remove)", err, removed)
 	}
 }
 
