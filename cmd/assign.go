@@ -437,5 +437,7 @@ func printAssignTable(p *ui.Printer, res *provision.AssignResult) {
 		rows = append(rows, []string{it.Type, name, it.Status, note})
 	}
 	p.Table([]string{"TYPE", "NAME", "STATUS", "NOTE"}, rows)
-	p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+	if res.AppRoleID != "" { // setup --dry-run before the app (and its role) exists has none
+		p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+	}
 }

@@ -81,6 +81,10 @@ type AssignRequest struct {
 	Groups             []string // display name or object id
 	Remove             bool
 	DryRun             bool // look up and decide, write nothing (items end will-assign / will-remove)
+	// Resolved, when set, is what ResolveAssignees already looked up (users then groups, none
+	// failed); Run takes those items instead of Users and Groups and does not look them up
+	// again.
+	Resolved []AssignItem
 }
 
 // Compiled on first use, not at start-up (docs/performance.md, "Start-up").
@@ -117,11 +121,17 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 		assigned[strings.ToLower(as.PrincipalID)] = as
 	}
 
-	a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
-	items, trips, err := a.resolve(ctx, req)
-	res.BatchRoundTrips += trips
-	if err != nil {
-		return nil, err
+	var items []AssignItem
+	if req.Resolved != nil {
+		items = append(items, req.Resolved...)
+	} else {
+		a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
+		var trips int
+		items, trips, err = a.resolve(ctx, req)
+		res.BatchRoundTrips += trips
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	// Decide per item, then write in batches.
