@@ -450,13 +450,29 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 		}
 		checkGroup(it, groups)
 	}
-	if len(mailReqs) > 0 {
-		res, stats, err := a.Graph.BatchAll(ctx, mailReqs, a.concurrency(), 6)
+	// Only a group that has groups among its direct members gets the nested-groups note: one
+	// read per group of its members cast to groups, in the same round trip as the mail lookups.
+	var nestedIdx []int
+	second := mailReqs
+	for i := range items {
+		if it := &items[i]; it.Type == "group" && it.Status != StatusFailed && it.ID != "" {
+			second = append(second, graph.BatchRequest{Method: http.MethodGet, URL: "/groups/" + graph.PathEscape(it.ID) + "/members/microsoft.graph.group?$select=id,displayName&$top=" + fmt.Sprint(nestedShown)})
+			nestedIdx = append(nestedIdx, i)
+		}
+	}
+	if len(second) > 0 {
+		res, stats, err := a.Graph.BatchAll(ctx, second, a.concurrency(), 6)
 		trips += stats.RoundTrips
 		if err != nil {
-			return nil, trips, authErr("look up users by mail", PermUsers, err)
+			return nil, trips, authErr("look up users by mail and nested groups", PermUsers, err)
 		}
-		for k, r := range res {
+		for k, r := range res[len(mailReqs):] {
+			if err := r.Err(); graph.IsExpiredToken(err) {
+				return nil, trips, graph.AsExpiredToken(err)
+			}
+			noteNested(&items[nestedIdx[k]], r)
+		}
+		for k, r := range res[:len(mailReqs)] {
 			it := &items[mailIdx[k]]
 			if err := r.Err(); graph.IsExpiredToken(err) {
 				return nil, trips, graph.AsExpiredToken(err)
@@ -545,7 +561,40 @@ func checkGroup(it *AssignItem, groups []graph.Group) {
 		it.Status, it.Error = StatusFailed, "not a security group: Entra provisions only security-enabled groups (assigning groups needs Entra ID P1/P2)"
 		return
 	}
-	it.Warning = "members of nested groups are not provisioned"
+}
+
+// nestedShown is how many nested groups the note names.
+const nestedShown = 5
+
+// noteNested warns about a group's nested groups, whose members Entra does not provision,
+// naming them; a group without any gets no note. When the members could not be read the
+// note stays general: the assignment itself does not depend on it.
+func noteNested(it *AssignItem, r graph.BatchResponse) {
+	const note = "members of nested groups are not provisioned"
+	if err := r.Err(); err != nil {
+		it.Warning = note + " (could not check whether this group has any: " + errMsg(err) + ")"
+		return
+	}
+	var list struct {
+		Value    []graph.Group `json:"value"`
+		NextLink string        `json:"@odata.nextLink"`
+	}
+	if err := r.Decode(&list); err != nil {
+		it.Warning = note + " (could not check whether this group has any: " + err.Error() + ")"
+		return
+	}
+	if len(list.Value) == 0 {
+		return
+	}
+	var names []string
+	for _, g := range list.Value {
+		names = append(names, g.DisplayName)
+	}
+	more := ""
+	if list.NextLink != "" {
+		more = ", …"
+	}
+	it.Warning = note + ": " + strings.Join(names, ", ") + more
 }
 
 // Assigned is one principal assigned to the app, for `assign --list`.
