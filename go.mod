@@ -27,6 +27,8 @@ require (
 	golang.org/x/term v0.48.0
 )
 
+require github.com/alessio/shellescape v1.4.2 // indirect
+
 require (
 	charm.land/bubbles/v2 v2.0.0 // indirect
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.13.0 // indirect

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
+	"github.com/invicti-scim/invicti-scim/internal/shellarg"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
 )
@@ -44,7 +45,7 @@ stops the others. It prints one line per tenant and a summary, and exits 1 if an
 			}
 			ask := !opts.Yes && f.CanPrompt()
 			if !opts.Yes && !ask {
-				return flagErrorf("apply changes the tenant and there is no terminal to confirm on: pass --yes (run plan -f %s first to review)", opts.File)
+				return flagErrorf("apply changes the tenant and there is no terminal to confirm on: pass --yes (run plan %s first to review)", shellarg.Flag("-f", opts.File))
 			}
 			sp := ui.NewSpinner(f.IO)
 			defer sp.Stop()

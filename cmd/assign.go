@@ -64,7 +64,8 @@ through Graph JSON batching (20 per $batch), so a thousand users take dozens of 
 not thousands. Already-assigned principals are reported as such; nothing is duplicated.
 
 Groups must be security groups; assigning groups needs Entra ID P1 or P2, and members of
-nested groups are not provisioned. The command exits 1 if any item failed, after printing
+nested groups are not provisioned (a group that has nested groups is noted with their
+names, one members read per group in the lookup round trip). The command exits 1 if any item failed, after printing
 a line per item (or a list with -o json) so a script can retry just the failures; each
 failure is also named on stderr with its reason.
 
@@ -437,5 +438,7 @@ func printAssignTable(p *ui.Printer, res *provision.AssignResult) {
 		rows = append(rows, []string{it.Type, name, it.Status, note})
 	}
 	p.Table([]string{"TYPE", "NAME", "STATUS", "NOTE"}, rows)
-	p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+	if res.AppRoleID != "" { // setup --dry-run before the app (and its role) exists has none
+		p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/shellarg"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
 
@@ -117,7 +118,7 @@ func runRotate(ctx context.Context, f *Factory, opts *rotateOptions) error {
 		ServicePrincipalID: spID, JobID: jobID,
 		Ownership: provision.Ownership{TemplateID: conn.Cloud.TemplateID, Recorded: provision.RecordedSP(st),
 			What: "rotate-secret writes the Invicti secret only into apps invicti-scim made",
-			Hint: "if this is the app to use, run `invicti-scim setup --adopt " + spID + "` first"},
+			Hint: "if this is the app to use, run `" + shellarg.Command("setup", "--adopt", spID) + "` first"},
 		Settings: provision.Settings{Endpoints: in.Endpoints, Credentials: in.Credentials},
 		Writer:   provision.Writer(st.Setup.SettingsWriter),
 		OnSaved: func(saved provision.SaveSettingsResult) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/invicti-scim/invicti-scim/internal/safetext"
 	"github.com/invicti-scim/invicti-scim/internal/sandbox"
+	"github.com/invicti-scim/invicti-scim/internal/shellarg"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 )
@@ -236,7 +237,7 @@ func printSandboxBanner(f *Factory, s *sandbox.Served, opts *sandboxOptions) {
 	p.Println()
 	if opts.EnvFile != "" {
 		p.Println("Point every command at it:")
-		p.Println("  set -a; . " + sandbox.SourcePath(opts.EnvFile) + "; set +a")
+		p.Println("  set -a; . " + shellarg.Quote(sandbox.SourcePath(opts.EnvFile)) + "; set +a")
 	} else {
 		// Tokens and secrets never reach a terminal, not even the sandbox's: --env-file
 		// carries them to the shell.

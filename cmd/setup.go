@@ -76,6 +76,11 @@ provisioning with the OAuth2 client credentials grant, in order:
   5. run Entra's Test Connection, then start the job (never restarting a running one)
   6. optionally assign users and groups and provision them on demand
 
+Whom --assign-user and --assign-group name is looked up (reads only) before step 1: a user
+or group that does not exist or cannot be assigned (a disabled account, a group that is not
+a security group) stops setup with exit 2 and nothing created; --dry-run lists whom it
+would assign.
+
 Every step is idempotent: a second run with the same input creates nothing new, and an
 interrupted run resumes where it stopped. Without a terminal every answer must be a flag.
 
@@ -250,6 +255,20 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			return err
 		}
 	}
+	// Whom to assign is looked up before anything is created (reads only; none without
+	// --assign-*): a name that does not resolve is a usage error with nothing written, and
+	// the assignment step reuses these lookups.
+	var resolved []provision.AssignItem
+	if len(opts.AssignUsers)+len(opts.AssignGroups) > 0 {
+		if sp.Animated() { // without a terminal, the error or the assign table says it
+			sp.Set("Looking up the users and groups to assign")
+		}
+		resolved, err = provision.ResolveAssignees(ctx, conn.Client, opts.AssignUsers, opts.AssignGroups)
+		sp.Stop()
+		if err != nil {
+			return err
+		}
+	}
 	createTeams := opts.CreateTeams
 	if wiz && len(opts.AssignGroups) > 0 && !opts.CreateTeams && !opts.NoCreateTeams {
 		if createTeams, err = wizard.AskTeams(ctx, setupWizardIO(f), wizard.TeamsStep{Groups: opts.AssignGroups}); err != nil {
@@ -301,9 +320,19 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err == nil && !opts.DryRun && createTeams && len(opts.AssignGroups) > 0 {
 		out.Teams, err = createTeamsStep(ctx, f, scim, opts.AssignGroups, in.Endpoints.BaseURL, wiz, sp)
 	}
+	if err == nil && opts.DryRun && len(resolved) > 0 {
+		// Whom it would assign (already looked up); on an existing app, who already is.
+		var ar *provision.AssignResult
+		if ar, err = provision.PlanAssignees(ctx, conn.Client, res.ServicePrincipalID, resolved); err == nil {
+			out.Extras = &provision.AfterSetupResult{Assign: ar}
+			if !f.JSON() {
+				printAfterSetup(f, out.Extras)
+			}
+		}
+	}
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
 		req := provision.AfterSetupRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID,
-			Users: opts.AssignUsers, Groups: opts.AssignGroups, ProvisionNow: opts.ProvisionNow}
+			Users: opts.AssignUsers, Groups: opts.AssignGroups, ProvisionNow: opts.ProvisionNow, Resolved: resolved}
 		if wiz && !opts.provisionNowSet {
 			if err := pickProvision(ctx, f, conn, opts, &req); err != nil {
 				return err

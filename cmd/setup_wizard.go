@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
+	"github.com/invicti-scim/invicti-scim/internal/shellarg"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/internal/wizard"
@@ -83,7 +84,7 @@ func chooseApp(ctx context.Context, f *Factory, opts *setupOptions, st state.Sta
 	}
 	if appNameSet && stateName != "" && !strings.EqualFold(stateName, opts.AppName) && opts.Adopt == "" && !opts.New && !opts.Rename {
 		if !interactive {
-			return flagErrorf("--app-name %q differs from the app this config dir set up (%q): pass --app-name %q to keep configuring it, add --rename to rename it to %q, or add --new to set up a second app named %q", opts.AppName, stateName, stateName, opts.AppName, opts.AppName)
+			return flagErrorf("--app-name %q differs from the app this config dir set up (%q): pass %s to keep configuring it, add --rename to rename it to %q, or add --new to set up a second app named %q", opts.AppName, stateName, shellarg.Flag("--app-name", stateName), opts.AppName, opts.AppName)
 		}
 		c, err := wizard.AskAppName(ctx, setupWizardIO(f), stateName, opts.AppName)
 		if err != nil {

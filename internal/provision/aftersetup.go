@@ -32,6 +32,9 @@ type AfterSetupRequest struct {
 	// these groups; both empty means everything that was assigned.
 	ProvisionNow                    bool
 	ProvisionUsers, ProvisionGroups []string
+	// Resolved is what ResolveAssignees looked up for Users and Groups before setup created
+	// anything; when set, the assignment reuses it instead of looking them up again.
+	Resolved []AssignItem
 }
 
 // AfterSetupResult is what AfterSetup did. Provision is nil when nothing was provisioned.
@@ -57,7 +60,7 @@ var ErrPartial = fmt.Errorf("setup is done, but not every assignment or provisio
 func (a *AfterSetup) Run(ctx context.Context, req AfterSetupRequest) (*AfterSetupResult, error) {
 	x := &AfterSetupResult{}
 	as := &Assigner{Graph: a.Graph, Progress: a.Progress}
-	ar, err := as.Run(ctx, AssignRequest{ServicePrincipalID: req.ServicePrincipalID, Users: req.Users, Groups: req.Groups})
+	ar, err := as.Run(ctx, AssignRequest{ServicePrincipalID: req.ServicePrincipalID, Users: req.Users, Groups: req.Groups, Resolved: req.Resolved})
 	if err != nil {
 		return x, err
 	}

@@ -81,6 +81,10 @@ type AssignRequest struct {
 	Groups             []string // display name or object id
 	Remove             bool
 	DryRun             bool // look up and decide, write nothing (items end will-assign / will-remove)
+	// Resolved, when set, is what ResolveAssignees already looked up (users then groups, none
+	// failed); Run takes those items instead of Users and Groups and does not look them up
+	// again.
+	Resolved []AssignItem
 }
 
 // Compiled on first use, not at start-up (docs/performance.md, "Start-up").
@@ -117,11 +121,17 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 		assigned[strings.ToLower(as.PrincipalID)] = as
 	}
 
-	a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
-	items, trips, err := a.resolve(ctx, req)
-	res.BatchRoundTrips += trips
-	if err != nil {
-		return nil, err
+	var items []AssignItem
+	if req.Resolved != nil {
+		items = append(items, req.Resolved...)
+	} else {
+		a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
+		var trips int
+		items, trips, err = a.resolve(ctx, req)
+		res.BatchRoundTrips += trips
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	// Decide per item, then write in batches.
@@ -440,13 +450,29 @@ func (a *Assigner) resolve(ctx context.Context, req AssignRequest) ([]AssignItem
 		}
 		checkGroup(it, groups)
 	}
-	if len(mailReqs) > 0 {
-		res, stats, err := a.Graph.BatchAll(ctx, mailReqs, a.concurrency(), 6)
+	// Only a group that has groups among its direct members gets the nested-groups note: one
+	// read per group of its members cast to groups, in the same round trip as the mail lookups.
+	var nestedIdx []int
+	second := mailReqs
+	for i := range items {
+		if it := &items[i]; it.Type == "group" && it.Status != StatusFailed && it.ID != "" {
+			second = append(second, graph.BatchRequest{Method: http.MethodGet, URL: "/groups/" + graph.PathEscape(it.ID) + "/members/microsoft.graph.group?$select=id,displayName&$top=" + fmt.Sprint(nestedShown)})
+			nestedIdx = append(nestedIdx, i)
+		}
+	}
+	if len(second) > 0 {
+		res, stats, err := a.Graph.BatchAll(ctx, second, a.concurrency(), 6)
 		trips += stats.RoundTrips
 		if err != nil {
-			return nil, trips, authErr("look up users by mail", PermUsers, err)
+			return nil, trips, authErr("look up users by mail and nested groups", PermUsers, err)
 		}
-		for k, r := range res {
+		for k, r := range res[len(mailReqs):] {
+			if err := r.Err(); graph.IsExpiredToken(err) {
+				return nil, trips, graph.AsExpiredToken(err)
+			}
+			noteNested(&items[nestedIdx[k]], r)
+		}
+		for k, r := range res[:len(mailReqs)] {
 			it := &items[mailIdx[k]]
 			if err := r.Err(); graph.IsExpiredToken(err) {
 				return nil, trips, graph.AsExpiredToken(err)
@@ -535,7 +561,40 @@ func checkGroup(it *AssignItem, groups []graph.Group) {
 		it.Status, it.Error = StatusFailed, "not a security group: Entra provisions only security-enabled groups (assigning groups needs Entra ID P1/P2)"
 		return
 	}
-	it.Warning = "members of nested groups are not provisioned"
+}
+
+// nestedShown is how many nested groups the note names.
+const nestedShown = 5
+
+// noteNested warns about a group's nested groups, whose members Entra does not provision,
+// naming them; a group without any gets no note. When the members could not be read the
+// note stays general: the assignment itself does not depend on it.
+func noteNested(it *AssignItem, r graph.BatchResponse) {
+	const note = "members of nested groups are not provisioned"
+	if err := r.Err(); err != nil {
+		it.Warning = note + " (could not check whether this group has any: " + errMsg(err) + ")"
+		return
+	}
+	var list struct {
+		Value    []graph.Group `json:"value"`
+		NextLink string        `json:"@odata.nextLink"`
+	}
+	if err := r.Decode(&list); err != nil {
+		it.Warning = note + " (could not check whether this group has any: " + err.Error() + ")"
+		return
+	}
+	if len(list.Value) == 0 {
+		return
+	}
+	var names []string
+	for _, g := range list.Value {
+		names = append(names, g.DisplayName)
+	}
+	more := ""
+	if list.NextLink != "" {
+		more = ", …"
+	}
+	it.Warning = note + ": " + strings.Join(names, ", ") + more
 }
 
 // Assigned is one principal assigned to the app, for `assign --list`.

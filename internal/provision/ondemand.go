@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/shellarg"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
@@ -265,7 +266,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 			return nil, err
 		}
 		if !assigned {
-			it.Status, it.Error = StatusNotAssigned, "not assigned to the app, directly or through an assigned group: run `invicti-scim assign --user "+in+"` first"
+			it.Status, it.Error = StatusNotAssigned, "not assigned to the app, directly or through an assigned group: run `"+shellarg.Command("assign", "--user", in)+"` first"
 			jobs = append(jobs, job{item: it})
 			continue
 		}
@@ -286,7 +287,7 @@ func (o *OnDemand) Run(ctx context.Context, req OnDemandRequest) (*OnDemandResul
 		it.ID, it.Name = g.ID, g.DisplayName
 		since, assigned := sc.group(g.ID)
 		if !assigned {
-			it.Status, it.Error = StatusNotAssigned, "the group is not assigned to the app: run `invicti-scim assign --group "+in+"` first"
+			it.Status, it.Error = StatusNotAssigned, "the group is not assigned to the app: run `"+shellarg.Command("assign", "--group", in)+"` first"
 			jobs = append(jobs, job{item: it})
 			continue
 		}

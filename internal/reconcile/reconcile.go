@@ -399,13 +399,9 @@ func (d *Deps) planAssignments(ctx context.Context, p *Plan) error {
 		if err != nil {
 			return err
 		}
-		var bad []string
-		for _, it := range items {
-			if it.Status == provision.StatusFailed {
-				bad = append(bad, fmt.Sprintf("%s: assignments.%ss: %s: %s", p.m.Path, it.Type, it.Input, it.Error))
-			}
-		}
-		if len(bad) > 0 {
+		if bad := provision.Unresolved(items, func(it provision.AssignItem) string {
+			return fmt.Sprintf("%s: assignments.%ss: %s", p.m.Path, it.Type, it.Input)
+		}); len(bad) > 0 {
 			return &InputError{Problems: bad, Fix: fixManifest}
 		}
 		p.assign.users, p.assign.groups = a.Users, a.Groups

@@ -314,6 +314,12 @@ func selectFor(sel, props []string) []string {
 }
 
 func (t *Tenant) listMembers(req *request, p params, transitive bool) *response {
+	return t.listMembersOf(req, p, transitive, false)
+}
+
+// listMembersOf lists a group's members; groupsOnly keeps the groups among them (the OData
+// cast …/members/microsoft.graph.group, whose answer is a collection of groups).
+func (t *Tenant) listMembersOf(req *request, p params, transitive, groupsOnly bool) *response {
 	if e := req.allowQuery("$select", "$top", "$skiptoken"); e != nil {
 		return t.errorResponse(req, e)
 	}
@@ -344,6 +350,9 @@ func (t *Tenant) listMembers(req *request, p params, transitive bool) *response 
 	walk(g)
 	var items []map[string]any
 	for _, id := range ids {
+		if groupsOnly && t.findGroup(id) == nil {
+			continue
+		}
 		if m := t.memberJSON(id, sel); m != nil {
 			items = append(items, m)
 		}
@@ -356,6 +365,10 @@ func (t *Tenant) listMembers(req *request, p params, transitive bool) *response 
 }
 
 func hGroupMembers(t *Tenant, req *request, p params) *response { return t.listMembers(req, p, false) }
+
+func hGroupMemberGroups(t *Tenant, req *request, p params) *response {
+	return t.listMembersOf(req, p, false, true)
+}
 
 func hGroupTransitiveMembers(t *Tenant, req *request, p params) *response {
 	return t.listMembers(req, p, true)

@@ -167,6 +167,12 @@ func (t *Tenant) route(req *request) (methods, params, *apiError) {
 			return methods{"GET": {perms: permGroups, fn: hGroupGet}}, p, nil
 		}
 		if eq(s[2], "members") {
+			// The OData cast /members/microsoft.graph.group lists only the nested groups
+			// (https://learn.microsoft.com/en-us/graph/api/group-list-members: "OData cast is
+			// enabled"; the SDKs' Members().GraphGroup()).
+			if len(s) == 4 && eq(s[3], "microsoft.graph.group") {
+				return methods{"GET": {perms: permGroups, fn: hGroupMemberGroups}}, p, nil
+			}
 			return methods{"GET": {perms: permGroups, fn: hGroupMembers}}, p, tooLong(3)
 		}
 		if eq(s[2], "transitiveMembers") {
