@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,4 +144,51 @@ func cmdEnvRepeat(ts *testscript.TestScript, neg bool, args []string) {
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)
 	ts.Setenv(args[0], strings.Repeat(args[2], n))
+}
+
+// Every row of docs/bad-input.md names the script line that runs its command
+// (FILE.txtar:LINE): that line runs invicti-scim (exitcode or exec) with the row's subcommand.
+// Lines inserted into a script used to leave the table pointing at the wrong case.
+func TestBadInputDocPointsAtItsCommand(t *testing.T) {
+	doc, err := os.ReadFile("docs/bad-input.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := regexp.MustCompile(`\| ([a-z_]+\.txtar):(\d+) \|\s*$`)
+	cmdCell := regexp.MustCompile("`(?:[A-Z_]+=\\S* )*invicti-scim ([a-z-]+)")
+	scripts := map[string][]string{}
+	rows := 0
+	for _, row := range strings.Split(string(doc), "\n") {
+		m := ref.FindStringSubmatch(row)
+		if m == nil {
+			continue
+		}
+		rows++
+		lines, ok := scripts[m[1]]
+		if !ok {
+			b, err := os.ReadFile(filepath.Join("testdata", "badinput", m[1]))
+			if err != nil {
+				t.Errorf("%s: %v", m[1], err)
+				continue
+			}
+			lines = strings.Split(string(b), "\n")
+			scripts[m[1]] = lines
+		}
+		n, _ := strconv.Atoi(m[2])
+		if n < 1 || n > len(lines) {
+			t.Errorf("%s:%s: no such line", m[1], m[2])
+			continue
+		}
+		line := lines[n-1]
+		if !strings.HasPrefix(line, "exitcode ") && !strings.HasPrefix(line, "exec ") && !strings.HasPrefix(line, "! exec ") {
+			t.Errorf("%s:%s is not a command line: %q\n(row %.80s…)", m[1], m[2], line, row)
+			continue
+		}
+		if c := cmdCell.FindStringSubmatch(row); c != nil && !strings.Contains(line, "invicti-scim "+c[1]) && !strings.Contains(line, " "+c[1]+" ") {
+			t.Errorf("%s:%s runs %q, but the row's command is invicti-scim %s", m[1], m[2], line, c[1])
+		}
+	}
+	if rows < 100 {
+		t.Errorf("only %d rows with a script reference; the table's format changed?", rows)
+	}
 }
