@@ -128,7 +128,7 @@ func runAssign(ctx context.Context, f *Factory, opts *assignOptions) error {
 		}
 	}
 	for _, v := range opts.Groups {
-		if err := validPrincipal(v); err != nil {
+		if err := validPrincipal("--group", v); err != nil {
 			return err
 		}
 	}
@@ -273,21 +273,30 @@ func reportItemFailures(f *Factory, items []itemFailure) {
 	}
 }
 
-func validPrincipal(v string) error {
+// validPrincipal checks a user or group name before any Graph call: not empty, at most 256
+// characters, UTF-8, no control characters. flag ("--user", "--assign-group", …) starts the
+// message; "" leaves it to the caller (a file line names its line).
+func validPrincipal(flag, v string) error {
 	t := strings.TrimSpace(v)
-	if t == "" {
-		return flagErrorf("empty user or group name")
-	}
-	if len(t) > 256 {
-		return flagErrorf("%q…: longer than 256 characters", t[:20])
-	}
-	if !utf8.ValidString(t) {
-		return flagErrorf("%q: not valid UTF-8 (save the file as UTF-8)", t)
-	}
-	for _, r := range t {
-		if unicode.IsControl(r) {
-			return flagErrorf("%q: contains control characters", t)
+	name := func(shown string) string {
+		if flag == "" {
+			return shown
 		}
+		return flag + " " + shown
+	}
+	switch {
+	case t == "" && strings.Contains(flag, "group"):
+		return flagErrorf("%s: empty value; name the group by its name or object id", flag)
+	case t == "" && flag != "":
+		return flagErrorf("%s: empty value; name the user by user principal name, mail or object id", flag)
+	case t == "":
+		return flagErrorf("empty user or group name")
+	case len(t) > 256:
+		return flagErrorf("%s: longer than 256 characters", name(fmt.Sprintf("%q…", t[:20])))
+	case !utf8.ValidString(t):
+		return flagErrorf("%s: not valid UTF-8 (save the file as UTF-8)", name(fmt.Sprintf("%q", t)))
+	case strings.ContainsFunc(t, unicode.IsControl):
+		return flagErrorf("%s: contains control characters", name(fmt.Sprintf("%q", t)))
 	}
 	return nil
 }
@@ -300,7 +309,7 @@ func validPrincipal(v string) error {
 // "Invalid object identifier" 400 after the run has begun. flag is "--user" or similar, or ""
 // for a file line (the caller names the line).
 func validUser(flag, v string) error {
-	if err := validPrincipal(v); err != nil {
+	if err := validPrincipal(flag, v); err != nil {
 		return err
 	}
 	t := strings.TrimSpace(v)
@@ -341,7 +350,7 @@ func ParsePrincipalFile(r io.Reader) (users, groups []string, err error) {
 		if t == "" {
 			continue
 		}
-		if err := validPrincipal(t); err != nil {
+		if err := validPrincipal("", t); err != nil {
 			return nil, nil, fmt.Errorf("line %d: %w", n+1, err)
 		}
 		if g, ok := strings.CutPrefix(t, "group:"); ok {
@@ -411,7 +420,7 @@ func parseCSV(text string) (users, groups []string, err error) {
 			if v == "" {
 				continue
 			}
-			check := validPrincipal
+			check := func(v string) error { return validPrincipal("", v) }
 			if c.dst == &users {
 				check = func(v string) error { return validUser("", v) }
 			}

@@ -58,7 +58,7 @@ func FuzzParsePrincipalFile(f *testing.F) {
 				case strings.IndexFunc(v, unicode.IsControl) >= 0:
 					t.Fatalf("%s %q contains a control character (from %q)", kind, v, data)
 				}
-				if err := validPrincipal(v); err != nil {
+				if err := validPrincipal("", v); err != nil {
 					t.Fatalf("%s %q returned, but the command line would refuse it: %v", kind, v, err)
 				}
 			}

@@ -73,7 +73,7 @@ func runProvision(ctx context.Context, f *Factory, opts *provisionOptions) error
 		}
 	}
 	for _, v := range opts.Groups {
-		if err := validPrincipal(v); err != nil {
+		if err := validPrincipal("--group", v); err != nil {
 			return err
 		}
 	}

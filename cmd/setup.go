@@ -185,7 +185,7 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 		}
 	}
 	for _, v := range opts.AssignGroups {
-		if err := validPrincipal(v); err != nil {
+		if err := validPrincipal("--assign-group", v); err != nil {
 			return err
 		}
 	}

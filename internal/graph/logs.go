@@ -48,13 +48,14 @@ type LogIdentity struct {
 }
 
 // ProvisioningLogs lists provisioning log entries matching filter, newest first, up to limit.
-// Hand-written for the reason Jobs gives: an entry's action and status are SDK enums that drop
-// values they do not know, and its details are free-form JSON the tool shows as sent.
+// Decoded into this package's ProvisioningEvent for the reason Jobs gives: an entry's action
+// and status are SDK enums that drop values they do not know, and its details are free-form
+// JSON the tool shows as sent. Pages hold min(limit, 100) entries (50 without a limit).
 func (c *Client) ProvisioningLogs(ctx context.Context, filter string, limit int) ([]ProvisioningEvent, error) {
 	const op = "list provisioning logs"
-	top := int32(min(limit, 100))
-	if top <= 0 {
-		top = 50
+	top := int32(50)
+	if limit > 0 {
+		top = int32(min(limit, 100)) //nolint:gosec // G115: 1 to 100
 	}
 	q := &auditlogs.ProvisioningRequestBuilderGetQueryParameters{Top: &top}
 	if filter != "" {
