@@ -55,7 +55,7 @@ func (c *Client) ProvisioningLogs(ctx context.Context, filter string, limit int)
 	const op = "list provisioning logs"
 	top := int32(50)
 	if limit > 0 {
-		top = int32(min(limit, 100)) //nolint:gosec // G115: 1 to 100
+		top = pageSize(min(limit, 100))
 	}
 	q := &auditlogs.ProvisioningRequestBuilderGetQueryParameters{Top: &top}
 	if filter != "" {

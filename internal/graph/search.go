@@ -10,12 +10,12 @@ import "context"
 // (https://learn.microsoft.com/graph/aad-advanced-queries).
 func (c *Client) SearchUsers(ctx context.Context, prefix string, top int) ([]User, error) {
 	if prefix == "" {
-		return c.listUsers(ctx, "search users", "", int32(top))
+		return c.listUsers(ctx, "search users", "", pageSize(top))
 	}
 	var out []User
 	seen := map[string]bool{}
 	for _, prop := range []string{"displayName", "userPrincipalName"} {
-		us, err := c.listUsers(ctx, "search users", "startswith("+prop+","+Quote(prefix)+")", int32(top))
+		us, err := c.listUsers(ctx, "search users", "startswith("+prop+","+Quote(prefix)+")", pageSize(top))
 		if err != nil {
 			return nil, err
 		}
@@ -37,5 +37,8 @@ func (c *Client) SearchGroups(ctx context.Context, prefix string, top int) ([]Gr
 	if prefix != "" {
 		filter = "startswith(displayName," + Quote(prefix) + ")"
 	}
-	return c.listGroups(ctx, "search groups", filter, int32(top))
+	return c.listGroups(ctx, "search groups", filter, pageSize(top))
 }
+
+// pageSize is a $top value: n clamped to Graph's 1 to 999.
+func pageSize(n int) int32 { return int32(min(max(n, 1), 999)) }
