@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/creack/pty"
 
@@ -543,28 +542,27 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 	if cols != 80 {
 		return
 	}
-	// Every row the terminal filled, redraws included: the scrollback has no more. A line
-	// wider than the terminal fills more than one row, so rows are counted, not newlines.
-	if n := terminalRows(out, int(cols)); n >= 200 {
-		t.Errorf("the session filled %d rows, want fewer than 200:\n%s", n, out)
+	// Every row the session left in the terminal, scrollback included: a form's frame is
+	// redrawn in place, so the replayed screen is counted, not the raw output's lines.
+	scr := w.screenRecord(int(cols))
+	if n := strings.Count(scr, "\n"); n >= 200 {
+		t.Errorf("the session filled %d rows, want fewer than 200:\n%s", n, scr)
+	}
+	// Each form's frame stays as the record of its answer: the region chosen (it vanished
+	// when huh's empty last view was drawn), and the provision-now list to its last row (it
+	// was overwritten by the next line).
+	for _, want := range []string{
+		"  Invicti Platform region\n  Where you sign in to Invicti. You enter the URL next.\n",
+		"  > On-premises, private tenant or sandbox (enter its URL)\n",
+		"    ✓ dave@contoso.example\n",
+		"Provisioning now: alice@contoso.example",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the terminal does not show %q:\n%s", want, scr)
+		}
 	}
 	checkGolden(t, "wizard_plan_80.golden", section(out, "\nPlan\n", "┃ Apply this plan?"))
 	checkGolden(t, "wizard_summary_80.golden", section(out, "Setup complete", ""))
-}
-
-// terminalRows is how many rows of a cols-wide terminal the record fills: a line folds onto
-// ceil(width/cols) rows, and a line redrawn after a carriage return (a spinner) is as wide as
-// its widest drawing (the record has no escape sequences left; its runes are one cell each).
-func terminalRows(record string, cols int) int {
-	rows := 0
-	for _, line := range strings.Split(strings.TrimSuffix(record, "\n"), "\n") {
-		w := 0
-		for _, seg := range strings.Split(line, "\r") {
-			w = max(w, utf8.RuneCountInString(seg)) // the record is plain text, one cell a rune
-		}
-		rows += max(1, (w+cols-1)/cols)
-	}
-	return rows
 }
 
 // section returns out from the first from up to the next to ("" means the end), with the
@@ -810,5 +808,25 @@ func TestWizardPicksAnExistingApp(t *testing.T) {
 	apps := ten.Apps()
 	if len(apps) != 1 || apps[0].ServicePrincipalID != other.ServicePrincipalID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
 		t.Fatalf("apps = %+v", apps)
+	}
+}
+
+// TestSandboxWizardCancelKeepsTheError: Ctrl-C while a field shows its error exits 130 and
+// leaves the question, the error (both of its lines) and then "error: cancelled" in the
+// terminal; the error's second line used to be overwritten by it.
+func TestSandboxWizardCancelKeepsTheError(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	w := startWizard(t, 80, nil, "setup", "--sandbox")
+	w.answer("Invicti Platform region", "\r")
+	w.answer("Invicti base URL", "\x15http://evil.example\r")
+	w.expect("plain http is only allowed")
+	w.send("\x03")
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.record())
+	}
+	scr := w.screenRecord(80)
+	want := regexp.MustCompile(`\n[┃ ] > http://evil\.example\n(?:\n)* \* Invicti base URL: plain http is only allowed for loopback hosts \(127\.0\.0\.1,\n   ::1, localhost\); expected https://HOST such as https://platform\.invicti\.com\nerror: cancelled\n`)
+	if !want.MatchString(scr) {
+		t.Errorf("the terminal does not show the field, its error and then \"error: cancelled\":\n%s", scr)
 	}
 }

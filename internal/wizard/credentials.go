@@ -191,7 +191,7 @@ func askRegion(ctx context.Context, wio IO, a *InvictiAnswers, def InvictiAnswer
 		}, &u).
 		Validate(wio.orDefault(def.URL, func(s string) error {
 			_, err := invicti.ParseBaseURL(s)
-			return err
+			return wio.fieldError("Invicti base URL", err)
 		}))
 	if wio.Accessible {
 		in = in.Description(wio.withDefault("The Tenant URL and Token Endpoint are derived from it.", def.URL, false))
