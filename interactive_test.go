@@ -811,6 +811,71 @@ func TestWizardPicksAnExistingApp(t *testing.T) {
 	}
 }
 
+// TestSandboxWizardCorrectionsLeaveAClearRecord drives the sandbox wizard at 80 columns
+// through a refused base URL and a wrong client secret, each corrected, then leaves with
+// Ctrl-C, and checks what is left in the terminal (replayed, scrollback included):
+//   - the URL's error names the field, not the --invicti-url flag the admin never typed, and
+//     wraps under its own text; once corrected, no line of the refused state is left behind
+//     and the frame shows the value given;
+//   - correcting the secret offers the sandbox's (never shown) secret again, pre-filled;
+//   - "error: cancelled" comes after the last form, overwriting nothing.
+func TestSandboxWizardCorrectionsLeaveAClearRecord(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	w := startWizard(t, 80, nil, "setup", "--sandbox")
+	w.expect("Invicti        http://127.0.0.1:")
+	port := w.scr.String()[w.at:]
+	port = port[:strings.IndexFunc(port, func(r rune) bool { return r < '0' || r > '9' })]
+	w.answer("Invicti Platform region", "\r") // the sandbox: enter its URL
+	w.answer("Invicti base URL", "\x15http://evil.example\r")
+	w.expect("plain http is only allowed")
+	w.send("\x7f") // the first key after the error redraws the frame without it
+	w.send(strings.Repeat("\x7f", len("http://evil.example")-1) + "http://127.0.0.1:" + port + "\r")
+	w.answer("Do you have the SCIM client credentials?", "\r") // type them, pre-filled
+	w.answer("Invicti client id", "\r")
+	w.answer("Invicti client secret", "\x15wrong-secret-0123456789\r")
+	w.expect("✗ The direct check with Invicti failed")
+	w.answer("What do you want to correct?", "\r") // the suggested correction: the secret
+	w.expect("Invicti client secret")
+	w.expect("Pre-filled with the sandbox's secret")
+	w.send("\r")
+	w.expect("✓ Invicti accepted the client credentials")
+	w.answer("Enterprise app name", "\x03") // Ctrl-C
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.record())
+	}
+	raw := w.record()
+	if strings.Contains(raw, "--invicti-url") {
+		t.Errorf("the wizard's error names a flag:\n%s", raw)
+	}
+	if !strings.Contains(raw, " * Invicti base URL: plain http is only allowed for loopback hosts (127.0.0.1,\n   ::1, localhost)") {
+		t.Errorf("the URL's error is not wrapped under its text:\n%s", raw)
+	}
+	scr := w.screenRecord(80)
+	if strings.Contains(scr, "For example https://invicti.example.com") {
+		t.Errorf("a line of the refused URL's frame is left on screen:\n%s", scr)
+	}
+	for _, want := range []string{
+		"  Invicti base URL\n  Tenant URL:\n    http://127.0.0.1:" + port + "/api/scim/v2\n",
+		"  > http://127.0.0.1:" + port + "\n",
+		"  > The client secret\n",
+		"✓ Invicti accepted the client credentials",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the terminal does not show %q:\n%s", want, scr)
+		}
+	}
+	// The failed check's explanation stays whole: its lines as printed, in the terminal.
+	_, after, _ := strings.Cut(raw, "✗ The direct check with Invicti failed")
+	explained, _, _ := strings.Cut(after, "What do you want to correct?")
+	explained = strings.TrimRight(explained[:strings.LastIndex(explained, "\n")], "\r\n ┃")
+	if !strings.Contains(scr, "✗ The direct check with Invicti failed"+explained) {
+		t.Errorf("the check's explanation was overwritten; printed:\n%s\nterminal:\n%s", explained, scr)
+	}
+	if !regexp.MustCompile(`\n[┃ ] Enterprise app name\n(?:.*\n)*?[┃ ] > Invicti Platform\n\n(?:enter submit\n)?error: cancelled\n`).MatchString(scr) {
+		t.Errorf("\"error: cancelled\" does not follow the last form:\n%s", scr)
+	}
+}
+
 // TestSandboxWizardCancelKeepsTheError: Ctrl-C while a field shows its error exits 130 and
 // leaves the question, the error (both of its lines) and then "error: cancelled" in the
 // terminal; the error's second line used to be overwritten by it.

@@ -112,8 +112,10 @@ func AskCredentials(ctx context.Context, wio IO, step CredentialsStep) (InvictiA
 				return a, err
 			}
 		case fixSecret:
+			// The sandbox's secret is never shown, so a typo there would leave no way on but
+			// Ctrl-C: the correction offers it again, pre-filled (Enter accepts it).
 			a.Secret = ""
-			if err := askSecret(ctx, wio, &a, ""); err != nil {
+			if err := askSecret(ctx, wio, &a, step.Default.Secret); err != nil {
 				return a, err
 			}
 		case fixPaste:
