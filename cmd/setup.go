@@ -659,7 +659,7 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		}
 		rows = append(rows, [2]string{"Invicti teams", strings.Join(names, ", ")})
 	}
-	p.KV(rows)
+	p.KVWhole(rows) // ids and URLs whole, so they can be copied
 	if s := res.Sandbox; s != nil {
 		p.Println()
 		p.Heading("In the emulated Invicti now")
