@@ -534,6 +534,10 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 		"[Yes]", // NO_COLOR still shows the chosen answer
 		"✓ Invicti team Invicti Users — created",
 		"In Invicti: alice@contoso.example",
+		// README step 3: the tenant (name and id), the account, the permission check.
+		"✓ Signed in to Contoso (emulated) (tenant ",
+		"as admin@contoso.example",
+		"✓ Permissions — ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

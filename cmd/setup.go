@@ -233,10 +233,11 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err := checkTenant(conn, &st); err != nil {
 		return err
 	}
-	// The signed-in tenant (name and id) and account, once, right after sign-in; the plan
-	// repeats them. The sandbox's emulated tenant has nothing to tell apart.
+	// The signed-in tenant (name and id) and account, once, right after sign-in, then the
+	// permission check; the plan repeats them. The sandbox's emulated tenant answers the same
+	// calls (/organization, /me), so its first-time user sees what a real sign-in shows.
 	who := signedIn{TenantID: conn.tenantID()}
-	if interactive && !opts.Sandbox {
+	if interactive {
 		id, err := printSignedIn(ctx, f, conn) // auth.go
 		if err != nil {
 			return err
