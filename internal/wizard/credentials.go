@@ -326,7 +326,9 @@ func askID(ctx context.Context, wio IO, a *InvictiAnswers, def string) error {
 		Title("Invicti client id").
 		Description(wio.withDefault("credentials.clientId of the SCIM client registration.", def, false)).
 		Value(&v).
-		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateClientID("client id", strings.TrimSpace(s)) })))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error {
+			return wio.fieldError("Invicti client id", invicti.ValidateClientID("client id", strings.TrimSpace(s)))
+		})))); err != nil {
 		return err
 	}
 	a.ClientID = strings.TrimSpace(wio.keep(v, def))
@@ -344,7 +346,9 @@ func askSecret(ctx context.Context, wio IO, a *InvictiAnswers, def string) error
 		Description(wio.withDefault(desc, def, true)).
 		EchoMode(huh.EchoModePassword).
 		Value(&v).
-		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateSecret("client secret", invicti.TrimSecret(s)) })))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error {
+			return wio.fieldError("Invicti client secret", invicti.ValidateSecret("client secret", invicti.TrimSecret(s)))
+		})))); err != nil {
 		return err
 	}
 	a.Secret = invicti.TrimSecret(wio.keep(v, def))
