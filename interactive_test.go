@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/creack/pty"
 
@@ -535,6 +534,10 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 		"[Yes]", // NO_COLOR still shows the chosen answer
 		"✓ Invicti team Invicti Users — created",
 		"In Invicti: alice@contoso.example",
+		// README step 3: the tenant (name and id), the account, the permission check.
+		"✓ Signed in to Contoso (emulated) (tenant ",
+		"as admin@contoso.example",
+		"✓ Permissions — ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -543,28 +546,27 @@ func sandboxEnterThrough(t *testing.T, cols uint16, env []string) {
 	if cols != 80 {
 		return
 	}
-	// Every row the terminal filled, redraws included: the scrollback has no more. A line
-	// wider than the terminal fills more than one row, so rows are counted, not newlines.
-	if n := terminalRows(out, int(cols)); n >= 200 {
-		t.Errorf("the session filled %d rows, want fewer than 200:\n%s", n, out)
+	// Every row the session left in the terminal, scrollback included: a form's frame is
+	// redrawn in place, so the replayed screen is counted, not the raw output's lines.
+	scr := w.screenRecord(int(cols))
+	if n := strings.Count(scr, "\n"); n >= 200 {
+		t.Errorf("the session filled %d rows, want fewer than 200:\n%s", n, scr)
+	}
+	// Each form's frame stays as the record of its answer: the region chosen (it vanished
+	// when huh's empty last view was drawn), and the provision-now list to its last row (it
+	// was overwritten by the next line).
+	for _, want := range []string{
+		"  Invicti Platform region\n  Where you sign in to Invicti. You enter the URL next.\n",
+		"  > On-premises, private tenant or sandbox (enter its URL)\n",
+		"    ✓ dave@contoso.example\n",
+		"Provisioning now: alice@contoso.example",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the terminal does not show %q:\n%s", want, scr)
+		}
 	}
 	checkGolden(t, "wizard_plan_80.golden", section(out, "\nPlan\n", "┃ Apply this plan?"))
 	checkGolden(t, "wizard_summary_80.golden", section(out, "Setup complete", ""))
-}
-
-// terminalRows is how many rows of a cols-wide terminal the record fills: a line folds onto
-// ceil(width/cols) rows, and a line redrawn after a carriage return (a spinner) is as wide as
-// its widest drawing (the record has no escape sequences left; its runes are one cell each).
-func terminalRows(record string, cols int) int {
-	rows := 0
-	for _, line := range strings.Split(strings.TrimSuffix(record, "\n"), "\n") {
-		w := 0
-		for _, seg := range strings.Split(line, "\r") {
-			w = max(w, utf8.RuneCountInString(seg)) // the record is plain text, one cell a rune
-		}
-		rows += max(1, (w+cols-1)/cols)
-	}
-	return rows
 }
 
 // section returns out from the first from up to the next to ("" means the end), with the
@@ -810,5 +812,90 @@ func TestWizardPicksAnExistingApp(t *testing.T) {
 	apps := ten.Apps()
 	if len(apps) != 1 || apps[0].ServicePrincipalID != other.ServicePrincipalID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
 		t.Fatalf("apps = %+v", apps)
+	}
+}
+
+// TestSandboxWizardCorrectionsLeaveAClearRecord drives the sandbox wizard at 80 columns
+// through a refused base URL and a wrong client secret, each corrected, then leaves with
+// Ctrl-C, and checks what is left in the terminal (replayed, scrollback included):
+//   - the URL's error names the field, not the --invicti-url flag the admin never typed, and
+//     wraps under its own text; once corrected, no line of the refused state is left behind
+//     and the frame shows the value given;
+//   - correcting the secret offers the sandbox's (never shown) secret again, pre-filled;
+//   - "error: cancelled" comes after the last form, overwriting nothing.
+func TestSandboxWizardCorrectionsLeaveAClearRecord(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	w := startWizard(t, 80, nil, "setup", "--sandbox")
+	w.expect("Invicti        http://127.0.0.1:")
+	port := w.scr.String()[w.at:]
+	port = port[:strings.IndexFunc(port, func(r rune) bool { return r < '0' || r > '9' })]
+	w.answer("Invicti Platform region", "\r") // the sandbox: enter its URL
+	w.answer("Invicti base URL", "\x15http://evil.example\r")
+	w.expect("plain http is only allowed")
+	w.send("\x7f") // the first key after the error redraws the frame without it
+	w.send(strings.Repeat("\x7f", len("http://evil.example")-1) + "http://127.0.0.1:" + port + "\r")
+	w.answer("Do you have the SCIM client credentials?", "\r") // type them, pre-filled
+	w.answer("Invicti client id", "\r")
+	w.answer("Invicti client secret", "\x15wrong-secret-0123456789\r")
+	w.expect("✗ The direct check with Invicti failed")
+	w.answer("What do you want to correct?", "\r") // the suggested correction: the secret
+	w.expect("Invicti client secret")
+	w.expect("Pre-filled with the sandbox's secret")
+	w.send("\r")
+	w.expect("✓ Invicti accepted the client credentials")
+	w.answer("Enterprise app name", "\x03") // Ctrl-C
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.record())
+	}
+	raw := w.record()
+	if strings.Contains(raw, "--invicti-url") {
+		t.Errorf("the wizard's error names a flag:\n%s", raw)
+	}
+	if !strings.Contains(raw, " * Invicti base URL: plain http is only allowed for loopback hosts (127.0.0.1,\n   ::1, localhost)") {
+		t.Errorf("the URL's error is not wrapped under its text:\n%s", raw)
+	}
+	scr := w.screenRecord(80)
+	if strings.Contains(scr, "For example https://invicti.example.com") {
+		t.Errorf("a line of the refused URL's frame is left on screen:\n%s", scr)
+	}
+	for _, want := range []string{
+		"  Invicti base URL\n  Tenant URL:\n    http://127.0.0.1:" + port + "/api/scim/v2\n",
+		"  > http://127.0.0.1:" + port + "\n",
+		"  > The client secret\n",
+		"✓ Invicti accepted the client credentials",
+	} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the terminal does not show %q:\n%s", want, scr)
+		}
+	}
+	// The failed check's explanation stays whole: its lines as printed, in the terminal.
+	_, after, _ := strings.Cut(raw, "✗ The direct check with Invicti failed")
+	explained, _, _ := strings.Cut(after, "What do you want to correct?")
+	explained = strings.TrimRight(explained[:strings.LastIndex(explained, "\n")], "\r\n ┃")
+	if !strings.Contains(scr, "✗ The direct check with Invicti failed"+explained) {
+		t.Errorf("the check's explanation was overwritten; printed:\n%s\nterminal:\n%s", explained, scr)
+	}
+	if !regexp.MustCompile(`\n[┃ ] Enterprise app name\n(?:.*\n)*?[┃ ] > Invicti Platform\n\n(?:enter submit\n)?error: cancelled\n`).MatchString(scr) {
+		t.Errorf("\"error: cancelled\" does not follow the last form:\n%s", scr)
+	}
+}
+
+// TestSandboxWizardCancelKeepsTheError: Ctrl-C while a field shows its error exits 130 and
+// leaves the question, the error (both of its lines) and then "error: cancelled" in the
+// terminal; the error's second line used to be overwritten by it.
+func TestSandboxWizardCancelKeepsTheError(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	w := startWizard(t, 80, nil, "setup", "--sandbox")
+	w.answer("Invicti Platform region", "\r")
+	w.answer("Invicti base URL", "\x15http://evil.example\r")
+	w.expect("plain http is only allowed")
+	w.send("\x03")
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.record())
+	}
+	scr := w.screenRecord(80)
+	want := regexp.MustCompile(`\n[┃ ] > http://evil\.example\n(?:\n)* \* Invicti base URL: plain http is only allowed for loopback hosts \(127\.0\.0\.1,\n   ::1, localhost\); expected https://HOST such as https://platform\.invicti\.com\nerror: cancelled\n`)
+	if !want.MatchString(scr) {
+		t.Errorf("the terminal does not show the field, its error and then \"error: cancelled\":\n%s", scr)
 	}
 }

@@ -202,5 +202,5 @@ func unwrapPathErr(err error) error {
 }
 
 func (f *Factory) wizardIO() wizard.IO {
-	return wizard.IO{In: f.IO.In, Out: f.IO.ErrOut, Accessible: f.IO.Accessible()}
+	return wizard.IO{In: f.IO.In, Out: f.IO.ErrOut, Accessible: f.IO.Accessible(), Width: f.IO.Width}
 }

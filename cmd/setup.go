@@ -238,10 +238,11 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err := checkTenant(conn, &st); err != nil {
 		return err
 	}
-	// The signed-in tenant (name and id) and account, once, right after sign-in; the plan
-	// repeats them. The sandbox's emulated tenant has nothing to tell apart.
+	// The signed-in tenant (name and id) and account, once, right after sign-in, then the
+	// permission check; the plan repeats them. The sandbox's emulated tenant answers the same
+	// calls (/organization, /me), so its first-time user sees what a real sign-in shows.
 	who := signedIn{TenantID: conn.tenantID()}
-	if interactive && !opts.Sandbox {
+	if interactive {
 		id, err := printSignedIn(ctx, f, conn) // auth.go
 		if err != nil {
 			return err
@@ -688,7 +689,7 @@ func printSetupSummary(f *Factory, res *setupOutcome, opts *setupOptions, secret
 		}
 		rows = append(rows, [2]string{"Invicti teams", strings.Join(names, ", ")})
 	}
-	p.KV(rows)
+	p.KVWhole(rows) // ids and URLs whole, so they can be copied
 	if s := res.Sandbox; s != nil {
 		p.Println()
 		p.Heading("In the emulated Invicti now")

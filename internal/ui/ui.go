@@ -201,6 +201,48 @@ func (p *Printer) KV(rows [][2]string) {
 	}
 }
 
+// KVWhole prints key/value lines as KV does, except that on a terminal a value holding a word
+// too wide for the value column (a job id, a URL) starts on a line of its own under its key,
+// four spaces in, so that the terminal does not fold that word mid-token and it stays
+// copyable; Wrap still breaks the value only at spaces. Piped, it prints what KV prints.
+func (p *Printer) KVWhole(rows [][2]string) {
+	w := 0
+	for _, r := range rows {
+		w = max(w, lipgloss.Width(p.line(r[0])))
+	}
+	col := p.Width - (2 + w + 2)
+	var run [][2]string
+	for _, r := range rows {
+		if !p.Terminal || p.Width <= 0 || widestWord(p.line(r[1])) <= col {
+			run = append(run, r)
+			continue
+		}
+		p.kv(run, w)
+		run = nil
+		fmt.Fprintln(p.W, "  "+p.T.Key.Render(p.line(r[0])))
+		fmt.Fprintln(p.W, p.Wrap("    "+p.line(r[1]), "    "))
+	}
+	p.kv(run, w)
+}
+
+// kv prints rows as KV does with the key column w cells wide.
+func (p *Printer) kv(rows [][2]string, w int) {
+	hang := strings.Repeat(" ", 2+w+2)
+	for _, r := range rows {
+		k, v := p.line(r[0]), p.line(r[1])
+		fmt.Fprintln(p.W, p.Wrap("  "+p.T.Key.Render(k)+strings.Repeat(" ", w-lipgloss.Width(k))+"  "+v, hang))
+	}
+}
+
+// widestWord is the width in cells of s's widest space-separated word.
+func widestWord(s string) int {
+	n := 0
+	for _, f := range strings.Split(s, " ") {
+		n = max(n, ansi.StringWidth(f))
+	}
+	return n
+}
+
 // Numbered prints a numbered list ("  1. item"), each item wrapped with its continuation lines
 // under the item's text. A newline in an item starts a line of its own (a command to copy),
 // which keeps its leading spaces.

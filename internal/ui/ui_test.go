@@ -3,11 +3,13 @@ package ui
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/invicti-scim/invicti-scim/internal/iostreams"
+	"github.com/invicti-scim/invicti-scim/internal/safetext"
 )
 
 // columnAt is the display cell where sub starts in line.
@@ -288,5 +290,38 @@ func TestErrorAndHintWrapOnATerminalOnly(t *testing.T) {
 		if !strings.Contains(joined, msg) {
 			t.Errorf("words lost: %q", joined)
 		}
+	}
+}
+
+// TestKVWholeKeepsLongValuesWhole: at 80 columns a value holding a word too wide for the value
+// column (a token URL) goes on a line of its own under its key, whole, so the terminal does
+// not fold it; a value of short words wraps under the value column; piped, KVWhole is KV.
+func TestKVWholeKeepsLongValuesWhole(t *testing.T) {
+	url := "http://127.0.0.1:40231/oauth/token?audience=http://127.0.0.1:40231/api"
+	rows := [][2]string{
+		{"Enterprise app", "Invicti Platform (appId 66e7d05a-2ad5-41a8-b482-ba91812dfeeb)"},
+		{"Token Endpoint", url},
+		{"Invicti client id", "scim-client-1"},
+	}
+	var b strings.Builder
+	p := &Printer{W: &b, T: newTheme(false), Width: 80, Terminal: true, R: &safetext.Redactor{}}
+	p.KVWhole(rows)
+	got := b.String()
+	if !strings.Contains(got, "  Token Endpoint\n    "+url+"\n") {
+		t.Errorf("the URL is not on a line of its own:\n%s", got)
+	}
+	for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line of %d cells: %q", n, l)
+		}
+	}
+	if !strings.Contains(got, "  Invicti client id  scim-client-1\n") {
+		t.Errorf("short values lost their column:\n%s", got)
+	}
+	var piped, kv strings.Builder
+	(&Printer{W: &piped, T: newTheme(false), R: &safetext.Redactor{}}).KVWhole(rows)
+	(&Printer{W: &kv, T: newTheme(false), R: &safetext.Redactor{}}).KV(rows)
+	if piped.String() != kv.String() {
+		t.Errorf("piped KVWhole\n%s\nwant KV's\n%s", piped.String(), kv.String())
 	}
 }

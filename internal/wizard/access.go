@@ -162,7 +162,8 @@ func PickProvision(ctx context.Context, wio IO, candidates []string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	// The list's last rows do not stay on screen after it closes: say what was chosen.
+	// Say what was chosen: the frame left on screen shows only the rows that fit its height
+	// (12), and accessible mode shows no ticks at all.
 	if len(picked) == 0 {
 		wio.say("Nobody is provisioned now; Entra's first cycle will.", "")
 	} else {

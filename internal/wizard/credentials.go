@@ -112,8 +112,10 @@ func AskCredentials(ctx context.Context, wio IO, step CredentialsStep) (InvictiA
 				return a, err
 			}
 		case fixSecret:
+			// The sandbox's secret is never shown, so a typo there would leave no way on but
+			// Ctrl-C: the correction offers it again, pre-filled (Enter accepts it).
 			a.Secret = ""
-			if err := askSecret(ctx, wio, &a, ""); err != nil {
+			if err := askSecret(ctx, wio, &a, step.Default.Secret); err != nil {
 				return a, err
 			}
 		case fixPaste:
@@ -191,7 +193,7 @@ func askRegion(ctx context.Context, wio IO, a *InvictiAnswers, def InvictiAnswer
 		}, &u).
 		Validate(wio.orDefault(def.URL, func(s string) error {
 			_, err := invicti.ParseBaseURL(s)
-			return err
+			return wio.fieldError("Invicti base URL", err)
 		}))
 	if wio.Accessible {
 		in = in.Description(wio.withDefault("The Tenant URL and Token Endpoint are derived from it.", def.URL, false))
@@ -324,7 +326,9 @@ func askID(ctx context.Context, wio IO, a *InvictiAnswers, def string) error {
 		Title("Invicti client id").
 		Description(wio.withDefault("credentials.clientId of the SCIM client registration.", def, false)).
 		Value(&v).
-		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateClientID("client id", strings.TrimSpace(s)) })))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error {
+			return wio.fieldError("Invicti client id", invicti.ValidateClientID("client id", strings.TrimSpace(s)))
+		})))); err != nil {
 		return err
 	}
 	a.ClientID = strings.TrimSpace(wio.keep(v, def))
@@ -342,7 +346,9 @@ func askSecret(ctx context.Context, wio IO, a *InvictiAnswers, def string) error
 		Description(wio.withDefault(desc, def, true)).
 		EchoMode(huh.EchoModePassword).
 		Value(&v).
-		Validate(wio.orDefault(def, func(s string) error { return invicti.ValidateSecret("client secret", invicti.TrimSecret(s)) })))); err != nil {
+		Validate(wio.orDefault(def, func(s string) error {
+			return wio.fieldError("Invicti client secret", invicti.ValidateSecret("client secret", invicti.TrimSecret(s)))
+		})))); err != nil {
 		return err
 	}
 	a.Secret = invicti.TrimSecret(wio.keep(v, def))

@@ -12,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 
+	"github.com/invicti-scim/invicti-scim/internal/ui"
 	"github.com/invicti-scim/invicti-scim/pkg/invicti"
 )
 
@@ -31,6 +32,9 @@ type IO struct {
 	// Say prints lines between forms (explanations, check results) through the caller's
 	// sanitising printer; nil writes them to Out as they are.
 	Say func(lines ...string)
+	// Width is the terminal's width in columns (0 when unknown), so that an answer's error is
+	// wrapped under its own text rather than by huh from the first column; nil is unknown.
+	Width func() int
 }
 
 func (w IO) say(lines ...string) {
@@ -77,45 +81,73 @@ func runForm(ctx context.Context, wio IO, form *huh.Form) error {
 	return nil
 }
 
-// answerFrame is a huh form as a bubbletea model whose last frame shows the answer. huh's
-// Form.View is empty once the form is done, and bubbletea draws at most one frame per tick
-// and leaves the last one it drew on screen. A key that sets the answer and submits at once
-// (y or n at a Yes/No question) is handled within one tick, so with huh's own run loop the frame
-// left showed the value from before the key: "Yes  [No]" after y. When the key that completed
-// the form changed its view, answerFrame gives the view as it was after that key (the answer
-// set, the field still focused) as the final view, so bubbletea draws it; otherwise (Enter on
-// what is shown, an aborted form) huh's behaviour is kept and nothing is redrawn.
+// answerFrame is a huh form as a bubbletea model whose last frame is the record of the
+// question and its answer. huh's own run loop spoils that record in three ways:
+//   - huh's Form.View is empty once the form is done or aborted, and bubbletea's last flush
+//     draws whatever View said last: an empty frame erased the question and its answer (the
+//     region select vanished).
+//   - bubbletea leaves the cursor at the start of the frame's last row, so whatever is printed
+//     next overwrote that row (the last name of a list, "dave"; the second line of an error
+//     under "error: cancelled").
+//   - bubbletea's renderer loses track of the cursor when a frame shrinks after it grew (a
+//     validation error shown, then gone): the next frames were drawn rows too low, leaving
+//     rows of the old frame behind (a stale description line above the corrected field).
+//
+// So every frame ends in an empty row that the next output may take, a frame is never
+// shorter than the tallest one before it (padded with empty rows), and the final frame of a
+// completed form is the form as last drawn while it took keys (after the key that gave the
+// answer, y at a Yes/No question included) without its key help. An aborted form keeps the
+// frame on screen as it is: bubbletea does not flush a frame after an interrupt.
 type answerFrame struct {
 	form *huh.Form
-	// last is the view after the latest key, changed whether that key changed the view.
-	last    string
-	changed bool
+	// live is the latest frame drawn while the form took keys; final is that frame without
+	// the key help, left on screen once the form is done.
+	live, final string
+	// rows is the most rows a frame of this form has had.
+	rows int
 }
 
 func (m *answerFrame) Init() tea.Cmd { return m.form.Init() }
 
 func (m *answerFrame) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	_, isKey := msg.(tea.KeyPressMsg)
-	before := ""
-	if isKey {
-		before = m.form.View()
-	}
 	_, cmd := m.form.Update(msg)
-	if isKey {
-		m.last = m.form.View()
-		m.changed = m.last != before
+	if m.form.State == huh.StateNormal {
+		m.live = m.form.View() + "\n"
+		m.final = finalFrame(m.form)
 	}
 	return m, cmd
 }
 
 func (m *answerFrame) View() tea.View {
-	content := m.form.View()
-	if content == "" && m.form.State == huh.StateCompleted && m.changed {
-		content = m.last
+	content := m.form.View() + "\n"
+	switch m.form.State {
+	case huh.StateCompleted:
+		content = m.final
+	case huh.StateAborted:
+		content = m.live
 	}
+	content, m.rows = padRows(content, m.rows)
 	v := tea.NewView(content)
 	v.ReportFocus = true // as huh's run loop asks
 	return v
+}
+
+// finalFrame is form's view without the key help (it means nothing once the form is gone),
+// plus the empty row bubbletea leaves the cursor on.
+func finalFrame(form *huh.Form) string {
+	form.WithShowHelp(false)
+	v := form.View()
+	form.WithShowHelp(true)
+	return strings.TrimRight(v, " \n") + "\n"
+}
+
+// padRows pads content with empty rows to at least rows rows, and returns the rows it has.
+func padRows(content string, rows int) (string, int) {
+	n := strings.Count(content, "\n") + 1
+	if n < rows {
+		content += strings.Repeat("\n", rows-n)
+	}
+	return content, max(n, rows)
 }
 
 // InvictiAnswers are the Invicti connection values.
@@ -156,7 +188,7 @@ func AskInvicti(ctx context.Context, wio IO, a InvictiAnswers) (InvictiAnswers, 
 					Value(&u).
 					Validate(func(s string) error {
 						_, err := invicti.ParseBaseURL(s)
-						return err
+						return wio.fieldError("Invicti base URL", err)
 					}),
 			)); err != nil {
 				return a, err
@@ -264,4 +296,38 @@ func Confirm(ctx context.Context, wio IO, title, description string, def bool) (
 	v := def
 	err := run(ctx, wio, huh.NewGroup(huh.NewConfirm().Title(title).Description(description).Affirmative("Yes").Negative("No").Value(&v)))
 	return v, err
+}
+
+// fieldError names the field instead of the flag in an error from a parser shared with the
+// flags (the wizard's user typed no --invicti-url, and the value is on screen above the
+// error), wrapped as fieldErrorText says.
+func (w IO) fieldError(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *invicti.InputError
+	if errors.As(err, &ie) {
+		c := *ie
+		c.Flag, c.Value = field, ""
+		err = &c
+	}
+	return errors.New(w.fieldErrorText(err.Error()))
+}
+
+// errorMark is what huh's theme puts before an error (" *" and a space).
+const errorMark = "   "
+
+// fieldErrorText wraps msg, as the one wrap rule (ui.Printer.Wrap) does, so that its lines
+// continue under the text after huh's " * " mark; huh itself wraps from the first column.
+func (w IO) fieldErrorText(msg string) string {
+	width := 0
+	if w.Width != nil {
+		width = w.Width()
+	}
+	if w.Accessible || width <= 0 {
+		return msg
+	}
+	// One column is kept free: a row filled to the last column makes some terminals wrap.
+	p := ui.Printer{Width: width - 1, Terminal: true}
+	return strings.TrimPrefix(p.Wrap(errorMark+msg, errorMark), errorMark)
 }

@@ -153,3 +153,27 @@ func TestAccessibleEmptyAnswerKeepsTheDefault(t *testing.T) {
 		t.Errorf("description %q", w)
 	}
 }
+
+// TestFieldErrorNamesTheField: a refused URL in the wizard names the field, never the
+// --invicti-url flag its user did not type, and on an 80-column terminal its lines continue
+// under the text after huh's " * " mark, none wider than 79 columns.
+func TestFieldErrorNamesTheField(t *testing.T) {
+	_, err := invicti.ParseBaseURL("http://evil.example")
+	wio := IO{Width: func() int { return 80 }}
+	got := wio.fieldError("Invicti base URL", err).Error()
+	if strings.Contains(got, "--invicti-url") || !strings.HasPrefix(got, "Invicti base URL: plain http") {
+		t.Fatalf("error %q", got)
+	}
+	lines := strings.Split(" * "+got, "\n")
+	if len(lines) < 2 {
+		t.Fatalf("not wrapped at 80 columns: %q", got)
+	}
+	for i, l := range lines {
+		if len([]rune(l)) > 79 || (i > 0 && !strings.HasPrefix(l, "   ") || strings.HasPrefix(l, "    ")) {
+			t.Errorf("line %d %q", i, l)
+		}
+	}
+	if piped := (IO{}).fieldError("Invicti base URL", err).Error(); strings.Contains(piped, "\n") {
+		t.Errorf("with no known width the error is one line: %q", piped)
+	}
+}
