@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
@@ -185,6 +186,9 @@ Environment:
 			}
 			if f.Timeout < 0 {
 				return flagErrorf("--timeout %s: must not be negative (0 means no time limit)", f.Timeout)
+			}
+			if err := refuseEmptyFlags(cmd); err != nil {
+				return err
 			}
 			if f.JSON() && noJSONForm(cmd, args) {
 				return flagErrorf("%s prints no JSON: leave out -o json", cmd.CommandPath())
@@ -395,6 +399,25 @@ func flagParseError(c *cobra.Command, err error) error {
 		hint = "a duration is a number with a unit: ms, s, m or h (e.g. 90s, 15m, 1h30m); " + hint
 	}
 	return &FlagError{Err: &provision.HintedError{Err: err, HintText: hint}}
+}
+
+// ownEmptyMessage lists the string flags whose own check already explains an empty value
+// (docs/bad-input.md "Empty values"); refuseEmptyFlags leaves them to it.
+var ownEmptyMessage = map[string]bool{"output": true, "cloud": true, "since": true, "reset": true, "app-name": true, "user": true, "settings-writer": true}
+
+// refuseEmptyFlags is the one rule for a string flag given explicitly as "" (or blanks): a
+// usage error naming the flag. Falling back to the default instead is how
+// `teardown --yes --app-id "$UNSET"` tore down the app setup recorded, and how
+// `setup --client-id ''` quietly used INVICTI_SCIM_CLIENT_ID.
+func refuseEmptyFlags(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if err != nil || fl.Value.Type() != "string" || ownEmptyMessage[fl.Name] || strings.TrimSpace(fl.Value.String()) != "" {
+			return
+		}
+		err = flagErrorf("--%s: empty value (an unset shell variable?): give a value, or leave the flag out for its default", fl.Name)
+	})
+	return err
 }
 
 // writingCommand reports whether a command changes the tenant or the state file; those run
