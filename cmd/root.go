@@ -408,7 +408,7 @@ var ownEmptyMessage = map[string]bool{"output": true, "cloud": true, "since": tr
 // refuseEmptyFlags is the one rule for a string flag given explicitly as "" (or blanks): a
 // usage error naming the flag. Falling back to the default instead is how
 // `teardown --yes --app-id "$UNSET"` tore down the app setup recorded, and how
-// `setup --client-id ”` quietly used INVICTI_SCIM_CLIENT_ID.
+// `setup --client-id ""` quietly used INVICTI_SCIM_CLIENT_ID.
 func refuseEmptyFlags(cmd *cobra.Command) error {
 	var err error
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
