@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -150,6 +151,16 @@ func runSandbox(ctx context.Context, f *Factory, opts *sandboxOptions) error {
 		isEnvFile := func(head []byte) bool { return bytes.HasPrefix(head, []byte(sandbox.EnvFileHeader)) }
 		if err := state.CheckOutputFile(opts.EnvFile, "a sandbox env file", isEnvFile); err != nil {
 			return flagErrorf("--env-file %s: %v", opts.EnvFile, err)
+		}
+		dial := func(addr string) error {
+			c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err
+		}
+		if addr := sandbox.RunningFor(opts.EnvFile, dial); addr != "" {
+			return flagErrorf("--env-file %s: a sandbox still serves it (Graph at %s); stop that one first (Ctrl-C, or kill its pid), or name another file", opts.EnvFile, addr)
 		}
 	}
 	s, err := sandbox.Serve(so)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -320,11 +321,38 @@ func (s *Served) EnvVars() []EnvVar {
 	return v
 }
 
-// WriteEnvFile writes KEY=VALUE lines (shell-safe single quotes) with mode 0600.
 // EnvFileHeader starts every env file WriteEnvFile writes: `sandbox --env-file` replaces only
 // a file that starts with it.
 const EnvFileHeader = "# invicti-scim sandbox"
 
+// RunningFor reports the Graph address of a sandbox still serving the env file at path (one
+// WriteEnvFile wrote): its INVICTI_SCIM_GRAPH_URL, a loopback address, accepts a connection
+// within dial's timeout. A second sandbox writing over that file would leave the first one's
+// shells pointing at ports that die with the second. "" when the file names no URL or nothing
+// listens there.
+func RunningFor(path string, dial func(addr string) error) string {
+	data, err := state.ReadFileLimited(path, 64<<10)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		v, ok := strings.CutPrefix(line, "INVICTI_SCIM_GRAPH_URL=")
+		if !ok {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(v, "'"))
+		if err != nil || u.Hostname() != "127.0.0.1" || u.Port() == "" {
+			return ""
+		}
+		if dial(u.Host) == nil {
+			return u.Host
+		}
+		return ""
+	}
+	return ""
+}
+
+// WriteEnvFile writes KEY=VALUE lines (shell-safe single quotes) with mode 0600.
 func (s *Served) WriteEnvFile(path string) error {
 	var b strings.Builder
 	b.WriteString(EnvFileHeader + ": load with  set -a; . " + SourcePath(path) + "; set +a\n")

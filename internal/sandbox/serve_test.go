@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,5 +107,45 @@ func TestDemoTeaches(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("the demo tenant does not teach %q: %s", want, all)
 		}
+	}
+}
+
+// RunningFor finds the sandbox that still serves an env file (its Graph port answers), and
+// nothing for a file whose sandbox has stopped or that names no loopback URL.
+func TestRunningFor(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dial := func(addr string) error {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+	live := write("live.env", EnvFileHeader+"\nINVICTI_SCIM_GRAPH_URL='http://"+l.Addr().String()+"'\n")
+	if got := RunningFor(live, dial); got != l.Addr().String() {
+		t.Errorf("live: %q, want %s", got, l.Addr())
+	}
+	stopped := write("stopped.env", EnvFileHeader+"\nINVICTI_SCIM_GRAPH_URL='http://127.0.0.1:1'\n")
+	if got := RunningFor(stopped, dial); got != "" {
+		t.Errorf("stopped: %q", got)
+	}
+	remote := write("remote.env", EnvFileHeader+"\nINVICTI_SCIM_GRAPH_URL='https://graph.microsoft.com'\n")
+	if got := RunningFor(remote, func(string) error { t.Error("dialled a non-loopback URL"); return nil }); got != "" {
+		t.Errorf("remote: %q", got)
+	}
+	if got := RunningFor(filepath.Join(dir, "missing.env"), dial); got != "" {
+		t.Errorf("missing: %q", got)
 	}
 }
