@@ -34,6 +34,9 @@ func TestExitCode(t *testing.T) {
 		{"guided", &provision.GuidedError{Err: errors.New("keys")}, 1},
 		{"silent", silent(3), 3},
 		{"timeout", context.DeadlineExceeded, 1},
+		// doctor's report decides its kind (DoctorReport.Err).
+		{"report: sign-in", &provision.KindError{Kind: provision.KindAuth, Err: errors.New("doctor")}, 4},
+		{"report: Invicti only", &provision.KindError{Kind: provision.KindConnection, Err: errors.New("doctor")}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

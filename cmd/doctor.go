@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,8 +46,10 @@ expired (or not yet valid) token is a sign-in problem and exits 4, with how to s
 So is a token Microsoft Graph refuses (401 InvalidAuthenticationToken: malformed, not a JWT,
 or for another tenant): the Graph sign-in check fails, and no permission is blamed.
 
-Exits 0 when every check passes, 4 when the Graph token is expired, not yet valid or refused,
-1 otherwise; the failed checks are also the error line on stderr (and "error" with -o json).`,
+Exits 0 when every check passes; 4 when the Graph token is expired, not yet valid or refused,
+or a sign-in or permission check fails (Graph sign-in, Tenant, Graph permissions, Directory
+role); else 3 when the only failed check is the direct Invicti check (as test-connection); 1
+otherwise. The failed checks are also the error line on stderr (and "error" with -o json).`,
 		Example: `  invicti-scim doctor
   invicti-scim doctor --show-settings
   invicti-scim doctor -o json`,
@@ -80,6 +83,10 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	req := provision.DoctorRequest{State: st, StateErr: stErr, StateDir: store.Dir, App: app, ShowSettings: opts.ShowSettings,
 		Checker: f.Checker(), Now: f.Now, Progress: sp.Set}
 	cloud, mode, token, gerr := opts.graph.validate(f)
+	var fe *FlagError
+	if errors.As(gerr, &fe) {
+		return gerr // a bad --auth, --cloud or --graph-url is a usage error (exit 2), not a failed check
+	}
 	if gerr == nil {
 		var conn *graphConn
 		if conn, gerr = opts.graph.connect(f, cloud, mode, token, throttleNotice(sp)); gerr == nil {
@@ -101,8 +108,8 @@ func runDoctor(ctx context.Context, f *Factory, opts *doctorOptions) error {
 	} else {
 		printDoctor(f, out)
 	}
-	// The failed checks are the error (stderr, and "error" in the JSON document); a token
-	// Graph refused or that expired exits 4 through it (provision.Classify).
+	// The failed checks are the error (stderr, and "error" in the JSON document); what they
+	// mean (exit 4, 3 or 1) is decided by the report (DoctorReport.Err, provision.Classify).
 	return out.Err()
 }
 

@@ -108,6 +108,9 @@ func exitCodesHelp() string {
 		}
 		b.WriteString(line + "\n")
 	}
+	b.WriteString("\nWhen one run finds problems of several kinds (doctor, status, test-connection),\n")
+	b.WriteString("4 outranks 3, and 3 outranks 1: doctor and status exit 3 only when the direct\n")
+	b.WriteString("Invicti check is the only failure.\n")
 	b.WriteString("\nScripts can branch on them; `help exit-codes -o json` gives this table as JSON.\n")
 	b.WriteString("With -o json, an error is also a JSON document on stdout:\n")
 	b.WriteString(`  {"ok": false, "error": {"message": "…", "exitCode": 2, "hint": "…"}}`)

@@ -44,7 +44,8 @@ last cycle with counts and errors, last success, steady state, quarantine with i
 plain words and the fix), which secret keys are saved (names only), how many users and groups
 are assigned, and the direct Invicti check (when a client secret is available).
 
-Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or missing.`,
+Exits 0 when healthy, 1 when quarantined, failing, paused, not configured or missing, and 3
+when the job is healthy but the direct Invicti check fails (as test-connection).`,
 		Example: `  invicti-scim status
   invicti-scim status -o json | jq .health`,
 		Args: noArgs,
@@ -107,19 +108,32 @@ func runStatus(ctx context.Context, f *Factory, opts *statusOptions) error {
 	return nil
 }
 
-// statusFailure is the error of a status that is not healthy (exit 1): the verdict and its
-// summary, or the failed Invicti check, with the first fix as the hint.
+// statusFailure is the error of a status that is not OK: the verdict and its summary (exit 1),
+// or, when the job is healthy and only the direct Invicti check failed, that check (exit 3, as
+// test-connection), with the first fix of what failed as the hint.
 func statusFailure(s statusJSON) error {
-	var err error
 	if s.Health == provision.Healthy {
-		err = fmt.Errorf("status: the direct Invicti check failed: %s", firstProblem(s.Invicti))
-	} else {
-		err = fmt.Errorf("status: %s: %s", s.Health, s.Summary)
+		err := fmt.Errorf("status: the direct Invicti check failed: %s", firstProblem(s.Invicti))
+		if fix := firstFix(s.Invicti); fix != "" {
+			err = &provision.HintedError{Err: err, HintText: fix}
+		}
+		return &exitError{code: ExitConnection, err: err}
 	}
+	err := fmt.Errorf("status: %s: %s", s.Health, s.Summary)
 	if len(s.Fixes) > 0 {
 		return &provision.HintedError{Err: err, HintText: s.Fixes[0]}
 	}
 	return err
+}
+
+// firstFix is the fix of a layer's first failed step ("" when it has none).
+func firstFix(l *layerJSON) string {
+	for _, s := range l.Steps {
+		if s.Problem != "" {
+			return s.Fix
+		}
+	}
+	return ""
 }
 
 func firstProblem(l *layerJSON) string {

@@ -65,7 +65,8 @@ func newTestConnectionCmd(f *Factory) *cobra.Command {
 
 With no flags it uses the Invicti URL and client id recorded by setup; the secret still comes
 from INVICTI_SCIM_CLIENT_SECRET, --client-secret-stdin, --client-secret-file or --credentials-file.
-Exits 0 when every layer passes, 3 when one fails.`,
+Exits 0 when every layer passes, 3 when one fails, 4 when the Microsoft Graph token is
+expired or refused (a sign-in problem: the Entra layer could not run).`,
 		Example: `  # Check EU credentials before touching Entra
   printf %s "$SECRET" | invicti-scim test-connection --region eu --client-id abc123 --client-secret-stdin
 
@@ -129,23 +130,19 @@ func runTestConnection(ctx context.Context, f *Factory, opts *testConnectionOpti
 	return nil
 }
 
-// connectionFailure is the error of a failed test (exit 3): the first layer that failed, its
-// problem and fix. An expired Graph token before the Entra layer is a sign-in problem (exit 4),
-// not a connection one.
+// connectionFailure is the error of a failed test: the first layer that failed, its problem
+// and fix (exit 3). A Graph sign-in problem in the Entra layer (an expired token, or one Graph
+// refused) is exit 4 and the error, whatever the Invicti layer found: 4 outranks 3, as in every
+// command (help exit-codes).
 func connectionFailure(out testConnectionJSON) error {
 	layer, l := "invicti", &out.Invicti
-	if out.Invicti.OK && out.Entra != nil {
+	signIn := out.Entra != nil && len(out.Entra.Steps) > 0 && out.Entra.Steps[0].Kind == "sign_in"
+	if (out.Invicti.OK || signIn) && out.Entra != nil {
 		layer, l = "entra", out.Entra
 	}
-	fix := ""
-	for _, s := range l.Steps {
-		if s.Problem != "" {
-			fix = s.Fix
-			break
-		}
-	}
+	fix := firstFix(l)
 	code := ExitConnection
-	if layer == "entra" && len(l.Steps) > 0 && l.Steps[0].Kind == "sign_in" {
+	if signIn {
 		code = ExitAuth
 	}
 	err := fmt.Errorf("%s connection test failed: %s", layer, firstProblem(l))

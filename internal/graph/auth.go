@@ -273,12 +273,14 @@ func (c Claims) Scopes() []string {
 // Delegated reports whether the token was issued to a signed-in person.
 func (c Claims) Delegated() bool { return c.Scope != "" || c.UPN != "" }
 
-// ErrNotJWT means the token is not a JWT (some sign-ins hand out opaque tokens), so its claims
-// cannot be read; Graph may still accept it.
+// ErrNotJWT means the token's claims cannot be read: it is not a JWT (some sign-ins hand out
+// opaque tokens), or its payload does not decode. Graph may still accept it; only Graph can
+// say (doctor asks it with one read).
 var ErrNotJWT = errors.New("not a JWT")
 
-// ParseClaims decodes a JWT's payload without verifying it. A token that is not a JWT is
-// ErrNotJWT.
+// ParseClaims decodes a JWT's payload without verifying it. A token whose claims cannot be
+// read (not three dot-separated parts, a payload that is not base64url JSON) is ErrNotJWT,
+// wrapped with what failed.
 func ParseClaims(token string) (Claims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -286,11 +288,11 @@ func ParseClaims(token string) (Claims, error) {
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return Claims{}, fmt.Errorf("decode token payload: %w", err)
+		return Claims{}, fmt.Errorf("%w: decode token payload: %w", ErrNotJWT, err)
 	}
 	var c Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return Claims{}, fmt.Errorf("decode token claims: %w", err)
+		return Claims{}, fmt.Errorf("%w: decode token claims: %w", ErrNotJWT, err)
 	}
 	return c, nil
 }

@@ -129,6 +129,13 @@ func TestErrorPredicates(t *testing.T) {
 	if _, err := ParseClaims("opaque-token"); !errors.Is(err, ErrNotJWT) {
 		t.Errorf("ParseClaims(opaque) = %v, want ErrNotJWT", err)
 	}
+	// Three parts whose payload does not decode (base64 or JSON): the claims cannot be read
+	// either, which is the same case as an opaque token, not a different failure.
+	for _, tok := range []string{"a.b.c", "x.e30K!.y", "x.bm90LWpzb24.y"} {
+		if _, err := ParseClaims(tok); !errors.Is(err, ErrNotJWT) {
+			t.Errorf("ParseClaims(%q) = %v, want ErrNotJWT", tok, err)
+		}
+	}
 }
 
 // A $ref builder shares one URL template between POST and DELETE ("…/$ref?@id={%40id}"): at

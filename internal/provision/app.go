@@ -50,7 +50,10 @@ var ErrNoAppRecorded = errors.New("no app recorded in the config dir: run `invic
 
 // ResolveApp finds the service principal (and, when the state knows it, the job) a command
 // works on: ref.SPID, ref.AppID (looked up in the tenant unless the state recorded it), or the
-// app setup recorded. Malformed ids and no app at all are *UsageError.
+// app setup recorded. Malformed ids and no app at all are *UsageError. Graph refusing the
+// --app-id lookup reads as it does on the recorded app's own calls (PermissionHint: "Microsoft
+// Graph refused the call", with how to sign in again or the permission to grant), however
+// the app was named.
 func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (spID, jobID string, err error) {
 	if err := ref.Validate(); err != nil {
 		return "", "", err
@@ -69,7 +72,7 @@ func ResolveApp(ctx context.Context, g AppFinder, ref AppRef, st state.State) (s
 		}
 		sps, err := g.FindServicePrincipals(ctx, "appId eq "+graph.Quote(ref.AppID))
 		if err != nil {
-			return "", "", err
+			return "", "", PermissionHint(err, PermApplication)
 		}
 		if len(sps) == 0 {
 			return "", "", &NoAppError{AppID: ref.AppID}
@@ -92,7 +95,7 @@ func resolveBoth(ctx context.Context, g AppFinder, ref AppRef, st state.State) (
 	}
 	sps, err := g.FindServicePrincipals(ctx, "appId eq "+graph.Quote(ref.AppID))
 	if err != nil {
-		return "", "", err
+		return "", "", PermissionHint(err, PermApplication)
 	}
 	if len(sps) == 0 {
 		return "", "", &NoAppError{AppID: ref.AppID}

@@ -75,3 +75,28 @@ func TestResolveAppBothFlags(t *testing.T) {
 		t.Errorf("malformed --app-id beside --sp-id: %v (%d calls)", err, g.calls)
 	}
 }
+
+// refusedFinder is Graph refusing the token on the --app-id lookup (401
+// InvalidAuthenticationToken, as pkg/entratest answers a token that is not a JWT).
+type refusedFinder struct{}
+
+func (refusedFinder) FindServicePrincipals(context.Context, string) ([]graph.ServicePrincipal, error) {
+	return nil, &graph.Error{Status: 401, Code: "InvalidAuthenticationToken", Message: "IDX14100: JWT is not well formed, there are no dots (.)."}
+}
+
+// An --app-id looked up in the tenant fails the way the recorded app's own calls do when Graph
+// refuses the token: "Microsoft Graph refused the call" with the sign-in fix (exit 4), not a
+// bare Graph error with no hint, alone or beside --sp-id.
+func TestResolveAppRefusedLookup(t *testing.T) {
+	const (
+		appID = "11111111-1111-4111-8111-111111111111"
+		spID  = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+	)
+	for _, ref := range []AppRef{{AppID: appID}, {SPID: spID, AppID: appID}} {
+		_, _, err := ResolveApp(context.Background(), refusedFinder{}, ref, state.State{})
+		var pe *PermissionError
+		if !errors.As(err, &pe) || Classify(err) != KindAuth || Hint(err) != SignInAgain || !strings.HasPrefix(err.Error(), "Microsoft Graph refused the call (") {
+			t.Errorf("%+v: %v (kind %v, hint %q)", ref, err, Classify(err), Hint(err))
+		}
+	}
+}

@@ -67,9 +67,17 @@ type DoctorReport struct {
 }
 
 // Err is the failure of a report that is not OK, for the command's exit code and error line
-// (nil when every check passed): a token Graph refused or that is expired is a sign-in
-// problem (Classify: exit 4) with how to sign in again; otherwise the failed checks, with the
-// first one's fix as the hint (exit 1).
+// (nil when every check passed):
+//
+//   - a token Graph refused or that is expired is a sign-in problem (Classify: exit 4) with
+//     how to sign in again;
+//   - failed checks that include a sign-in or permission one (signInChecks) are a sign-in or
+//     permission problem too (a *KindError of KindAuth, exit 4), hinted with that check's fix;
+//   - when the only failed check is the direct Invicti check, a failed connection test
+//     (KindConnection, exit 3), as in test-connection;
+//   - otherwise a failure (exit 1).
+//
+// The message names the failed checks; the hint is the first fix of the checks that decided.
 func (r *DoctorReport) Err() error {
 	if r.OK {
 		return nil
@@ -82,21 +90,47 @@ func (r *DoctorReport) Err() error {
 		return &HintedError{Err: fmt.Errorf("doctor: the Microsoft Graph access token cannot be used: %w", ExplainExpiredToken(r.TokenErr)), HintText: hint}
 	}
 	var names []string
-	fix := ""
+	fix, authFix := "", ""
+	kind := KindFailed
 	for _, c := range r.Checks {
-		if !c.OK {
-			names = append(names, c.Name)
-			if fix == "" {
-				fix = c.Fix
+		if c.OK {
+			continue
+		}
+		names = append(names, c.Name)
+		if fix == "" {
+			fix = c.Fix
+		}
+		if slices.Contains(signInChecks, c.Name) {
+			if kind != KindAuth {
+				authFix = c.Fix
 			}
+			kind = KindAuth
 		}
 	}
+	if kind == KindAuth {
+		fix = authFix
+	} else if len(names) == 1 && names[0] == invictiCheck {
+		kind = KindConnection
+	}
 	err := fmt.Errorf("doctor: %d check(s) failed: %s", len(names), strings.Join(names, ", "))
-	if fix == "" {
+	if fix != "" {
+		err = &HintedError{Err: err, HintText: fix}
+	}
+	if kind == KindFailed {
 		return err
 	}
-	return &HintedError{Err: err, HintText: fix}
+	return &KindError{Kind: kind, Err: err}
 }
+
+// signInChecks are doctor's checks whose failure is a Graph sign-in or permission problem (exit
+// 4, as every other command exits for it): the sign-in itself, a tenant other than the state's
+// (other commands refuse it before any call, exit 4), the token's permissions, and the signed-in
+// person's directory role.
+var signInChecks = []string{"Graph sign-in", "Tenant", "Graph permissions", "Directory role"}
+
+// invictiCheck is the name of doctor's direct Invicti check: when it is the only one that
+// failed, doctor exits 3, as test-connection does.
+const invictiCheck = "Invicti credentials"
 
 // noteToken records err when it says the Graph token is unusable: expired or not yet valid
 // (Expired), or refused by Graph (TokenRefused). The first such error is kept.
@@ -292,13 +326,13 @@ func Doctor(ctx context.Context, req DoctorRequest) *DoctorReport {
 		progress("Checking Invicti")
 		res := req.Checker.Check(ctx, req.Invicti.Endpoints, req.Invicti.Credentials)
 		if res.OK {
-			add(DoctorCheck{Name: "Invicti credentials", OK: true, Detail: req.Invicti.Endpoints.BaseURL + ": token, ServiceProviderConfig and user query pass"})
+			add(DoctorCheck{Name: invictiCheck, OK: true, Detail: req.Invicti.Endpoints.BaseURL + ": token, ServiceProviderConfig and user query pass"})
 		} else {
 			problem, fix := FirstProblem(res)
-			add(DoctorCheck{Name: "Invicti credentials", Detail: problem, Fix: fix})
+			add(DoctorCheck{Name: invictiCheck, Detail: problem, Fix: fix})
 		}
 	} else {
-		add(DoctorCheck{Name: "Invicti credentials", OK: true, Status: "skip", Detail: "no Invicti URL, client id or secret given: " + req.InvictiErr.Error()})
+		add(DoctorCheck{Name: invictiCheck, OK: true, Status: "skip", Detail: "no Invicti URL, client id or secret given: " + req.InvictiErr.Error()})
 	}
 
 	// The app --sp-id or --app-id names (found by ResolveApp, the rule every command uses),

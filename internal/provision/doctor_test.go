@@ -144,15 +144,64 @@ func TestDoctorRefusedToken(t *testing.T) {
 	}
 }
 
-// A report that failed for another reason is an ordinary failure (exit 1) naming the checks,
-// with the first fix as the hint; a passing report has no error.
+// A report's failed checks decide its kind: a sign-in or permission check among them is a
+// sign-in problem (exit 4, hinted with that check's fix, whatever else failed); the direct
+// Invicti check alone is a failed connection test (exit 3, as test-connection); anything else is
+// an ordinary failure (exit 1) with the first fix as the hint. The message names the failed
+// checks; a passing report has no error. Permissions and a failed Invicti check used to exit 1.
 func TestDoctorReportErr(t *testing.T) {
-	rep := &DoctorReport{Checks: []DoctorCheck{{Name: "A", OK: true}, {Name: "Tenant", Fix: "sign in to the tenant"}, {Name: "B", Fix: "later"}}}
-	err := rep.Err()
-	if err == nil || Classify(err) != KindFailed || !strings.Contains(err.Error(), "Tenant, B") || Hint(err) != "sign in to the tenant" {
-		t.Errorf("Err %v (hint %q)", err, Hint(err))
+	ok := DoctorCheck{Name: "Graph sign-in", OK: true}
+	invicti := DoctorCheck{Name: "Invicti credentials", Fix: "re-create the client"}
+	for _, tc := range []struct {
+		name     string
+		checks   []DoctorCheck
+		kind     ErrorKind
+		names    string
+		wantHint string
+	}{
+		{"other checks", []DoctorCheck{ok, {Name: "state file", Fix: "move it"}, {Name: "B", Fix: "later"}}, KindFailed, "2 check(s) failed: state file, B", "move it"},
+		{"permissions", []DoctorCheck{ok, {Name: "Graph permissions", Fix: "grant Synchronization.ReadWrite.All"}}, KindAuth, "1 check(s) failed: Graph permissions", "grant Synchronization.ReadWrite.All"},
+		{"directory role beside others", []DoctorCheck{{Name: "state file", Fix: "move it"}, {Name: "Directory role", Fix: "ask for a role"}, invicti}, KindAuth, "3 check(s) failed: state file, Directory role, Invicti credentials", "ask for a role"},
+		{"no sign-in", []DoctorCheck{{Name: "Graph sign-in", Fix: "set INVICTI_SCIM_GRAPH_TOKEN"}, {Name: "Invicti credentials", OK: true, Status: "skip"}}, KindAuth, "1 check(s) failed: Graph sign-in", "set INVICTI_SCIM_GRAPH_TOKEN"},
+		{"another tenant", []DoctorCheck{{Name: "Tenant", Fix: "sign in to the tenant"}, ok}, KindAuth, "1 check(s) failed: Tenant", "sign in to the tenant"},
+		{"Invicti alone", []DoctorCheck{ok, invicti}, KindConnection, "1 check(s) failed: Invicti credentials", "re-create the client"},
+		{"Invicti and another", []DoctorCheck{ok, invicti, {Name: "App in state", Fix: "run setup"}}, KindFailed, "2 check(s) failed: Invicti credentials, App in state", "re-create the client"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := (&DoctorReport{Checks: tc.checks}).Err()
+			if err == nil || Classify(err) != tc.kind || err.Error() != "doctor: "+tc.names || Hint(err) != tc.wantHint {
+				t.Errorf("Err %v (kind %v, hint %q), want kind %v, %q, hint %q", err, Classify(err), Hint(err), tc.kind, tc.names, tc.wantHint)
+			}
+		})
 	}
 	if err := (&DoctorReport{OK: true}).Err(); err != nil {
 		t.Errorf("passing report: %v", err)
 	}
+}
+
+// A token whose claims cannot be read because its payload does not decode ("a.b.c") is the
+// same case as one that is not a JWT: doctor asks Graph, and a refusal is a failed sign-in with
+// the standard fix (exit 4). It used to fail "decode token payload" with its own fix (exit 1).
+func TestDoctorUnreadableToken(t *testing.T) {
+	f, _ := setUpApp(t)
+	rep := Doctor(t.Context(), DoctorRequest{Graph: garbledGraph{refusingGraph{DoctorGraph: f.client}}, Cloud: f.cfg.Cloud, InvictiErr: errors.New("no secret")})
+	var signIn DoctorCheck
+	for _, c := range rep.Checks {
+		if c.Name == "Graph sign-in" {
+			signIn = c
+		}
+	}
+	if signIn.OK || signIn.Fix != SignInAgain || !strings.Contains(signIn.Detail, "did not accept the access token") {
+		t.Errorf("Graph sign-in %+v", signIn)
+	}
+	if err := rep.Err(); Classify(err) != KindAuth || Hint(err) != SignInAgain {
+		t.Errorf("Err %v (kind %v, hint %q)", err, Classify(err), Hint(err))
+	}
+}
+
+// garbledGraph hands out the token "a.b.c": three parts, a payload that is not base64url.
+type garbledGraph struct{ refusingGraph }
+
+func (garbledGraph) TokenClaims(context.Context) (graph.Claims, error) {
+	return graph.ParseClaims("a.b.c")
 }

@@ -31,11 +31,23 @@ const (
 	KindAuth
 )
 
+// KindError is a failure whose kind its use case decided from a report rather than from one
+// error in the chain: doctor's failed checks (DoctorReport.Err) say together whether they are
+// a sign-in or permission problem, a failed connection test, or another failure.
+type KindError struct {
+	Kind ErrorKind
+	Err  error
+}
+
+func (e *KindError) Error() string { return e.Err.Error() }
+func (e *KindError) Unwrap() error { return e.Err }
+
 // Classify says which kind err is, checking in the order of the constants above (an expired
-// token first, then usage, connection, sign-in or permission). nil is KindFailed; callers
-// handle success before asking.
+// token first, then the kind a *KindError decided, then usage, connection, sign-in or
+// permission). nil is KindFailed; callers handle success before asking.
 func Classify(err error) ErrorKind {
 	var (
+		ke   *KindError
 		ie   *invicti.InputError
 		ue   *UsageError
 		adop *AdoptionError
@@ -48,6 +60,8 @@ func Classify(err error) ErrorKind {
 		return KindFailed
 	case graph.IsExpiredToken(err):
 		return KindExpiredToken
+	case errors.As(err, &ke):
+		return ke.Kind
 	case errors.As(err, &ue), errors.As(err, &ie), errors.As(err, &adop):
 		return KindUsage
 	case errors.As(err, &ce):

@@ -34,6 +34,11 @@ func TestClassify(t *testing.T) {
 		{"expired token claims", &graph.TokenLifetimeError{}, KindExpiredToken},
 		// An expired token outranks the kind of the error that carries it.
 		{"expired inside connection", &ConnectionError{Err: expired}, KindExpiredToken},
+		// A kind a use case decided from a report outranks the errors it wraps, but not an
+		// expired token.
+		{"decided auth", &KindError{Kind: KindAuth, Err: errors.New("doctor: 1 check(s) failed")}, KindAuth},
+		{"decided connection", fmt.Errorf("w: %w", &KindError{Kind: KindConnection, Err: &graph.Error{Status: 401}}), KindConnection},
+		{"decided, expired inside", &KindError{Kind: KindConnection, Err: expired}, KindExpiredToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,8 +18,9 @@ type EntraCheck struct {
 	Duration time.Duration
 	Problem  string // Graph's message when not OK
 	Status   int    // Graph's HTTP status when not OK (0 when there was no answer)
-	// Kind: sign_in (the Graph token expired), permission, not_found (the app or job is
-	// gone) or entra (Entra could not use the saved settings).
+	// Kind: sign_in (the Graph token expired, or Graph refused it: TokenRefused), permission,
+	// not_found (the app or job is gone) or entra (Entra could not use the saved settings).
+	// sign_in is a sign-in problem (exit 4), not a failed connection test.
 	Kind string
 	Fix  string
 }
@@ -42,6 +43,10 @@ func TestEntraConnection(ctx context.Context, g CredentialValidator, spID, jobID
 	switch {
 	case graph.IsExpiredToken(err):
 		c.Kind, c.Fix = "sign_in", (&graph.TokenLifetimeError{}).Hint()
+	case TokenRefused(err):
+		// Graph did not accept the token at all (malformed, another tenant's): Entra's Test
+		// Connection never ran, and no permission would help.
+		c.Kind, c.Fix = "sign_in", SignInAgain
 	case graph.IsAuth(err):
 		c.Kind, c.Fix = "permission", "the signed-in identity needs "+PermSync+" (and, signed in as a person, Application Administrator or Cloud Application Administrator)"
 	case graph.IsNotFound(err):
