@@ -38,7 +38,7 @@ type ExitCodeDoc struct {
 // exitCodeTable is the one table of exit codes.
 var exitCodeTable = []ExitCodeDoc{
 	{ExitOK, "ok", `success (also --dry-run, "nothing to do", and No at a confirmation: "Nothing changed")`},
-	{ExitFailed, "failed", "the operation failed (Graph or Invicti error, provisioning failure, timeout)"},
+	{ExitFailed, "failed", "the operation failed (Graph or Invicti error, provisioning failure, timeout); for mappings diff, the mappings differ (its JSON then has \"ok\": true)"},
 	{ExitUsage, "usage", "usage error: a bad flag or value, or missing input when not interactive"},
 	{ExitConnection, "connection", "connection test failed (Invicti directly, or Entra's Test Connection)"},
 	{ExitAuth, "auth", "Microsoft Graph sign-in or permission problem, including an expired or not-yet-valid Graph token"},
