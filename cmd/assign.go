@@ -448,6 +448,6 @@ func printAssignTable(p *ui.Printer, res *provision.AssignResult) {
 	}
 	p.Table([]string{"TYPE", "NAME", "STATUS", "NOTE"}, rows)
 	if res.AppRoleID != "" { // setup --dry-run before the app (and its role) exists has none
-		p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+		p.Printf("role %q (%s); %s\n", res.AppRoleName, res.AppRoleID, plural(res.BatchRoundTrips, "$batch round trip"))
 	}
 }

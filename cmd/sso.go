@@ -290,7 +290,7 @@ func printSSO(f *Factory, out ssoJSON) {
 		{"IdP Identifier", out.IDPIdentifier},
 	}
 	if c := out.Certificate; c != nil {
-		cert := fmt.Sprintf("thumbprint %s, expires %s (%d days)", c.Thumbprint, c.Expires.Format("2006-01-02"), c.DaysLeft)
+		cert := fmt.Sprintf("thumbprint %s, expires %s (%s)", c.Thumbprint, c.Expires.Format("2006-01-02"), plural(c.DaysLeft, "day"))
 		if out.CertificateFile != "" {
 			cert += ", written to " + out.CertificateFile
 		}
@@ -306,7 +306,7 @@ func printSSO(f *Factory, out ssoJSON) {
 		p.Printf("%s", out.CertificatePEM)
 	}
 	if c := out.Certificate; c != nil && c.Expiring {
-		ui.Err(f.IO).Check(ui.SymWarn, fmt.Sprintf("the signing certificate expires in %d days", c.DaysLeft), "run `invicti-scim sso --new-certificate` and update it in Invicti")
+		ui.Err(f.IO).Check(ui.SymWarn, "the signing certificate expires in "+plural(c.DaysLeft, "day"), "run `invicti-scim sso --new-certificate` and update it in Invicti")
 	}
 	if out.ClaimsApplied {
 		ui.Err(f.IO).Check(ui.SymWarn, "claims-mapping policy assigned", provision.ClaimsPortalWarning)
