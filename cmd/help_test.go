@@ -19,12 +19,15 @@ func TestHelpWrapsToTheTerminal(t *testing.T) {
 			f.IO.SetTTY(true)
 			f.IO.SetWidth(width)
 		}
-		if code := run(t.Context(), f, append(args, "--help")); code != ExitOK {
+		if len(args) == 0 || args[0] != "help" {
+			args = append(args, "--help")
+		}
+		if code := run(t.Context(), f, args); code != ExitOK {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		return out.String()
 	}
-	for _, args := range [][]string{{}, {"setup"}, {"sso"}, {"assign"}, {"doctor"}} {
+	for _, args := range [][]string{{}, {"setup"}, {"sso"}, {"assign"}, {"doctor"}, {"help", "exit-codes"}} {
 		name := strings.Join(append([]string{"invicti-scim"}, args...), " ")
 		piped := help(t, 0, args...)
 		for _, width := range []int{80, 64} {
@@ -42,11 +45,13 @@ func TestHelpWrapsToTheTerminal(t *testing.T) {
 					if l != "" && l[0] != ' ' {
 						examples = l == "Examples:"
 					}
-					// Lines to copy stay whole, and a word that would not fit on a line of its
-					// own stays where it is (the one wrap rule, ui.Printer.Wrap).
+					// Lines to copy (examples, a JSON example) stay whole, and a word that would
+					// not fit on a line of its own stays where it is (the one wrap rule,
+					// ui.Printer.Wrap).
 					fields := strings.Fields(l)
 					indent := len(l) - len(strings.TrimLeft(l, " "))
-					whole := examples || len(fields) <= 1 || indent+len([]rune(fields[len(fields)-1])) > width
+					whole := examples || strings.HasPrefix(strings.TrimLeft(l, " "), "{") ||
+						len(fields) <= 1 || indent+len([]rune(fields[len(fields)-1])) > width
 					if len([]rune(l)) > width && !whole {
 						t.Errorf("line %d is %d columns: %q", i, len([]rune(l)), l)
 					}
@@ -55,6 +60,11 @@ func TestHelpWrapsToTheTerminal(t *testing.T) {
 		}
 	}
 
+	if got := help(t, 64, "help", "exit-codes"); !strings.Contains(got, "  4    Microsoft Graph sign-in or permission problem, including\n       an expired or not-yet-valid Graph token\n") {
+		t.Errorf("help exit-codes at 64 does not continue under the meanings:\n%s", got)
+	} else if !strings.Contains(got, "\n  {\"ok\": false, \"error\": {\"message\": \"…\", \"exitCode\": 2, \"hint\": \"…\"}}\n") {
+		t.Errorf("help exit-codes at 64 wrapped the JSON example:\n%s", got)
+	}
 	piped := help(t, 0)
 	if !strings.Contains(piped, "  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private tenants (--invicti-url)\n") {
 		t.Errorf("piped help was rewrapped:\n%s", piped)

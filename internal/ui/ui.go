@@ -176,8 +176,8 @@ func carryStyles(lines []string, hang string) []string {
 // ("  NAME   description", two or more spaces between the columns) continues under the
 // description, or its indent plus two when that column leaves too little room; a comment
 // ("  # …") continues as a comment. A command (an indented line starting "invicti-scim ", a
-// line starting "$ ", and the line after one ending in a backslash) is kept whole, so that it
-// still runs when copied. Text laid out by hand for a wider terminal is first joined back
+// line starting "$ ", and the line after one ending in a backslash) and an indented JSON
+// example ("  {…") are kept whole, so that they still work when copied. Text laid out by hand for a wider terminal is first joined back
 // into one line per paragraph or item (a plain line that starts where the line before it
 // continues), so that it does not wrap raggedly. Piped, s is returned as it is. s is the
 // tool's own text, not sanitised here.
@@ -229,7 +229,8 @@ func (p *Printer) wrapHelp(s string, examples bool) string {
 func helpHang(l string, width int) (hang string, command bool) {
 	indent := leadingSpaces(l)
 	rest := l[len(indent):]
-	if indent != "" && (rest == "invicti-scim" || strings.HasPrefix(rest, "invicti-scim ")) || strings.HasPrefix(rest, "$ ") {
+	if indent != "" && (rest == "invicti-scim" || strings.HasPrefix(rest, "invicti-scim ") || strings.HasPrefix(rest, "{")) ||
+		strings.HasPrefix(rest, "$ ") {
 		return indent, true
 	}
 	if strings.HasPrefix(rest, "# ") {
