@@ -64,10 +64,10 @@ through Graph JSON batching (20 per $batch), so a thousand users take dozens of 
 not thousands. Already-assigned principals are reported as such; nothing is duplicated.
 
 Groups must be security groups; assigning groups needs Entra ID P1 or P2, and members of
-nested groups are not provisioned (a group that has nested groups is noted with their
-names, one members read per group in the lookup round trip). The command exits 1 if any item failed, after printing
-a line per item (or a list with -o json) so a script can retry just the failures; each
-failure is also named on stderr with its reason.
+nested groups are not provisioned (a group that has nested groups is noted with their names,
+one members read per group in the lookup round trip). The command exits 1 if any item
+failed, after printing a line per item (or a list with -o json) so a script can retry just
+the failures; each failure is also named on stderr with its reason.
 
 --remove takes users out of the app's scope, and Entra's provisioning service then
 deprovisions them in Invicti on its next cycle (it disables them there). So on a terminal it
@@ -448,6 +448,6 @@ func printAssignTable(p *ui.Printer, res *provision.AssignResult) {
 	}
 	p.Table([]string{"TYPE", "NAME", "STATUS", "NOTE"}, rows)
 	if res.AppRoleID != "" { // setup --dry-run before the app (and its role) exists has none
-		p.Printf("role %q (%s); %d $batch round trips\n", res.AppRoleName, res.AppRoleID, res.BatchRoundTrips)
+		p.Printf("role %q (%s); %s\n", res.AppRoleName, res.AppRoleID, plural(res.BatchRoundTrips, "$batch round trip"))
 	}
 }

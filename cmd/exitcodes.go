@@ -55,10 +55,10 @@ func newExitCodesTopic(f *Factory) *cobra.Command {
 		Short: "Exit codes and what they mean (a help topic: invicti-scim help exit-codes)",
 		Long:  exitCodesHelp(),
 	}
-	text := c.HelpFunc()
 	c.SetHelpFunc(func(cmd *cobra.Command, args []string) {
 		if !f.JSON() {
-			text(cmd, args)
+			// The root's help (wrappedHelp): wrapped to a terminal like every other.
+			cmd.Parent().HelpFunc()(cmd, args)
 			return
 		}
 		if err := printJSON(f, struct {

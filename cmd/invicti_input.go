@@ -32,7 +32,7 @@ func (fl *invictiFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&fl.ClientID, "client-id", "", "Invicti SCIM client id, credentials.clientId (env INVICTI_SCIM_CLIENT_ID)")
 	fs.BoolVar(&fl.SecretStdin, "client-secret-stdin", false, "Read the Invicti client secret from standard input")
 	fs.StringVar(&fl.SecretFile, "client-secret-file", "", "Read the Invicti client secret from a file")
-	fs.StringVar(&fl.CredentialsFile, "credentials-file", "", `Read client id and secret from the JSON Invicti returns ({"credentials":{"clientId","clientSecret"}})`)
+	fs.StringVar(&fl.CredentialsFile, "credentials-file", "", `Read client id and secret from the JSON Invicti returns ({"credentials": {"clientId", "clientSecret"}})`)
 	_ = cmd.RegisterFlagCompletionFunc("region", fixedCompletion("us", "eu", "ca"))
 }
 

@@ -288,7 +288,9 @@ Environment:
 		}
 	}
 	root.AddCommand(newExitCodesTopic(f))
-	root.SetUsageFunc(wrappedUsage(f.IO.Width()))
+	help := ui.Out(f.IO)
+	root.SetUsageFunc(wrappedUsage(f.IO.Width(), help))
+	root.SetHelpFunc(wrappedHelp(help))
 	root.SetHelpCommand(newHelpCmd())
 	return root
 }
@@ -325,16 +327,49 @@ func newHelpCmd() *cobra.Command {
 	}
 }
 
+// wrappedHelp prints what cobra's defaultHelpFunc prints (the description, then the usage),
+// except that on a terminal the description is wrapped to its width between words (help
+// Printer.WrapHelp); piped, it is exactly cobra's text, which docs/commands is generated from.
+func wrappedHelp(help *ui.Printer) func(*cobra.Command, []string) {
+	return func(c *cobra.Command, _ []string) {
+		desc := c.Long
+		if desc == "" {
+			desc = c.Short
+		}
+		desc = strings.TrimRightFunc(desc, unicode.IsSpace)
+		w := c.OutOrStdout()
+		if desc != "" {
+			fmt.Fprintf(w, "%s\n\n", help.WrapHelp(desc))
+		}
+		if c.Runnable() || c.HasSubCommands() {
+			fmt.Fprint(w, c.UsageString())
+		}
+	}
+}
+
 // wrappedUsage prints cobra's usage text (the same sections as its defaultUsageFunc) with flag
-// descriptions wrapped to the terminal (80 columns when it is not one, 60 to 120), instead of
-// one long line per flag. It is Go, not a template: see the note on templates above.
-func wrappedUsage(width int) func(*cobra.Command) error {
+// descriptions wrapped to width (80 columns when it is not known, 60 to 120), instead of one
+// long line per flag. On a terminal (help.Terminal) the examples and command summaries are
+// wrapped to help's width too (Printer.WrapExamples, Printer.Wrap); piped they stay one line
+// each. It is Go, not a template: see the note on templates above.
+func wrappedUsage(width int, help *ui.Printer) func(*cobra.Command) error {
 	if width <= 0 {
 		width = 80
 	}
 	width = max(min(width, 120), 60)
 	pad := func(s string, n int) string { return fmt.Sprintf("%-*s", n, s) }
 	trim := func(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }
+	// On a terminal the flags wrap by the one rule too (pflag's own wrapper leaves a line
+	// holding a long word unwrapped to its end), at most 120 columns wide, continuing under
+	// the descriptions.
+	flagHelp := *help
+	flagHelp.Width = min(flagHelp.Width, 120)
+	flags := func(fs *pflag.FlagSet) string {
+		if !help.Terminal {
+			return trim(fs.FlagUsagesWrapped(width))
+		}
+		return trim(flagHelp.WrapHelp(fs.FlagUsagesWrapped(0)))
+	}
 	return func(c *cobra.Command) error {
 		var b strings.Builder
 		b.WriteString("Usage:")
@@ -348,37 +383,48 @@ func wrappedUsage(width int) func(*cobra.Command) error {
 			fmt.Fprintf(&b, "\n\nAliases:\n  %s", c.NameAndAliases())
 		}
 		if c.HasExample() {
-			fmt.Fprintf(&b, "\n\nExamples:\n%s", c.Example)
+			fmt.Fprintf(&b, "\n\nExamples:\n%s", help.WrapExamples(c.Example))
 		}
 		if c.HasAvailableSubCommands() {
 			b.WriteString("\n\nAvailable Commands:")
 			for _, sub := range c.Commands() {
 				if sub.IsAvailableCommand() || sub.Name() == "help" {
-					fmt.Fprintf(&b, "\n  %s %s", pad(sub.Name(), sub.NamePadding()), sub.Short)
+					line := "  " + pad(sub.Name(), sub.NamePadding()) + " " + sub.Short
+					fmt.Fprintf(&b, "\n%s", help.Wrap(line, summaryHang(help, sub.NamePadding())))
 				}
 			}
 		}
 		if c.HasAvailableLocalFlags() {
-			fmt.Fprintf(&b, "\n\nFlags:\n%s", trim(c.LocalFlags().FlagUsagesWrapped(width)))
+			fmt.Fprintf(&b, "\n\nFlags:\n%s", flags(c.LocalFlags()))
 		}
 		if c.HasAvailableInheritedFlags() {
-			fmt.Fprintf(&b, "\n\nGlobal Flags:\n%s", trim(c.InheritedFlags().FlagUsagesWrapped(width)))
+			fmt.Fprintf(&b, "\n\nGlobal Flags:\n%s", flags(c.InheritedFlags()))
 		}
 		if c.HasHelpSubCommands() {
 			b.WriteString("\n\nAdditional help topics:")
 			for _, sub := range c.Commands() {
 				if sub.IsAdditionalHelpTopicCommand() {
-					fmt.Fprintf(&b, "\n  %s %s", pad(sub.CommandPath(), sub.CommandPathPadding()), sub.Short)
+					line := "  " + pad(sub.CommandPath(), sub.CommandPathPadding()) + " " + sub.Short
+					fmt.Fprintf(&b, "\n%s", help.Wrap(line, summaryHang(help, sub.CommandPathPadding())))
 				}
 			}
 		}
 		if c.HasAvailableSubCommands() {
-			fmt.Fprintf(&b, "\n\nUse \"%s [command] --help\" for more information about a command.", c.CommandPath())
+			fmt.Fprintf(&b, "\n\n%s", help.Wrap(fmt.Sprintf("Use \"%s [command] --help\" for more information about a command.", c.CommandPath()), ""))
 		}
 		b.WriteString("\n")
 		_, err := io.WriteString(c.OutOrStderr(), b.String())
 		return err
 	}
+}
+
+// summaryHang is where a command summary continues: under the summary column ("  NAME "),
+// or four spaces in when that column leaves a summary fewer than 20 cells.
+func summaryHang(help *ui.Printer, name int) string {
+	if col := 2 + name + 1; col+20 <= help.Width {
+		return strings.Repeat(" ", col)
+	}
+	return "    "
 }
 
 // flagParseError is the usage error for a flag cobra could not parse. --client-secret is the

@@ -92,9 +92,13 @@ Try it with no account: invicti-scim setup --sandbox`,
   invicti-scim setup
 
   # Scripted, EU region, secret from a file, preview first
-  export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph --query accessToken -o tsv)
-  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt --dry-run
-  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt --assign-group "Invicti Users" --provision-now -o json`,
+  export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token \
+      --resource-type ms-graph --query accessToken -o tsv)
+  invicti-scim setup --region eu --client-id abc123 \
+      --client-secret-file secret.txt --dry-run
+  invicti-scim setup --region eu --client-id abc123 \
+      --client-secret-file secret.txt --assign-group "Invicti Users" \
+      --provision-now -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := f.context(cmd.Context())

@@ -61,12 +61,12 @@ Claims stay at Entra's defaults unless --claims CLAIM=SOURCE[,…] names some (e
 of the tool's is then assigned to the app, which supersedes the portal's Attributes & Claims;
 --claims default removes it. On an app with SAML already on, --claims needs no --identifier or
 --reply-url: it keeps the app's and changes only the claims (with SAML off it is a usage
-error: turn SAML on first with --identifier and --reply-url). Copy --identifier and --reply-url from Invicti: Settings →
-SSO & provisioning (both must be https URLs on your Invicti host). The command then prints
-what Invicti's SSO page asks for: the SAML 2.0 Endpoint, the IdP Identifier and the X.509
-certificate (--cert-out FILE writes it as PEM, the "Certificate (Base64)" .cer format;
---print-cert prints it). A copy of a new certificate is kept in the config dir so later runs
-can write it again.
+error: turn SAML on first with --identifier and --reply-url). Copy --identifier and
+--reply-url from Invicti: Settings → SSO & provisioning (both must be https URLs on your
+Invicti host). The command then prints what Invicti's SSO page asks for: the SAML 2.0
+Endpoint, the IdP Identifier and the X.509 certificate (--cert-out FILE writes it as PEM, the
+"Certificate (Base64)" .cer format; --print-cert prints it). A copy of a new certificate is
+kept in the config dir so later runs can write it again.
 
 Running it again with the same values changes nothing. --disable turns SAML off again:
 the mode is cleared, the app's identifier and reply URLs are removed, and the claims-mapping
@@ -77,8 +77,10 @@ When the policy cannot be deleted, SAML is off all the same and a warning says h
 Enabling SSO in Invicti makes it mandatory for the whole organisation unless users are
 exempted; keep an exempted Owner. See docs/sso.md.`,
 		Example: `  invicti-scim sso --identifier https://platform.invicti.com/saml/IDENTIFIER \
-      --reply-url https://platform.invicti.com/saml/acs/ID --cert-out invicti-sso.cer
-  invicti-scim sso --identifier … --reply-url … --claims nameidentifier=user.mail
+      --reply-url https://platform.invicti.com/saml/acs/ID \
+      --cert-out invicti-sso.cer
+  invicti-scim sso --identifier … --reply-url … \
+      --claims nameidentifier=user.mail
   invicti-scim sso --claims default
   invicti-scim sso --dry-run --identifier … --reply-url …
   invicti-scim sso --disable`,
@@ -288,7 +290,7 @@ func printSSO(f *Factory, out ssoJSON) {
 		{"IdP Identifier", out.IDPIdentifier},
 	}
 	if c := out.Certificate; c != nil {
-		cert := fmt.Sprintf("thumbprint %s, expires %s (%d days)", c.Thumbprint, c.Expires.Format("2006-01-02"), c.DaysLeft)
+		cert := fmt.Sprintf("thumbprint %s, expires %s (%s)", c.Thumbprint, c.Expires.Format("2006-01-02"), plural(c.DaysLeft, "day"))
 		if out.CertificateFile != "" {
 			cert += ", written to " + out.CertificateFile
 		}
@@ -304,7 +306,7 @@ func printSSO(f *Factory, out ssoJSON) {
 		p.Printf("%s", out.CertificatePEM)
 	}
 	if c := out.Certificate; c != nil && c.Expiring {
-		ui.Err(f.IO).Check(ui.SymWarn, fmt.Sprintf("the signing certificate expires in %d days", c.DaysLeft), "run `invicti-scim sso --new-certificate` and update it in Invicti")
+		ui.Err(f.IO).Check(ui.SymWarn, "the signing certificate expires in "+plural(c.DaysLeft, "day"), "run `invicti-scim sso --new-certificate` and update it in Invicti")
 	}
 	if out.ClaimsApplied {
 		ui.Err(f.IO).Check(ui.SymWarn, "claims-mapping policy assigned", provision.ClaimsPortalWarning)

@@ -28,7 +28,7 @@ func ssoStatusLines(s *provision.SSOResult) (lines [][2]string) {
 	case c.DaysLeft < 0:
 		lines = append(lines, [2]string{"SSO certificate", fmt.Sprintf("%s EXPIRED %s", c.Thumbprint, c.Expires.Format("2006-01-02"))})
 	default:
-		lines = append(lines, [2]string{"SSO certificate", fmt.Sprintf("%s, expires %s (%d days)", c.Thumbprint, c.Expires.Format("2006-01-02"), c.DaysLeft)})
+		lines = append(lines, [2]string{"SSO certificate", fmt.Sprintf("%s, expires %s (%s)", c.Thumbprint, c.Expires.Format("2006-01-02"), plural(c.DaysLeft, "day"))})
 	}
 	if s.Claims != nil {
 		lines = append(lines, [2]string{"SSO claims", s.Claims.String()})

@@ -118,6 +118,9 @@ func (s *IOStreams) SetTTY(tty bool) {
 	s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty
 }
 
+// SetWidth sets the terminal width in columns, for tests (0: unknown, Width says 80).
+func (s *IOStreams) SetWidth(cols int) { s.width = cols }
+
 // SetNeverPrompt turns prompting off (--non-interactive).
 func (s *IOStreams) SetNeverPrompt(v bool) { s.neverPrompt = s.neverPrompt || v }
 

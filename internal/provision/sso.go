@@ -289,7 +289,8 @@ func (c *SSOConfigurator) Run(ctx context.Context, req SSORequest) (*SSOResult, 
 		want.RedirectURIs = append(want.RedirectURIs, req.ReplyURL)
 	}
 	changedURLs := len(want.IdentifierURIs) != len(app.IdentifierURIs) || len(want.RedirectURIs) != len(app.RedirectURIs)
-	if step("identifier and reply URL", changedURLs, req.Identifier+" → "+req.ReplyURL) {
+	// Both named, not "A → B": an arrow reads as old → new.
+	if step("identifier and reply URL", changedURLs, "identifier "+req.Identifier+", reply URL "+req.ReplyURL) {
 		if err := c.Graph.SetApplicationSAML(ctx, req.ApplicationID, want); err != nil {
 			return res, err
 		}

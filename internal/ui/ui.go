@@ -134,7 +134,139 @@ func wrapLine(l string, width int, hang string) string {
 		cur += " " + w
 		curW += 1 + ww
 	}
-	return strings.Join(append(out, cur), "\n")
+	return strings.Join(carryStyles(append(out, cur), hang), "\n")
+}
+
+// carryStyles ends the styling (SGR escape sequences) still open at the end of each wrapped
+// line with a reset and opens it again after the next line's hang, so that no style spans a
+// newline: a pager, a log or a terminal that redraws a line then shows each line as styled.
+func carryStyles(lines []string, hang string) []string {
+	open := ""
+	for i, l := range lines {
+		if open != "" {
+			lines[i] = hang + open + strings.TrimPrefix(l, hang)
+		}
+		for rest := l; ; {
+			j := strings.Index(rest, "\x1b[")
+			if j < 0 {
+				break
+			}
+			k := strings.IndexByte(rest[j:], 'm')
+			if k < 0 {
+				break
+			}
+			seq := rest[j : j+k+1]
+			if seq == "\x1b[m" || seq == "\x1b[0m" {
+				open = ""
+			} else if !strings.ContainsAny(seq[2:len(seq)-1], "ABCDEFGHJKSTfhlnsu") {
+				open += seq
+			}
+			rest = rest[j+k+1:]
+		}
+		if open != "" && i < len(lines)-1 {
+			lines[i] += "\x1b[m"
+		}
+	}
+	return lines
+}
+
+// WrapHelp wraps a command's help text (its description) with the one wrap rule (Wrap), each
+// line continuing where its text starts: a line that starts with spaces keeps its indent; a
+// list item ("  1. ", "  - ") continues under the item's text; an indented two-column line
+// ("  NAME   description", two or more spaces between the columns) continues under the
+// description, or its indent plus two when that column leaves too little room; a comment
+// ("  # …") continues as a comment. A command (an indented line starting "invicti-scim ", a
+// line starting "$ ", and the line after one ending in a backslash) and an indented JSON
+// example ("  {…") are kept whole, so that they still work when copied. Text laid out by hand for a wider terminal is first joined back
+// into one line per paragraph or item (a plain line that starts where the line before it
+// continues), so that it does not wrap raggedly. Piped, s is returned as it is. s is the
+// tool's own text, not sanitised here.
+func (p *Printer) WrapHelp(s string) string { return p.wrapHelp(s, false) }
+
+// WrapExamples is WrapHelp for an Examples block: every line is a command to copy and is kept
+// whole except comment lines ("  # …"), which wrap as comments; nothing is joined.
+func (p *Printer) WrapExamples(s string) string { return p.wrapHelp(s, true) }
+
+func (p *Printer) wrapHelp(s string, examples bool) string {
+	if !p.Terminal || p.Width <= 0 {
+		return s
+	}
+	var out []string
+	// prevHang is where the last line of out continues; joinable says the next plain line
+	// starting there belongs to it.
+	prevHang, joinable, continued := "", false, false
+	for _, l := range strings.Split(s, "\n") {
+		hang, command := helpHang(l, p.Width)
+		if examples {
+			command = !strings.HasPrefix(strings.TrimLeft(l, " "), "#")
+		}
+		command = command || continued
+		continued = command && strings.HasSuffix(l, "\\")
+		indent := leadingSpaces(l)
+		plain := !command && hang == indent && strings.TrimSpace(l) != ""
+		if !examples && joinable && plain && indent == prevHang {
+			out[len(out)-1] += " " + l[len(indent):]
+		} else {
+			out = append(out, l)
+			prevHang = hang
+		}
+		joinable = !command && strings.TrimSpace(l) != ""
+	}
+	for i, l := range out {
+		hang, command := helpHang(l, p.Width)
+		if examples {
+			command = !strings.HasPrefix(strings.TrimLeft(l, " "), "#")
+		}
+		if !command && (i == 0 || !strings.HasSuffix(out[i-1], "\\")) {
+			out[i] = wrapLine(l, p.Width, hang)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// helpHang is the continuation indent of one help line on a terminal width cells wide, and
+// whether the line is a command to keep whole.
+func helpHang(l string, width int) (hang string, command bool) {
+	indent := leadingSpaces(l)
+	rest := l[len(indent):]
+	if indent != "" && (rest == "invicti-scim" || strings.HasPrefix(rest, "invicti-scim ") || strings.HasPrefix(rest, "{")) ||
+		strings.HasPrefix(rest, "$ ") {
+		return indent, true
+	}
+	if strings.HasPrefix(rest, "# ") {
+		return indent + "# ", false
+	}
+	if m := listMarker(rest); m > 0 {
+		return indent + strings.Repeat(" ", m), false
+	}
+	if indent != "" {
+		if j := strings.Index(rest, "  "); j > 0 {
+			k := j + len(leadingSpaces(rest[j:]))
+			if k < len(rest) {
+				if col := ansi.StringWidth(l[:len(indent)+k]); col+20 <= width {
+					return strings.Repeat(" ", col), false
+				}
+				return indent + "  ", false
+			}
+		}
+	}
+	return indent, false
+}
+
+// listMarker is the length of a list item's marker at the start of s ("- ", "* ", "12. "),
+// 0 when s is not a list item.
+func listMarker(s string) int {
+	if strings.HasPrefix(s, "- ") || strings.HasPrefix(s, "* ") {
+		return 2
+	}
+	d := 0
+	for d < len(s) && s[d] >= '0' && s[d] <= '9' {
+		d++
+	}
+	if d > 0 && d <= 3 && strings.HasPrefix(s[d:], ". ") {
+		return d + 2
+	}
+	return 0
 }
 
 // Printf prints formatted text.
@@ -142,7 +274,9 @@ func (p *Printer) Printf(format string, a ...any) { fmt.Fprint(p.W, p.text(fmt.S
 
 // Heading prints a bold heading line.
 func (p *Printer) Heading(s string) {
-	fmt.Fprintln(p.W, p.T.Heading.Render(p.Wrap(p.line(s), "")))
+	// Styled before it is wrapped, so that each line carries its own style (carryStyles)
+	// instead of lipgloss padding a styled block to its widest line.
+	fmt.Fprintln(p.W, p.Wrap(p.T.Heading.Render(p.line(s)), ""))
 }
 
 // Check prints one checklist line: symbol, title, and a muted detail.

@@ -325,3 +325,109 @@ func TestKVWholeKeepsLongValuesWhole(t *testing.T) {
 		t.Errorf("piped KVWhole\n%s\nwant KV's\n%s", piped.String(), kv.String())
 	}
 }
+
+// Help text laid out by hand for a wide terminal wraps on a narrow one between words, each
+// line continuing where its text starts; commands stay whole; piped it is unchanged.
+func TestWrapHelp(t *testing.T) {
+	help := "invicti-scim creates and configures the Microsoft Entra ID enterprise app that provisions\n" +
+		"users and teams into Invicti Platform.\n" +
+		"\n" +
+		"  1. check the Invicti credentials directly (exit 3 before any Graph write if they fail)\n" +
+		"  2. find the app it made (state file, then its invicti-scim tag) or create it from the\n" +
+		"     non-gallery template\n" +
+		"\n" +
+		"Environment:\n" +
+		"  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private tenants (--invicti-url)\n" +
+		"  INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)\n" +
+		"  # a comment that is long enough to wrap at forty columns\n" +
+		"  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt \\\n" +
+		"      --assign-group \"Invicti Users\" --provision-now -o json"
+	p := &Printer{Width: 40, Terminal: true}
+	want := "invicti-scim creates and configures the\n" +
+		"Microsoft Entra ID enterprise app that\n" +
+		"provisions users and teams into Invicti\n" +
+		"Platform.\n" +
+		"\n" +
+		"  1. check the Invicti credentials\n" +
+		"     directly (exit 3 before any Graph\n" +
+		"     write if they fail)\n" +
+		"  2. find the app it made (state file,\n" +
+		"     then its invicti-scim tag) or\n" +
+		"     create it from the non-gallery\n" +
+		"     template\n" +
+		"\n" +
+		"Environment:\n" +
+		"  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private tenants (--invicti-url)\n" +
+		"  INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)\n" +
+		"  # a comment that is long enough to\n" +
+		"  # wrap at forty columns\n" +
+		"  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt \\\n" +
+		"      --assign-group \"Invicti Users\" --provision-now -o json"
+	// At 40 columns the description column (33) leaves too little room: the two-column line
+	// continues two in instead.
+	want = strings.Replace(want, "  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private tenants (--invicti-url)\n",
+		"  INVICTI_SCIM_INVICTI_URL       Invicti\n    base URL for on-premises or private\n    tenants (--invicti-url)\n", 1)
+	want = strings.Replace(want, "  INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)\n",
+		"  INVICTI_SCIM_CONFIG_DIR        where\n    state lives (--config-dir)\n", 1)
+	if got := p.WrapHelp(help); got != want {
+		t.Errorf("at 40:\n%s\nwant\n%s", got, want)
+	}
+	p.Width = 80
+	got := p.WrapHelp(help)
+	for _, sub := range []string{
+		"  INVICTI_SCIM_INVICTI_URL       Invicti base URL for on-premises or private\n" +
+			"                                 tenants (--invicti-url)\n",
+		"  INVICTI_SCIM_CONFIG_DIR        where state lives (--config-dir)\n",
+		"  2. find the app it made (state file, then its invicti-scim tag) or create it\n     from the non-gallery template\n",
+		"  invicti-scim setup --region eu --client-id abc123 --client-secret-file secret.txt \\\n" +
+			"      --assign-group \"Invicti Users\" --provision-now -o json",
+	} {
+		if !strings.Contains(got, sub) {
+			t.Errorf("at 80, missing %q in\n%s", sub, got)
+		}
+	}
+	// Examples: only comments wrap; every command line stays as it is.
+	examples := "  # a comment that is long enough to wrap at forty columns\n" +
+		"  export INVICTI_SCIM_GRAPH_TOKEN=$(az account get-access-token --resource-type ms-graph)\n" +
+		"  invicti-scim assign --group \"Invicti Users\" --user alice@contoso.com"
+	p.Width = 40
+	wantEx := "  # a comment that is long enough to\n  # wrap at forty columns\n" + examples[strings.Index(examples, "\n")+1:]
+	if got := p.WrapExamples(examples); got != wantEx {
+		t.Errorf("examples:\n%s\nwant\n%s", got, wantEx)
+	}
+	p.Terminal = false
+	if got := p.WrapHelp(help); got != help {
+		t.Errorf("piped help changed:\n%s", got)
+	}
+	if got := p.WrapExamples(examples); got != examples {
+		t.Errorf("piped examples changed:\n%s", got)
+	}
+}
+
+// A style never spans a newline: a wrapped styled line ends its style and the next line opens
+// it again after the hang, and a wrapped heading is not padded to its widest line.
+func TestWrappedStylesEndAtTheNewline(t *testing.T) {
+	var b strings.Builder
+	p := &Printer{W: &b, T: newTheme(true), Width: 30, Terminal: true, R: &safetext.Redactor{}}
+	p.Heading("a long heading that has to wrap over more than one line")
+	p.Check(SymFail, "a title", "and a muted detail that is long enough to wrap twice over")
+	p.Table([]string{"REGION", "NAME", "BASE URL"}, [][]string{{"eu", "European Union", "https://platform-eu.invicti.com"}})
+	out := b.String()
+	if !strings.Contains(out, "\x1b[1meu\x1b[m\n") {
+		t.Errorf("record's first line: %q", out)
+	}
+	for i, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, " "), "\x1b[m") || strings.HasPrefix(strings.TrimLeft(l, " "), "\x1b[0m") {
+			t.Errorf("line %d starts by ending a style from the line before: %q", i, l)
+		}
+		if open, shut := strings.LastIndex(l, "\x1b[1"), strings.LastIndex(l, "\x1b[m"); open > shut {
+			t.Errorf("line %d leaves its style open: %q", i, l)
+		}
+		if strings.HasSuffix(ansi.Strip(l), " ") {
+			t.Errorf("line %d is padded: %q", i, l)
+		}
+	}
+	if strings.Count(out, "\x1b[90m") < 2 {
+		t.Errorf("the muted detail is not styled again on its continuation lines: %q", out)
+	}
+}
