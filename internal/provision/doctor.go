@@ -112,7 +112,11 @@ func (r *DoctorReport) Err() error {
 	} else if len(names) == 1 && names[0] == invictiCheck {
 		kind = KindConnection
 	}
-	err := fmt.Errorf("doctor: %d check(s) failed: %s", len(names), strings.Join(names, ", "))
+	checks := "checks"
+	if len(names) == 1 {
+		checks = "check"
+	}
+	err := fmt.Errorf("doctor: %d %s failed: %s", len(names), checks, strings.Join(names, ", "))
 	if fix != "" {
 		err = &HintedError{Err: err, HintText: fix}
 	}

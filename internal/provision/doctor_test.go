@@ -159,13 +159,13 @@ func TestDoctorReportErr(t *testing.T) {
 		names    string
 		wantHint string
 	}{
-		{"other checks", []DoctorCheck{ok, {Name: "state file", Fix: "move it"}, {Name: "B", Fix: "later"}}, KindFailed, "2 check(s) failed: state file, B", "move it"},
-		{"permissions", []DoctorCheck{ok, {Name: "Graph permissions", Fix: "grant Synchronization.ReadWrite.All"}}, KindAuth, "1 check(s) failed: Graph permissions", "grant Synchronization.ReadWrite.All"},
-		{"directory role beside others", []DoctorCheck{{Name: "state file", Fix: "move it"}, {Name: "Directory role", Fix: "ask for a role"}, invicti}, KindAuth, "3 check(s) failed: state file, Directory role, Invicti credentials", "ask for a role"},
-		{"no sign-in", []DoctorCheck{{Name: "Graph sign-in", Fix: "set INVICTI_SCIM_GRAPH_TOKEN"}, {Name: "Invicti credentials", OK: true, Status: "skip"}}, KindAuth, "1 check(s) failed: Graph sign-in", "set INVICTI_SCIM_GRAPH_TOKEN"},
-		{"another tenant", []DoctorCheck{{Name: "Tenant", Fix: "sign in to the tenant"}, ok}, KindAuth, "1 check(s) failed: Tenant", "sign in to the tenant"},
-		{"Invicti alone", []DoctorCheck{ok, invicti}, KindConnection, "1 check(s) failed: Invicti credentials", "re-create the client"},
-		{"Invicti and another", []DoctorCheck{ok, invicti, {Name: "App in state", Fix: "run setup"}}, KindFailed, "2 check(s) failed: Invicti credentials, App in state", "re-create the client"},
+		{"other checks", []DoctorCheck{ok, {Name: "state file", Fix: "move it"}, {Name: "B", Fix: "later"}}, KindFailed, "2 checks failed: state file, B", "move it"},
+		{"permissions", []DoctorCheck{ok, {Name: "Graph permissions", Fix: "grant Synchronization.ReadWrite.All"}}, KindAuth, "1 check failed: Graph permissions", "grant Synchronization.ReadWrite.All"},
+		{"directory role beside others", []DoctorCheck{{Name: "state file", Fix: "move it"}, {Name: "Directory role", Fix: "ask for a role"}, invicti}, KindAuth, "3 checks failed: state file, Directory role, Invicti credentials", "ask for a role"},
+		{"no sign-in", []DoctorCheck{{Name: "Graph sign-in", Fix: "set INVICTI_SCIM_GRAPH_TOKEN"}, {Name: "Invicti credentials", OK: true, Status: "skip"}}, KindAuth, "1 check failed: Graph sign-in", "set INVICTI_SCIM_GRAPH_TOKEN"},
+		{"another tenant", []DoctorCheck{{Name: "Tenant", Fix: "sign in to the tenant"}, ok}, KindAuth, "1 check failed: Tenant", "sign in to the tenant"},
+		{"Invicti alone", []DoctorCheck{ok, invicti}, KindConnection, "1 check failed: Invicti credentials", "re-create the client"},
+		{"Invicti and another", []DoctorCheck{ok, invicti, {Name: "App in state", Fix: "run setup"}}, KindFailed, "2 checks failed: Invicti credentials, App in state", "re-create the client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := (&DoctorReport{Checks: tc.checks}).Err()

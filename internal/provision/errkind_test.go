@@ -36,7 +36,7 @@ func TestClassify(t *testing.T) {
 		{"expired inside connection", &ConnectionError{Err: expired}, KindExpiredToken},
 		// A kind a use case decided from a report outranks the errors it wraps, but not an
 		// expired token.
-		{"decided auth", &KindError{Kind: KindAuth, Err: errors.New("doctor: 1 check(s) failed")}, KindAuth},
+		{"decided auth", &KindError{Kind: KindAuth, Err: errors.New("doctor: 1 check failed")}, KindAuth},
 		{"decided connection", fmt.Errorf("w: %w", &KindError{Kind: KindConnection, Err: &graph.Error{Status: 401}}), KindConnection},
 		{"decided, expired inside", &KindError{Kind: KindConnection, Err: expired}, KindExpiredToken},
 	}
