@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	pl "github.com/invicti-scim/invicti-scim/internal/plural"
 	"github.com/invicti-scim/invicti-scim/internal/provision"
 	"github.com/invicti-scim/invicti-scim/internal/reconcile"
 	"github.com/invicti-scim/invicti-scim/internal/ui"
@@ -269,10 +270,5 @@ func humanInterval(iso string) string {
 	return iso
 }
 
-// plural writes "1 user", "2 users".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+// plural writes "1 user", "2 users" (plural.Count).
+func plural(n int, noun string) string { return pl.Count(n, noun) }

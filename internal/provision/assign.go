@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/plural"
 )
 
 // Item status values for assign.
@@ -125,7 +126,7 @@ func (a *Assigner) Run(ctx context.Context, req AssignRequest) (*AssignResult, e
 	if req.Resolved != nil {
 		items = append(items, req.Resolved...)
 	} else {
-		a.Progress.emit(Event{Kind: EventBegin, Message: fmt.Sprintf("Looking up %d users and %d groups", len(req.Users), len(req.Groups))})
+		a.Progress.emit(Event{Kind: EventBegin, Message: "Looking up " + plural.Count(len(req.Users), "user") + " and " + plural.Count(len(req.Groups), "group")})
 		var trips int
 		items, trips, err = a.resolve(ctx, req)
 		res.BatchRoundTrips += trips

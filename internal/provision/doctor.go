@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
+	"github.com/invicti-scim/invicti-scim/internal/plural"
 	"github.com/invicti-scim/invicti-scim/internal/state"
 )
 
@@ -692,7 +693,7 @@ func SSOProblem(s *SSOResult) string {
 	case c.DaysLeft < 0:
 		return "the SAML signing certificate has expired: run `invicti-scim sso --new-certificate` and upload it to Invicti"
 	case c.Expiring:
-		return fmt.Sprintf("the SAML signing certificate expires in %d days: run `invicti-scim sso --new-certificate` and upload it to Invicti", c.DaysLeft)
+		return fmt.Sprintf("the SAML signing certificate expires in %s: run `invicti-scim sso --new-certificate` and upload it to Invicti", plural.Count(c.DaysLeft, "day"))
 	}
 	return ""
 }
