@@ -210,6 +210,41 @@ func TestAccessibleWizardInPTY(t *testing.T) {
 	}
 }
 
+// In screen-reader mode Ctrl-C at a prompt ends the run at once (exit 130): the line-by-line
+// prompts block reading the terminal, and the questions used to go on after "^C".
+func TestAccessibleCtrlCStopsAtOnce(t *testing.T) {
+	c := exec.Command(binary(t), "test-connection", "--accessible")
+	c.Env = append(os.Environ(), "INVICTI_SCIM_CONFIG_DIR="+t.TempDir(), "INVICTI_SCIM_CLIENT_ID=", "INVICTI_SCIM_CLIENT_SECRET=",
+		"INVICTI_SCIM_INVICTI_URL=", "INVICTI_SCIM_NON_INTERACTIVE=", "TERM=xterm-256color")
+	f, err := pty.StartWithSize(c, &pty.Winsize{Rows: 40, Cols: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	scr := &screen{}
+	go func() { _, _ = io.Copy(scr, f) }()
+	at := scr.waitFor(t, "Enter a number between 1 and 4", 0)
+	time.Sleep(100 * time.Millisecond)
+	if _, err := f.Write([]byte{3}); err != nil { // Ctrl-C: the terminal sends SIGINT
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("exit: %v, want 130\n%s", err, scr.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = c.Process.Kill()
+		t.Fatalf("still asking after Ctrl-C:\n%s", scr.String())
+	}
+	if strings.Contains(scr.String()[at:], "Invicti base URL") {
+		t.Errorf("asked the next question after Ctrl-C:\n%s", scr.String())
+	}
+}
+
 // TestAssignRemoveConfirmInPTY: on a terminal assign --remove shows what it will remove and
 // that Entra then deprovisions those users in Invicti, and asks; "n" removes nothing (exit
 // 0, "Nothing changed"), "y" removes.

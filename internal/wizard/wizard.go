@@ -56,7 +56,7 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 		WithTheme(huh.ThemeFunc(theme))
 	var err error
 	if wio.Accessible {
-		err = form.RunWithContext(ctx)
+		err = runAccessible(ctx, form)
 	} else {
 		err = runForm(ctx, wio, form)
 	}
@@ -64,6 +64,21 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 		return ErrCancelled
 	}
 	return err
+}
+
+// runAccessible runs form's line-by-line prompts (screen-reader mode). Those block reading
+// standard input and do not watch ctx, so Ctrl-C (which cancels ctx) printed "^C" and the
+// questions went on; this returns as soon as ctx ends. The prompt's read is left to the
+// process's exit, which follows a cancellation.
+func runAccessible(ctx context.Context, form *huh.Form) error {
+	done := make(chan error, 1)
+	go func() { done <- form.RunWithContext(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // runForm runs form on the terminal as huh's Form.RunWithContext does, through answerFrame so
