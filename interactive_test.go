@@ -682,6 +682,12 @@ func TestWizardPastedJSON(t *testing.T) {
 	if code := w.wait(); code != 0 {
 		t.Fatalf("exit %d\n%s", code, w.scr.String())
 	}
+	// What stays in the terminal names the client id and hides the secret: the pasted JSON
+	// stayed in the scrollback with the secret in plain text.
+	scr := w.screenRecord(80)
+	if strings.Contains(scr, testSecret) || !strings.Contains(scr, "> (pasted: client id "+testClientID+", client secret hidden)") {
+		t.Errorf("the record left on screen:\n%s", scr)
+	}
 	apps := ten.Apps()
 	if len(apps) != 1 || apps[0].Secrets["Oauth2ClientId"] != testClientID || apps[0].Secrets["Oauth2ClientSecret"] != testSecret {
 		t.Fatalf("apps = %+v", apps)

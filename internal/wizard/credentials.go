@@ -267,7 +267,12 @@ func askPaste(ctx context.Context, wio IO, a *InvictiAnswers) error {
 			parsed = c
 			return nil
 		})
-	if err := run(ctx, wio, huh.NewGroup(txt)); err != nil {
+	// The record left on screen names the client id and hides the secret: the pasted JSON
+	// holds it in plain text, and the terminal's scrollback would keep it.
+	record := func() string {
+		return "\n  Paste the JSON Invicti returned\n  > (pasted: client id " + parsed.ClientID + ", client secret hidden)\n"
+	}
+	if err := runRecorded(ctx, wio, record, huh.NewGroup(txt)); err != nil {
 		return err
 	}
 	a.ClientID, a.Secret = parsed.ClientID, parsed.ClientSecret

@@ -48,6 +48,13 @@ func (w IO) say(lines ...string) {
 }
 
 func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
+	return runRecorded(ctx, wio, nil, groups...)
+}
+
+// runRecorded is run with record, when not nil, giving the lines left on screen once the form
+// is answered instead of the form's own last frame: for an answer that must not stay in the
+// terminal's scrollback (pasted JSON with a client secret).
+func runRecorded(ctx context.Context, wio IO, record func() string, groups ...*huh.Group) error {
 	form := huh.NewForm(groups...).
 		WithInput(wio.In).
 		WithOutput(wio.Out).
@@ -58,7 +65,7 @@ func run(ctx context.Context, wio IO, groups ...*huh.Group) error {
 	if wio.Accessible {
 		err = runAccessible(ctx, form)
 	} else {
-		err = runForm(ctx, wio, form)
+		err = runForm(ctx, wio, form, record)
 	}
 	if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, tea.ErrInterrupted) || errors.Is(err, context.Canceled) {
 		return ErrCancelled
@@ -83,9 +90,9 @@ func runAccessible(ctx context.Context, form *huh.Form) error {
 
 // runForm runs form on the terminal as huh's Form.RunWithContext does, through answerFrame so
 // that the frame left on screen shows the answer given.
-func runForm(ctx context.Context, wio IO, form *huh.Form) error {
+func runForm(ctx context.Context, wio IO, form *huh.Form, record func() string) error {
 	form.SubmitCmd, form.CancelCmd = tea.Quit, tea.Interrupt
-	m := &answerFrame{form: form}
+	m := &answerFrame{form: form, record: record}
 	_, err := tea.NewProgram(m, tea.WithInput(wio.In), tea.WithOutput(wio.Out), tea.WithContext(ctx)).Run()
 	if form.State == huh.StateAborted {
 		return ErrCancelled
@@ -120,6 +127,8 @@ type answerFrame struct {
 	live, final string
 	// rows is the most rows a frame of this form has had.
 	rows int
+	// record, when not nil, replaces final once the form is completed (runRecorded).
+	record func() string
 }
 
 func (m *answerFrame) Init() tea.Cmd { return m.form.Init() }
@@ -138,6 +147,9 @@ func (m *answerFrame) View() tea.View {
 	switch m.form.State {
 	case huh.StateCompleted:
 		content = m.final
+		if m.record != nil {
+			content = strings.TrimRight(m.record(), "\n") + "\n"
+		}
 	case huh.StateAborted:
 		content = m.live
 	}
