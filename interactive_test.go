@@ -770,6 +770,16 @@ func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
 	w.send("\r")
 	w.answer("Give users or groups access to Invicti now?", "\r") // Yes
 	w.expect("Who gets access?")
+	// A disabled account is refused in the list, with the reason; it used to end the run with
+	// a usage error about --assign-user after every question was answered.
+	w.send("/")
+	w.send("Evans")
+	w.send("\r")
+	w.send("x") // tick Erin Evans (disabled)
+	w.send("\r")
+	w.expect("(untick it with x)")
+	w.send("x") // untick her
+	w.send("\x1b")
 	w.send("/")
 	w.send("alice")
 	w.send("\r") // keep the filter

@@ -155,7 +155,7 @@ func askAccess(ctx context.Context, f *Factory, conn *graphConn, opts *setupOpti
 					short, _, _ := strings.Cut(w, ":") // the picker has one line per entry
 					label += " (" + short + ")"
 				}
-				out = append(out, wizard.Choice{Key: p.Name, Label: f.IO.Redactor.Line(label), Group: p.Kind == provision.PrincipalGroup})
+				out = append(out, wizard.Choice{Key: p.Name, Label: f.IO.Redactor.Line(label), Group: p.Kind == provision.PrincipalGroup, Refused: p.Refused})
 			}
 			return out, nil
 		},

@@ -531,10 +531,19 @@ func graphSays(err error) string {
 	return " (Graph: " + strings.TrimSpace(ge.Message) + ")"
 }
 
+// UserRefusal is why a user cannot be assigned ("" when it can): the one rule that assign,
+// setup's check of --assign-user and the wizard's picker share.
+func UserRefusal(u graph.User) string {
+	if u.AccountEnabled != nil && !*u.AccountEnabled {
+		return "the account is disabled: Entra would provision it as inactive; enable it in Entra or leave it out"
+	}
+	return ""
+}
+
 func checkUser(it *AssignItem, u graph.User) {
 	it.ID, it.Name = u.ID, u.UserPrincipalName
-	if u.AccountEnabled != nil && !*u.AccountEnabled {
-		it.Status, it.Error = StatusFailed, "the account is disabled: Entra would provision it as inactive; enable it in Entra or leave it out"
+	if why := UserRefusal(u); why != "" {
+		it.Status, it.Error = StatusFailed, why
 		return
 	}
 	if strings.EqualFold(u.UserType, "Guest") || strings.Contains(u.UserPrincipalName, "#EXT#") {

@@ -37,6 +37,8 @@ type Principal struct {
 	Label string
 	// Warnings are what the admin should know before choosing it (guest, disabled, no mail).
 	Warnings []string
+	// Refused says why it cannot be assigned (UserRefusal); "" when it can.
+	Refused string
 }
 
 // Directory searches the tenant for the wizard.
@@ -66,7 +68,7 @@ func (d *Directory) Search(ctx context.Context, prefix string) ([]Principal, err
 		out = append(out, Principal{Kind: PrincipalGroup, ID: g.ID, Name: g.DisplayName, Label: g.DisplayName + " (security group)"})
 	}
 	for _, u := range us {
-		out = append(out, Principal{Kind: PrincipalUser, ID: u.ID, Name: u.UserPrincipalName, Label: userLabel(u), Warnings: UserWarnings(u)})
+		out = append(out, Principal{Kind: PrincipalUser, ID: u.ID, Name: u.UserPrincipalName, Label: userLabel(u), Warnings: UserWarnings(u), Refused: UserRefusal(u)})
 	}
 	return out, nil
 }

@@ -13,6 +13,9 @@ import (
 type Choice struct {
 	Key, Label string
 	Group      bool
+	// Refused says why the entry cannot be given access (a disabled account); ticking it is
+	// refused in the list, with that reason, instead of failing the run later.
+	Refused string
 }
 
 // AccessStep is the optional "who gets access" step.
@@ -66,7 +69,8 @@ func AskAccess(ctx context.Context, wio IO, step AccessStep) (Access, error) {
 				Options(opts...).
 				Filterable(true).
 				Height(min(len(opts)+4, 14)).
-				Value(&picked)
+				Value(&picked).
+				Validate(func(keys []string) error { return refusedPick(choices, keys) })
 			wio.sayAccessible("Nothing ticked: you can search the directory by name next.", multiSelectHowTo)
 			if err := run(ctx, wio, huh.NewGroup(ms)); err != nil {
 				return out, err
@@ -95,6 +99,19 @@ func AskAccess(ctx context.Context, wio IO, step AccessStep) (Access, error) {
 		}
 		prefix = strings.TrimSpace(prefix)
 	}
+}
+
+// refusedPick is the picker's check: the first ticked entry that cannot be given access, with
+// the reason and what to do.
+func refusedPick(choices []Choice, keys []string) error {
+	for _, k := range keys {
+		for _, c := range choices {
+			if c.Key == k && c.Refused != "" {
+				return fmt.Errorf("%s: %s (untick it with x)", k, c.Refused)
+			}
+		}
+	}
+	return nil
 }
 
 func quoteOr(s, alt string) string {
