@@ -720,6 +720,41 @@ func TestWizardShowMeHow(t *testing.T) {
 	}
 }
 
+// The assignments the wizard's plan listed are made before it asks whom to provision now:
+// Ctrl-C at that question leaves alice assigned (it used to leave nobody assigned).
+func TestWizardAssignsBeforeProvisionNow(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	inv, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti Order")
+	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B")
+	w.send("\r")
+	w.answer("Invicti client secret", testSecret)
+	w.send("\r")
+	w.answer("Give users or groups access to Invicti now?", "\r") // Yes
+	w.expect("Who gets access?")
+	w.send("/")
+	w.send("alice")
+	w.send("\r")
+	w.send("x")
+	w.send("\x1b")
+	w.send("\r")
+	w.answer("Apply this plan?", "\r")
+	w.expect("Provision now?")
+	if n := len(ten.Apps()[0].Assignments); n != 1 {
+		t.Errorf("%d assignments when asked whom to provision, want alice's", n)
+	}
+	w.send("\x03") // Ctrl-C
+	if code := w.wait(); code != 130 {
+		t.Fatalf("exit %d, want 130\n%s", code, w.scr.String())
+	}
+	if n := len(ten.Apps()[0].Assignments); n != 1 {
+		t.Fatalf("%d assignments after Ctrl-C at the provision-now question, want alice's", n)
+	}
+	if us := inv.Users(); len(us) != 0 {
+		t.Fatalf("provisioned after Ctrl-C: %+v", us)
+	}
+}
+
 const wizardSetUpSCIM = "https://docs.invicti.com/ip/set-up-scim-provisioning"
 
 // TestWizardCheckCorrectedInPlace: a wrong secret fails the direct check right after it is

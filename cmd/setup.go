@@ -338,9 +338,17 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err == nil && !opts.DryRun && (len(opts.AssignUsers) > 0 || len(opts.AssignGroups) > 0) {
 		req := provision.AfterSetupRequest{ServicePrincipalID: res.ServicePrincipalID, JobID: res.JobID,
 			Users: opts.AssignUsers, Groups: opts.AssignGroups, ProvisionNow: opts.ProvisionNow, Resolved: resolved}
+		assignShown := false
 		if wiz && !opts.provisionNowSet {
-			if err := pickProvision(ctx, f, conn, opts, &req); err != nil {
-				return err
+			// Assign first, show it, then ask whom to provision: the plan's assignments are
+			// made whatever the answer.
+			req.Pick = func(ctx context.Context, ar *provision.AssignResult) (bool, []string, error) {
+				sp.Stop()
+				if !f.JSON() {
+					printAfterSetup(f, &provision.AfterSetupResult{Assign: ar})
+					assignShown = true
+				}
+				return pickProvision(ctx, f, conn, opts)
 			}
 		}
 		as := &provision.AfterSetup{Graph: conn.Client, Progress: spinnerOnly(sp)}
@@ -353,7 +361,11 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 			err = &exitError{code: ExitFailed, err: err}
 		}
 		if err == nil && !f.JSON() && out.Extras != nil {
-			printAfterSetup(f, out.Extras)
+			shown := *out.Extras
+			if assignShown {
+				shown.Assign = nil // printed before the provision-now question
+			}
+			printAfterSetup(f, &shown)
 		}
 		if err == nil {
 			mappingsAfterAssign(ctx, f, conn, res.ServicePrincipalID, res.JobID) // mappings_hook.go
@@ -620,7 +632,9 @@ func enterPresses(ctx context.Context, f *Factory) <-chan struct{} {
 // things happened, and the summary does not repeat it.
 func printAfterSetup(f *Factory, x *provision.AfterSetupResult) {
 	p := ui.Out(f.IO)
-	printAssignTable(p, x.Assign)
+	if x.Assign != nil {
+		printAssignTable(p, x.Assign)
+	}
 	if x.Provision != nil {
 		p.Println()
 		printProvisionResults(p, x.Provision)

@@ -258,14 +258,14 @@ func createTeamsStep(ctx context.Context, f *Factory, scim provision.TeamCreator
 }
 
 // pickProvision asks whom to provision now, among the assigned users and the direct members of
-// the assigned groups.
-func pickProvision(ctx context.Context, f *Factory, conn *graphConn, opts *setupOptions, req *provision.AfterSetupRequest) error {
+// the assigned groups: whether to provision now, and whom (nil: everyone assigned).
+func pickProvision(ctx context.Context, f *Factory, conn *graphConn, opts *setupOptions) (bool, []string, error) {
 	dir := &provision.Directory{Graph: conn.Client}
 	cands := append([]string{}, opts.AssignUsers...)
 	for _, g := range opts.AssignGroups {
 		ps, err := dir.Search(ctx, g)
 		if err != nil {
-			return err
+			return false, nil, err
 		}
 		for _, x := range ps {
 			if x.Kind != provision.PrincipalGroup || x.Name != g {
@@ -273,7 +273,7 @@ func pickProvision(ctx context.Context, f *Factory, conn *graphConn, opts *setup
 			}
 			upns, err := dir.GroupMemberUPNs(ctx, x.ID)
 			if err != nil {
-				return err
+				return false, nil, err
 			}
 			for _, u := range upns {
 				if !contains(cands, u) {
@@ -287,13 +287,12 @@ func pickProvision(ctx context.Context, f *Factory, conn *graphConn, opts *setup
 	}
 	picked, err := wizard.PickProvision(ctx, setupWizardIO(f), cands)
 	if err != nil {
-		return err
+		return false, nil, err
 	}
-	req.ProvisionNow = len(picked) > 0
 	if len(picked) < len(cands) {
-		req.ProvisionUsers = picked
+		return len(picked) > 0, picked, nil
 	}
-	return nil
+	return len(picked) > 0, nil, nil
 }
 
 func contains(xs []string, v string) bool {

@@ -35,6 +35,11 @@ type AfterSetupRequest struct {
 	// Resolved is what ResolveAssignees looked up for Users and Groups before setup created
 	// anything; when set, the assignment reuses it instead of looking them up again.
 	Resolved []AssignItem
+	// Pick, when set, is asked once the assignments are made and before anything is
+	// provisioned, and decides ProvisionNow and ProvisionUsers (nil users: everyone assigned).
+	// The wizard asks whom to provision then, so the assignments its plan listed are made
+	// whatever the answer, Ctrl-C included.
+	Pick func(ctx context.Context, assigned *AssignResult) (now bool, users []string, err error)
 }
 
 // AfterSetupResult is what AfterSetup did. Provision is nil when nothing was provisioned.
@@ -65,6 +70,11 @@ func (a *AfterSetup) Run(ctx context.Context, req AfterSetupRequest) (*AfterSetu
 		return x, err
 	}
 	x.Assign = ar
+	if req.Pick != nil {
+		if req.ProvisionNow, req.ProvisionUsers, err = req.Pick(ctx, ar); err != nil {
+			return x, err
+		}
+	}
 	if !req.ProvisionNow {
 		if !ar.OK {
 			return x, fmt.Errorf("%d assignments failed: %w", len(ar.Failed()), ErrPartial)
