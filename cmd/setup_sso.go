@@ -53,8 +53,8 @@ func setupSSO(ctx context.Context, f *Factory, conn *graphConn, opts *setupOptio
 			return nil, nil
 		}
 		host := invictiHost(invictiBase)
-		step := wizard.SSOStep{Validate: func(flag, v string) error {
-			_, err := provision.ValidateSSOURL(flag, v, host)
+		step := wizard.SSOStep{Validate: func(field, v string) error {
+			_, err := provision.ValidateSSOURL(field, v, host)
 			return err
 		}}
 		if env := f.sandbox; env != nil {

@@ -11,8 +11,9 @@ type SSOStep struct {
 	// DefaultIdentifier and DefaultReplyURL pre-fill the two answers (the sandbox's emulated
 	// Invicti); empty on a real tenant.
 	DefaultIdentifier, DefaultReplyURL string
-	// Validate checks one answer; flag names which ("--sso-identifier" or "--sso-reply-url").
-	Validate func(flag, value string) error
+	// Validate checks one answer; field names it as the person sees it ("Invicti Identifier"
+	// or "SAML 2.0 Service URL"), for the message: they typed no flag.
+	Validate func(field, value string) error
 }
 
 // SSOAnswers are Invicti's two SAML values.
@@ -31,22 +32,22 @@ func AskSSO(ctx context.Context, wio IO, step SSOStep) (ans SSOAnswers, ok bool,
 	if err != nil || !yes {
 		return ans, false, err
 	}
-	validate := func(flag string) func(string) error {
+	validate := func(field string) func(string) error {
 		return func(v string) error {
 			if step.Validate == nil {
 				return nil
 			}
-			return step.Validate(flag, v)
+			return step.Validate(field, v)
 		}
 	}
 	if ans.Identifier, err = AskText(ctx, wio, "Invicti Identifier",
 		"Invicti → Settings → SSO & provisioning → Identifier (becomes the app's Identifier, Entity ID).",
-		step.DefaultIdentifier, validate("--sso-identifier")); err != nil {
+		step.DefaultIdentifier, validate("Invicti Identifier")); err != nil {
 		return ans, false, err
 	}
 	if ans.ReplyURL, err = AskText(ctx, wio, "Invicti SAML 2.0 Service URL",
 		"Invicti → Settings → SSO & provisioning → SAML 2.0 Service URL (becomes the app's Reply URL).",
-		step.DefaultReplyURL, validate("--sso-reply-url")); err != nil {
+		step.DefaultReplyURL, validate("SAML 2.0 Service URL")); err != nil {
 		return ans, false, err
 	}
 	return ans, true, nil
