@@ -325,6 +325,10 @@ func runSetup(ctx context.Context, f *Factory, opts *setupOptions, configDirSet,
 	if err == nil && !opts.DryRun && createTeams && len(opts.AssignGroups) > 0 {
 		out.Teams, err = createTeamsStep(ctx, f, scim, opts.AssignGroups, in.Endpoints.BaseURL, wiz, sp)
 	}
+	if err == nil && opts.DryRun && createTeams && len(opts.AssignGroups) > 0 && !f.JSON() {
+		// The run would create them before anyone is provisioned (createTeamsStep).
+		ui.Err(f.IO).Check(ui.SymPlan, "Create the Invicti teams first", "will-create unless they exist: "+strings.Join(opts.AssignGroups, ", "))
+	}
 	if err == nil && opts.DryRun && len(resolved) > 0 {
 		// Whom it would assign (already looked up); on an existing app, who already is.
 		var ar *provision.AssignResult

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/invicti-scim/invicti-scim/internal/graph"
@@ -76,6 +77,19 @@ type Notifications struct {
 	// DeletionThreshold stops a cycle that would delete more users than this; 0 disables
 	// the guard.
 	DeletionThreshold int
+}
+
+// describe says the settings in words: "failure e-mails to a@x, b@x; deletion threshold 500".
+func (n Notifications) describe() string {
+	mail := "no failure e-mails"
+	if len(n.Emails) > 0 {
+		mail = "failure e-mails to " + strings.Join(n.Emails, ", ")
+	}
+	guard := "deletion threshold off"
+	if n.DeletionThreshold > 0 {
+		guard = "deletion threshold " + strconv.Itoa(n.DeletionThreshold)
+	}
+	return mail + "; " + guard
 }
 
 // DefaultNotifications is what setup writes without flags: no e-mails, threshold 500.

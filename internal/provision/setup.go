@@ -714,13 +714,26 @@ func (r *run) configureSecrets(ctx context.Context) error {
 		// by this tool. Other values there mean new credentials: they are written.
 		portal := !weWrote && !ours && saved.PointsAt(want.Endpoints) && saved.ClientCredentials() && saved.SameClient(want)
 		if r.cfg.DryRun {
+			// A notification change is said in words: it is the part an admin asked for with
+			// --notify-email or --deletion-threshold.
+			notify, onlyNotify := "", false
+			if n, ok := saved.Notifications(); !ok || !n.Equal(want.Notifications) {
+				notify = "; notification settings: " + want.Notifications.describe()
+				same := want
+				if ok {
+					same.Notifications = n
+				}
+				onlyNotify = saved.Matches(same) && (weWrote || prev == "")
+			}
 			switch {
+			case (ours || portal || onlyNotify) && notify != "":
+				return WillUpdate, "settings present" + notify, nil
 			case ours || portal:
 				return WillCheck, "settings present; Test Connection decides whether they need rewriting", nil
 			case saved.KeySet() == KeySetV1:
-				return WillUpdate, "upgrade key set " + KeySetV1 + " → " + KeySetName + " (Entra fetches no token with v1)", nil
+				return WillUpdate, "upgrade key set " + KeySetV1 + " → " + KeySetName + " (Entra fetches no token with v1)" + notify, nil
 			}
-			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", "), nil
+			return WillUpdate, "key set " + KeySetName + ": " + strings.Join(SecretKeyNames(), ", ") + notify, nil
 		}
 		if ours || portal {
 			err := r.Graph.ValidateCredentials(ctx, r.sp.ID, r.res.JobID, true, nil)
