@@ -755,6 +755,27 @@ func TestWizardAssignsBeforeProvisionNow(t *testing.T) {
 	}
 }
 
+// No at "Do you have the credentials now?" is the admin's choice, as No at the plan: exit 0,
+// "Nothing changed", nothing created (it was exit 130 "cancelled").
+func TestWizardNotReadyIsNoChange(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	_, ten, env := wizardTenant(t)
+	w := startWizard(t, 80, env, "setup", "--region", "eu")
+	w.expect("Do you have the SCIM client credentials?")
+	w.send("\x1b[B\x1b[B\x1b[B") // "No, show me how"
+	w.send("\r")
+	w.answer("Do you have the credentials now?", "n")
+	if code := w.wait(); code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, w.scr.String())
+	}
+	if out := w.record(); !strings.Contains(out, "Nothing changed: run the same command again once you have Invicti's SCIM client credentials.") || strings.Contains(out, "cancelled") {
+		t.Fatalf("record:\n%s", out)
+	}
+	if n := len(ten.Apps()); n != 0 {
+		t.Fatalf("%d apps", n)
+	}
+}
+
 const wizardSetUpSCIM = "https://docs.invicti.com/ip/set-up-scim-provisioning"
 
 // TestWizardCheckCorrectedInPlace: a wrong secret fails the direct check right after it is

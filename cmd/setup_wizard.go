@@ -66,8 +66,13 @@ func credentialsStep(ctx context.Context, f *Factory, full bool) func(wizard.Inv
 		}, sp.Stop)
 		ans, err := wizard.AskCredentials(ctx, setupWizardIO(f), step)
 		var cf *wizard.CheckFailedError
-		if errors.As(err, &cf) {
+		switch {
+		case errors.As(err, &cf):
 			return ans, &exitError{code: ExitConnection, err: err}
+		case errors.Is(err, wizard.ErrNotReady):
+			// The admin's choice, as No at the plan: exit 0, nothing changed.
+			ui.Err(f.IO).Println("Nothing changed: run the same command again once you have Invicti's SCIM client credentials.")
+			return ans, silent(ExitOK)
 		}
 		return ans, err
 	}

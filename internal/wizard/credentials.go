@@ -395,12 +395,12 @@ func showHowTo(ctx context.Context, wio IO, a InvictiAnswers) error {
 	ready := true
 	if err := run(ctx, wio, huh.NewGroup(huh.NewConfirm().
 		Title("Do you have the credentials now?").
-		Description("Take your time: nothing has been changed. No stops here (exit 130).").
+		Description("Take your time: nothing has been changed. No stops here; run the same command again once you have them.").
 		Affirmative("Yes").Negative("No").Value(&ready))); err != nil {
 		return err
 	}
 	if !ready {
-		return ErrCancelled
+		return ErrNotReady
 	}
 	return nil
 }

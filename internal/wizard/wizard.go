@@ -19,6 +19,10 @@ import (
 // ErrCancelled means the admin left a form (Ctrl-C or Esc). The CLI exits 130.
 var ErrCancelled = errors.New("cancelled")
 
+// ErrNotReady means the admin answered that they do not have Invicti's SCIM client
+// credentials yet: a choice, like No at a plan, not an interruption. Nothing was changed.
+var ErrNotReady = errors.New("no SCIM client credentials yet")
+
 // InputError is an answer the wizard could not accept.
 type InputError struct{ Msg string }
 
