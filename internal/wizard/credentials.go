@@ -213,8 +213,10 @@ func endpointsText(ep invicti.Endpoints) string {
 
 func askClient(ctx context.Context, wio IO, a *InvictiAnswers, step CredentialsStep) error {
 	src := srcPaste
-	if step.Default.ClientID != "" {
-		src = srcType // the sandbox's values are pre-filled there
+	if step.Default.ClientID != "" || wio.Accessible {
+		// The sandbox's values are pre-filled there; and line-by-line prompts read one line
+		// and show what is pasted, where the typed secret is hidden.
+		src = srcType
 	}
 	for {
 		if err := run(ctx, wio, huh.NewGroup(huh.NewSelect[string]().
@@ -254,9 +256,13 @@ func askClient(ctx context.Context, wio IO, a *InvictiAnswers, step CredentialsS
 func askPaste(ctx context.Context, wio IO, a *InvictiAnswers) error {
 	var raw string
 	var parsed invicti.Credentials
+	desc := "The whole response is fine: only credentials.clientId and credentials.clientSecret are used. Enter finishes."
+	if wio.Accessible {
+		desc = "Screen-reader mode reads one line: paste the JSON as a single line. What you paste is shown, secret included; \"Yes, type them\" hides the secret."
+	}
 	txt := huh.NewText().
 		Title("Paste the JSON Invicti returned").
-		Description("The whole response is fine: only credentials.clientId and credentials.clientSecret are used. Enter finishes.").
+		Description(desc).
 		Lines(4).
 		Value(&raw).
 		Validate(func(s string) error {
