@@ -425,9 +425,9 @@ func printPlan(f *Factory, plan *provision.SetupResult, opts *setupOptions, who 
 
 func planQuestionHint(additive bool) string {
 	if additive {
-		return "Nothing has been changed yet; this plan only adds."
+		return "This run has changed nothing yet; this plan only adds."
 	}
-	return "Nothing has been changed yet; this plan replaces saved settings, so the default is No."
+	return "This run has changed nothing yet; this plan replaces saved settings, so the default is No."
 }
 
 // commandPrefix is how the admin ran this tool, for next steps that run as shown: "go run ."
