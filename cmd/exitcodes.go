@@ -75,11 +75,15 @@ func newExitCodesTopic(f *Factory) *cobra.Command {
 // help other than the exit-code table. -o json there is a usage error rather than text a
 // script would fail to parse.
 func noJSONForm(cmd *cobra.Command, args []string) bool {
-	if cmd.Parent() == nil || cmd.Parent().Parent() != nil && cmd.Parent().Name() != "completion" {
-		return false
+	top := cmd // completion's shells (completion bash) count as completion
+	if p := cmd.Parent(); p != nil && p.Name() == "completion" {
+		top = p
 	}
-	switch cmd.Name() {
-	case "completion", "bash", "zsh", "fish", "powershell":
+	if top.Parent() == nil || top.Parent().Parent() != nil {
+		return false // only the root's own commands
+	}
+	switch top.Name() {
+	case "completion":
 		return true
 	case "help":
 		return len(args) != 1 || args[0] != "exit-codes"
