@@ -222,11 +222,7 @@ func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d KiB"
 func ReadFileLimited(path string, limit int64) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, pe.Err
-		}
-		return nil, err
+		return nil, pathErr(err)
 	}
 	defer fh.Close()
 	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
