@@ -162,9 +162,6 @@ type Application struct {
 // ApplicationByAppID finds the application object for an appId.
 func (c *Client) ApplicationByAppID(ctx context.Context, appID string) (Application, error) {
 	const op = "find application"
-	var res struct {
-		Value []Application `json:"value"`
-	}
 	filter := "appId eq " + Quote(appID)
 	ri, err := c.applications().ToGetRequestInformation(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id", "appId", "displayName", "createdDateTime"}},
@@ -172,13 +169,14 @@ func (c *Client) ApplicationByAppID(ctx context.Context, appID string) (Applicat
 	if err != nil {
 		return Application{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if err := c.send(ctx, op, ri, nil, &res); err != nil {
+	apps, err := firstPage[Application](ctx, c, op, ri)
+	if err != nil {
 		return Application{}, err
 	}
-	if len(res.Value) == 0 {
+	if len(apps) == 0 {
 		return Application{}, &Error{Status: http.StatusNotFound, Code: "Request_ResourceNotFound", Message: "no application with appId " + appID, Op: "find application"}
 	}
-	return res.Value[0], nil
+	return apps[0], nil
 }
 
 // Application reads an application object by object id.

@@ -310,6 +310,17 @@ func listAll[T any](ctx context.Context, c *Client, op string, ri *abs.RequestIn
 	return out, nil
 }
 
+// firstPage reads only the first page of a collection, for callers that ask for a few
+// candidates ($top) or a list that is one page by nature, never for the whole collection.
+func firstPage[T any](ctx context.Context, c *Client, op string, ri *abs.RequestInformation) ([]T, error) {
+	var out []T
+	err := listPages(ctx, c, op, ri, func(page []T) bool {
+		out = page
+		return false
+	})
+	return out, err
+}
+
 // listPages is the one pager: it reads a collection through ri and then every
 // @odata.nextLink (Graph's paging, "Paging Microsoft Graph data in your app"), handing each
 // page's value to page, until a page has no nextLink or page returns false. It reads at most

@@ -79,11 +79,7 @@ func (c *Client) listUsers(ctx context.Context, op, filter string, top int32) ([
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	var res struct {
-		Value []User `json:"value"`
-	}
-	err = c.send(ctx, op, ri, nil, &res)
-	return res.Value, err
+	return firstPage[User](ctx, c, op, ri)
 }
 
 // Group reads a group by object id.
@@ -115,11 +111,7 @@ func (c *Client) listGroups(ctx context.Context, op, filter string, top int32) (
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	var res struct {
-		Value []Group `json:"value"`
-	}
-	err = c.send(ctx, op, ri, nil, &res)
-	return res.Value, err
+	return firstPage[Group](ctx, c, op, ri)
 }
 
 // GroupMembers lists the direct user members of a group, and apart from them its nested groups

@@ -105,9 +105,6 @@ type Organization struct {
 // Organization reads the tenant.
 func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	const op = "get organization"
-	var res struct {
-		Value []Organization `json:"value"`
-	}
 	ri, err := organization.NewOrganizationRequestBuilderInternal(c.pathParams(), c.adapter).ToGetRequestInformation(ctx,
 		&organization.OrganizationRequestBuilderGetRequestConfiguration{
 			QueryParameters: &organization.OrganizationRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
@@ -115,13 +112,11 @@ func (c *Client) Organization(ctx context.Context) (Organization, error) {
 	if err != nil {
 		return Organization{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if err := c.send(ctx, op, ri, nil, &res); err != nil {
+	orgs, err := firstPage[Organization](ctx, c, op, ri)
+	if err != nil || len(orgs) == 0 {
 		return Organization{}, err
 	}
-	if len(res.Value) == 0 {
-		return Organization{}, nil
-	}
-	return res.Value[0], nil
+	return orgs[0], nil
 }
 
 // DirectoryRole is a directory role the signed-in user holds.
