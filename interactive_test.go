@@ -225,21 +225,7 @@ func TestAccessibleCtrlCStopsAtOnce(t *testing.T) {
 	go func() { _, _ = io.Copy(scr, f) }()
 	at := scr.waitFor(t, "Enter a number between 1 and 4", 0)
 	time.Sleep(100 * time.Millisecond)
-	if _, err := f.Write([]byte{3}); err != nil { // Ctrl-C: the terminal sends SIGINT
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Fatalf("exit: %v, want 130\n%s", err, scr.String())
-		}
-	case <-time.After(10 * time.Second):
-		_ = c.Process.Kill()
-		t.Fatalf("still asking after Ctrl-C:\n%s", scr.String())
-	}
+	ctrlCExits130(t, c, f, scr, 10*time.Second, "at the screen-reader prompt")
 	if strings.Contains(scr.String()[at:], "Invicti base URL") {
 		t.Errorf("asked the next question after Ctrl-C:\n%s", scr.String())
 	}
@@ -437,7 +423,14 @@ func TestSecretStdinOnATerminal(t *testing.T) {
 	c, f2, scr := start()
 	defer f2.Close()
 	scr.waitFor(t, "input hidden", 0)
-	if _, err := f2.Write([]byte{3}); err != nil { // Ctrl-C: the terminal sends SIGINT
+	ctrlCExits130(t, c, f2, scr, 30*time.Second, "while it waited for the secret")
+}
+
+// ctrlCExits130 types Ctrl-C on the terminal f (the terminal sends SIGINT) and asserts that
+// c ends with exit 130 within limit; when says where the run was, for the failure message.
+func ctrlCExits130(t *testing.T, c *exec.Cmd, f *os.File, scr *screen, limit time.Duration, when string) {
+	t.Helper()
+	if _, err := f.Write([]byte{3}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -446,11 +439,11 @@ func TestSecretStdinOnATerminal(t *testing.T) {
 	case err := <-done:
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Fatalf("Ctrl-C while reading the secret: %v, want exit 130\n%s", err, scr.String())
+			t.Fatalf("Ctrl-C %s: %v, want exit 130\n%s", when, err, scr.String())
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(limit):
 		_ = c.Process.Kill()
-		t.Fatalf("Ctrl-C did not end the run while it waited for the secret:\n%s", scr.String())
+		t.Fatalf("Ctrl-C did not end the run %s:\n%s", when, scr.String())
 	}
 }
 
