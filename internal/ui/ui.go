@@ -191,15 +191,20 @@ func (p *Printer) wrapHelp(s string, examples bool) string {
 	if !p.Terminal || p.Width <= 0 {
 		return s
 	}
+	// kind is helpHang, except that in an Examples block every line but a comment is a command.
+	kind := func(l string) (hang string, command bool) {
+		hang, command = helpHang(l, p.Width)
+		if examples {
+			command = !strings.HasPrefix(strings.TrimLeft(l, " "), "#")
+		}
+		return hang, command
+	}
 	var out []string
 	// prevHang is where the last line of out continues; joinable says the next plain line
 	// starting there belongs to it.
 	prevHang, joinable, continued := "", false, false
 	for _, l := range strings.Split(s, "\n") {
-		hang, command := helpHang(l, p.Width)
-		if examples {
-			command = !strings.HasPrefix(strings.TrimLeft(l, " "), "#")
-		}
+		hang, command := kind(l)
 		command = command || continued
 		continued = command && strings.HasSuffix(l, "\\")
 		indent := leadingSpaces(l)
@@ -213,10 +218,7 @@ func (p *Printer) wrapHelp(s string, examples bool) string {
 		joinable = !command && strings.TrimSpace(l) != ""
 	}
 	for i, l := range out {
-		hang, command := helpHang(l, p.Width)
-		if examples {
-			command = !strings.HasPrefix(strings.TrimLeft(l, " "), "#")
-		}
+		hang, command := kind(l)
 		if !command && (i == 0 || !strings.HasSuffix(out[i-1], "\\")) {
 			out[i] = wrapLine(l, p.Width, hang)
 		}
