@@ -717,14 +717,7 @@ func TestWizardShowMeHow(t *testing.T) {
 // Ctrl-C at that question leaves alice assigned (it used to leave nobody assigned).
 func TestWizardAssignsBeforeProvisionNow(t *testing.T) {
 	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
-	inv, ten, env := wizardTenant(t)
-	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti Order")
-	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B")
-	w.send("\r")
-	w.answer("Invicti client secret", testSecret)
-	w.send("\r")
-	w.answer("Give users or groups access to Invicti now?", "\r") // Yes
-	w.expect("Who gets access?")
+	inv, ten, w := wizardAtAccessPicker(t, "Invicti Order")
 	w.send("/")
 	w.send("alice")
 	w.send("\r")
@@ -805,20 +798,28 @@ func TestWizardCheckCorrectedInPlace(t *testing.T) {
 	}
 }
 
-// TestWizardAccessPickerAndTeamsFirst: the admin filters the directory, ticks alice and the
-// Invicti Users group; the wizard creates the Invicti team before anyone is provisioned and
-// pauses for its roles; then alice alone is provisioned on demand and found in Invicti.
-func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
-	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+// wizardAtAccessPicker starts setup's wizard at 80 columns for a new app named appName and
+// answers up to the access picker: the client id from its flag, the secret typed in the
+// credentials step, Yes to giving access now.
+func wizardAtAccessPicker(t *testing.T, appName string) (*scimtest.Server, *entratest.Tenant, *wizardRun) {
+	t.Helper()
 	inv, ten, env := wizardTenant(t)
-	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", "Invicti Pick")
-	// The secret comes from the credentials step; the client id from its flag.
-	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B")
+	w := startWizard(t, 80, env, "setup", "--invicti-url", inv.URL, "--client-id", testClientID, "--app-name", appName)
+	w.answer("Do you have the SCIM client credentials?", "\x1b[B\x1b[B") // "Yes, type them"
 	w.send("\r")
 	w.answer("Invicti client secret", testSecret)
 	w.send("\r")
 	w.answer("Give users or groups access to Invicti now?", "\r") // Yes
 	w.expect("Who gets access?")
+	return inv, ten, w
+}
+
+// TestWizardAccessPickerAndTeamsFirst: the admin filters the directory, ticks alice and the
+// Invicti Users group; the wizard creates the Invicti team before anyone is provisioned and
+// pauses for its roles; then alice alone is provisioned on demand and found in Invicti.
+func TestWizardAccessPickerAndTeamsFirst(t *testing.T) {
+	t.Parallel() // a PTY run waits on the child, not the CPU: it runs beside the scripts
+	inv, ten, w := wizardAtAccessPicker(t, "Invicti Pick")
 	// A disabled account is refused in the list, with the reason; it used to end the run with
 	// a usage error about --assign-user after every question was answered.
 	w.send("/")
